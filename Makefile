@@ -1,0 +1,43 @@
+# The two commands: `make run` and `make test`. Each sets everything up on a fresh machine.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test setup lint typecheck unit integration e2e bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(BIN)/payez: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+setup: $(BIN)/payez
+
+run: setup
+	$(BIN)/payez migrate
+	$(BIN)/payez serve
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy src/payez
+
+test: setup lint typecheck
+	$(BIN)/python -m pytest -q tests
+
+bench: setup
+	$(BIN)/payez bench ledger --db sqlite --json
+	$(BIN)/payez bench ledger --db postgres --json
+	$(BIN)/payez bench parse --json
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

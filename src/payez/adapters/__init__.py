@@ -1,0 +1,1 @@
+"""Adapters: the implementations of the ports (database, networks, processors, payout rails)."""

@@ -1,0 +1,80 @@
+"""Engines for the two databases Payez runs on, from plain URLs.
+
+Users write ``sqlite:///path/to/file.db`` or ``postgresql://user@host:port/dbname``; the project
+picks its own drivers (the standard library's sqlite3, psycopg 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from payez.domain.errors import InvalidInput
+
+
+class DatabaseUrlInvalid(InvalidInput):
+    code = "database_url_invalid"
+    message_fr = (
+        "Adresse de base de données invalide : sqlite:///chemin.db ou postgresql://user@hôte/base."
+    )
+    message_en = "Invalid database URL: use sqlite:///path.db or postgresql://user@host/dbname."
+
+
+def driver_url(url: str) -> str:
+    """The SQLAlchemy URL with our driver for a plain ``sqlite:`` or ``postgresql:`` URL."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # SQLAlchemy raises ArgumentError with no stable subclass.
+        raise DatabaseUrlInvalid(url) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite").render_as_string(hide_password=False)
+    if backend in {"postgresql", "postgres"}:
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise DatabaseUrlInvalid(url)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below decide when transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL with full sync: a committed payment survives a power cut.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # IMMEDIATE takes the write lock up front: two writers never deadlock upgrading
+        # from a read lock, and a balance read inside the transaction stays true until commit.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+    """An engine for ``url`` (plain or with a driver), configured for money."""
+    full = driver_url(url)
+    if full.startswith("sqlite"):
+        engine = create_engine(
+            full, echo=echo, poolclass=NullPool if ":memory:" not in full else None
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        full,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        isolation_level="READ COMMITTED",
+    )

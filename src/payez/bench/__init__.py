@@ -1,0 +1,1 @@
+"""Benchmarks behind ``payez bench``: speed targets are measured here, never in timed tests."""

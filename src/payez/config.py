@@ -1,0 +1,118 @@
+"""Typed settings, read from the environment in this one place.
+
+Every setting has a ``PAYEZ_`` environment variable; :func:`load_settings` is the only reader
+of ``os.environ`` in the package. Money settings are integer cents.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from payez.domain.errors import InvalidInput
+
+Environment = Literal["development", "production"]
+ConfirmMode = Literal["psd2", "always", "never"]
+
+DEFAULT_DATABASE_URL = "sqlite:///payez.db"
+DEVELOPMENT_SECRET = "dev-secret-change-me"  # refused in production below
+
+
+class SettingsError(InvalidInput):
+    code = "settings_invalid"
+    message_fr = "Configuration invalide."
+    message_en = "Invalid configuration."
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    environment: Environment = "development"
+    secret_key: str = DEVELOPMENT_SECRET
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = "http://127.0.0.1:8000"
+    service_handle: str = "payez"
+    # Policy (integer cents and counts).
+    max_person_payment_cents: int = 25_000
+    max_association_payment_cents: int = 50_000
+    min_payment_cents: int = 50
+    daily_cap_cents: int = 100_000
+    monthly_cap_cents: int = 250_000
+    confirm: ConfirmMode = "psd2"
+    psd2_single_cents: int = 3_000
+    psd2_cumulative_cents: int = 10_000
+    psd2_cumulative_count: int = 5
+    claim_window_days: int = 7
+    claim_reminder_hours: int = 24
+    stale_post_minutes: int = 10
+    confirmation_ttl_minutes: int = 15
+    # Card processor: "sandbox" or "stripe".
+    card_processor: str = "sandbox"
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    # Networks.
+    mastodon_base_url: str = ""
+    mastodon_access_token: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def check_production_safety(self) -> None:
+        """Production refuses development secrets and the no-confirmation mode."""
+        if self.environment != "production":
+            return
+        if self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32:
+            raise SettingsError("PAYEZ_SECRET_KEY must be a random secret of 32+ characters")
+        if self.confirm == "never":
+            raise SettingsError("PAYEZ_CONFIRM=never is refused in production")
+
+
+def _coerce(name: str, raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    return raw
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "environment": ("development", "production"),
+    "confirm": ("psd2", "always", "never"),
+    "card_processor": ("sandbox", "stripe"),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from ``environ`` (default: the process environment), then ``overrides``."""
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        if f.name == "extra":
+            continue
+        key = f"PAYEZ_{f.name.upper()}"
+        if key in env:
+            values[f.name] = _coerce(key, env[key], getattr(defaults, f.name))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    for name, choices in _CHOICES.items():
+        if name in values and values[name] not in choices:
+            raise SettingsError(f"PAYEZ_{name.upper()} must be one of {', '.join(choices)}")
+    settings = replace(defaults, **values)  # type: ignore[arg-type]
+    settings.check_production_safety()
+    return settings
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a ``sqlite:///`` URL, or None for other databases."""
+    prefix = "sqlite:///"
+    return Path(url[len(prefix) :]) if url.startswith(prefix) else None

@@ -1,0 +1,1 @@
+"""Thin entrypoints: the web app, the worker and the ``payez`` command line."""

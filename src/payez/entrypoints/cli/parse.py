@@ -1,0 +1,3 @@
+"""``payez parse`` (owned by the command-language work)."""
+
+from __future__ import annotations
