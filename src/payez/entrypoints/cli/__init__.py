@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from payez.entrypoints.cli import accounts as _accounts
 from payez.entrypoints.cli import common
 from payez.entrypoints.cli import database as _database
+from payez.entrypoints.cli import demo as _demo
 from payez.entrypoints.cli import ledger as _ledger
 from payez.entrypoints.cli import parse as _parse
+from payez.entrypoints.cli import serve as _serve
 
 app = common.app
-_MODULES = (_database, _ledger, _parse)
+_MODULES = (_accounts, _database, _demo, _ledger, _parse, _serve)
 
 
 def main() -> None:

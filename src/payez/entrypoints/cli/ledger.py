@@ -1,10 +1,99 @@
-"""``payez ledger ...`` (owned by the ledger work)."""
+"""``payez ledger ...`` and ``payez bench ledger``."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
 
-from payez.entrypoints.cli.common import app
+from payez.adapters.db.engine import make_engine
+from payez.adapters.db.ledger import SqlLedger, check_ledger
+from payez.bench.ledger import BATCH_SIZES, results_json, run_ledger_bench
+from payez.entrypoints.cli.common import DatabaseUrlOption, app, bench_app, settings_for
 
 ledger_app = typer.Typer(help="Inspect and verify the double-entry ledger.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+@ledger_app.command("check")
+def check(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
+    """Verify every ledger invariant; exit 1 and list each violation when one fails."""
+    engine = make_engine(settings_for(database_url).database_url)
+    try:
+        report = check_ledger(engine)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "accounts": report.accounts,
+                    "transfers": report.transfers,
+                    "posted_sums": report.posted_sums,
+                    "pending_sums": report.pending_sums,
+                    "problems": report.problems,
+                }
+            )
+        )
+    else:
+        typer.echo(report.summary())
+        for problem in report.problems:
+            typer.echo(f"  - {problem}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@ledger_app.command("balance")
+def balance(
+    account: Annotated[str, typer.Argument(help="An account id or a system account code.")],
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Show an account's posted, held and available balances."""
+    engine = make_engine(settings_for(database_url).database_url)
+    try:
+        with engine.begin() as connection:
+            ledger = SqlLedger(connection)
+            account_id = int(account) if account.isdigit() else ledger.account_id(account)
+            found = ledger.balance(account_id)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"account {account_id}: posted {found.posted}, pending out {found.pending_out}, "
+        f"pending in {found.pending_in}, available {found.available}"
+    )
+
+
+@bench_app.command("ledger")
+def bench_ledger(
+    db: Annotated[str, typer.Option("--db", help="sqlite or postgres")] = "sqlite",
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+    accounts: Annotated[int, typer.Option(help="Funded wallets to move money between.")] = 10_000,
+    transfers: Annotated[
+        int | None, typer.Option(help="Transfers per case (default: by batch size).")
+    ] = None,
+    batch: Annotated[
+        list[int] | None, typer.Option("--batch", help="Batch sizes (repeatable).")
+    ] = None,
+) -> None:
+    """Transfers per second: one per transaction and batches of 100 and 1000."""
+    if db not in ("sqlite", "postgres"):
+        raise typer.BadParameter("--db must be sqlite or postgres")
+    results = run_ledger_bench(
+        "sqlite" if db == "sqlite" else "postgres",
+        database_url,
+        accounts=accounts,
+        transfers=transfers,
+        batch_sizes=tuple(batch) if batch else BATCH_SIZES,
+    )
+    if as_json:
+        typer.echo(json.dumps(results_json(results)))
+        return
+    for r in results:
+        typer.echo(
+            f"{r.db:8} batch {r.batch:5} {r.distribution:8} {r.transfers_per_s:10.1f} transfers/s"
+            f" ({r.transfers} in {r.seconds}s, {r.refused} refused)"
+        )

@@ -1,0 +1,86 @@
+"""The outbox repository: replies and private notices waiting to be sent, each with its key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from payez.adapters.db.tables.payments import outbox
+from payez.adapters.db.upsert import insert_ignoring_duplicates
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    network: str
+    kind: str
+    in_reply_to: str | None
+    recipient_account_id: str | None
+    recipient_handle: str | None
+    text: str
+    idempotency_key: str
+    attempts: int
+
+
+def enqueue(conn: Connection, messages: Sequence[dict[str, Any]]) -> int:
+    """Queue messages; one whose idempotency key is already queued is skipped."""
+    return insert_ignoring_duplicates(conn, outbox, messages)
+
+
+def due(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
+    query = (
+        sa.select(
+            outbox.c.id,
+            outbox.c.network,
+            outbox.c.kind,
+            outbox.c.in_reply_to,
+            outbox.c.recipient_account_id,
+            outbox.c.recipient_handle,
+            outbox.c.text,
+            outbox.c.idempotency_key,
+            outbox.c.attempts,
+        )
+        .where(outbox.c.state == "pending", outbox.c.next_attempt_at <= now)
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [OutboxMessage(**row._mapping) for row in conn.execute(query)]
+
+
+def mark_sent(conn: Connection, message_id: int, remote_id: str | None, now: datetime) -> None:
+    conn.execute(
+        outbox.update()
+        .where(outbox.c.id == message_id)
+        .values(state="sent", sent_at=now, remote_id=remote_id, attempts=outbox.c.attempts + 1)
+    )
+
+
+def mark_retry(conn: Connection, message_id: int, next_attempt_at: datetime, error: str) -> None:
+    conn.execute(
+        outbox.update()
+        .where(outbox.c.id == message_id)
+        .values(next_attempt_at=next_attempt_at, last_error=error, attempts=outbox.c.attempts + 1)
+    )
+
+
+def mark_failed(conn: Connection, message_id: int, error: str) -> None:
+    conn.execute(
+        outbox.update()
+        .where(outbox.c.id == message_id)
+        .values(state="failed", last_error=error, attempts=outbox.c.attempts + 1)
+    )
+
+
+def pending_count(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.state == "pending")
+        ).scalar_one()
+    )

@@ -1,0 +1,237 @@
+"""The payments repository: a row per command post, moved between states by compare-and-set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from payez.adapters.db.tables.payments import payments, users
+from payez.domain.payments import PaymentState
+from payez.domain.policy import SenderTotals
+
+# States whose amount counts against the sender's caps: money moved or held for them.
+COMMITTED_STATES = (
+    PaymentState.SETTLED,
+    PaymentState.HELD_FOR_CLAIM,
+    PaymentState.CLAIMED,
+    PaymentState.AWAITING_CONFIRMATION,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow:
+    id: int
+    inbox_id: int
+    network: str
+    post_id: str
+    kind: str
+    state: PaymentState
+    reason: str | None
+    language: str
+    sender_user_id: int | None
+    recipient_user_id: int | None
+    recipient_account_id: str | None
+    recipient_handle: str | None
+    amount_cents: int | None
+    currency: str | None
+    memo: str | None
+    listing_id: int | None
+    claim_token: str | None
+    claim_expires_at: datetime | None
+    reminder_sent_at: datetime | None
+    confirm_token: str | None
+    confirm_expires_at: datetime | None
+    confirm_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def transfer_key(self) -> str:
+        return transfer_key(self.inbox_id)
+
+
+def transfer_key(inbox_id: int, step: str | None = None) -> str:
+    """Ledger keys derive from our own row ids, so a retry after a crash reuses the same key."""
+    return f"pay:{inbox_id}" if step is None else f"pay:{inbox_id}:{step}"
+
+
+def _payment(row: sa.Row[Any]) -> PaymentRow:
+    values = dict(row._mapping)
+    values["state"] = PaymentState(values["state"])
+    return PaymentRow(**values)
+
+
+def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(payments.insert(), list(rows))
+
+
+def by_inbox_ids(conn: Connection, inbox_ids: Iterable[int]) -> dict[int, PaymentRow]:
+    ids = list(inbox_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(sa.select(payments).where(payments.c.inbox_id.in_(ids)))
+    return {int(r.inbox_id): _payment(r) for r in rows}
+
+
+def get(conn: Connection, payment_id: int, *, lock: bool = False) -> PaymentRow | None:
+    query = sa.select(payments).where(payments.c.id == payment_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return _payment(row) if row else None
+
+
+def by_token(conn: Connection, column: str, token: str, *, lock: bool = False) -> PaymentRow | None:
+    query = sa.select(payments).where(payments.c[column] == token)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return _payment(row) if row else None
+
+
+def move(
+    conn: Connection,
+    payment_id: int,
+    *,
+    from_state: PaymentState,
+    to_state: PaymentState,
+    now: datetime,
+    **fields: Any,
+) -> bool:
+    """Compare-and-set the state: False when another worker moved the payment first."""
+    result = conn.execute(
+        payments.update()
+        .where(payments.c.id == payment_id, payments.c.state == from_state.value)
+        .values(state=to_state.value, updated_at=now, **fields)
+    )
+    return result.rowcount == 1
+
+
+def set_fields(conn: Connection, payment_id: int, now: datetime, **fields: Any) -> None:
+    conn.execute(
+        payments.update().where(payments.c.id == payment_id).values(updated_at=now, **fields)
+    )
+
+
+def in_state_due(
+    conn: Connection, state: PaymentState, column: str, before: datetime, limit: int
+) -> list[PaymentRow]:
+    """Payments in ``state`` whose ``column`` time has come."""
+    rows = conn.execute(
+        sa.select(payments)
+        .where(payments.c.state == state.value, payments.c[column] <= before)
+        .order_by(payments.c.id)
+        .limit(limit)
+    )
+    return [_payment(r) for r in rows]
+
+
+def reminders_due(conn: Connection, before: datetime, limit: int) -> list[PaymentRow]:
+    """Held payments whose claim closes before ``before`` and whose reminder has not gone."""
+    rows = conn.execute(
+        sa.select(payments)
+        .where(
+            payments.c.state == PaymentState.HELD_FOR_CLAIM.value,
+            payments.c.reminder_sent_at.is_(None),
+            payments.c.claim_expires_at <= before,
+        )
+        .order_by(payments.c.id)
+        .limit(limit)
+    )
+    return [_payment(r) for r in rows]
+
+
+def held_for_account(conn: Connection, network: str, account_id: str) -> list[PaymentRow]:
+    rows = conn.execute(
+        sa.select(payments)
+        .where(
+            payments.c.state == PaymentState.HELD_FOR_CLAIM.value,
+            payments.c.network == network,
+            payments.c.recipient_account_id == account_id,
+        )
+        .order_by(payments.c.id)
+    )
+    return [_payment(r) for r in rows]
+
+
+def sender_totals(
+    conn: Connection, sender_ids: Iterable[int], now: datetime
+) -> dict[int, SenderTotals]:
+    """Caps and PSD2 counters for every sender of a batch, in two grouped queries."""
+    ids = sorted(set(sender_ids))
+    if not ids:
+        return {}
+    day_ago, month_ago = now - timedelta(days=1), now - timedelta(days=30)
+    committed = [s.value for s in COMMITTED_STATES]
+    amount = sa.func.coalesce(payments.c.amount_cents, 0)
+    since_confirmation = sa.and_(
+        payments.c.confirm_reason.is_(None),
+        sa.or_(
+            users.c.last_confirmation_at.is_(None),
+            payments.c.created_at > users.c.last_confirmation_at,
+        ),
+    )
+    rows = conn.execute(
+        sa.select(
+            payments.c.sender_user_id,
+            sa.func.sum(sa.case((payments.c.created_at >= day_ago, amount), else_=0)),
+            sa.func.sum(amount),
+            sa.func.sum(sa.case((since_confirmation, amount), else_=0)),
+            sa.func.sum(sa.case((since_confirmation, 1), else_=0)),
+        )
+        .join(users, users.c.id == payments.c.sender_user_id)
+        .where(
+            payments.c.sender_user_id.in_(ids),
+            payments.c.state.in_(committed),
+            payments.c.created_at >= month_ago,
+        )
+        .group_by(payments.c.sender_user_id)
+    )
+    totals = {
+        int(r[0]): SenderTotals(
+            last_24h_cents=int(r[1] or 0),
+            last_30d_cents=int(r[2] or 0),
+            since_confirmation_cents=int(r[3] or 0),
+            since_confirmation_count=int(r[4] or 0),
+        )
+        for r in rows
+    }
+    paid_before = {
+        int(r[0])
+        for r in conn.execute(
+            sa.select(payments.c.sender_user_id)
+            .where(
+                payments.c.sender_user_id.in_(ids),
+                payments.c.state.in_(
+                    [
+                        PaymentState.SETTLED.value,
+                        PaymentState.CLAIMED.value,
+                        PaymentState.HELD_FOR_CLAIM.value,
+                        PaymentState.REFUNDED.value,
+                    ]
+                ),
+            )
+            .distinct()
+        )
+    }
+    return {
+        sender: SenderTotals(
+            last_24h_cents=totals.get(sender, SenderTotals()).last_24h_cents,
+            last_30d_cents=totals.get(sender, SenderTotals()).last_30d_cents,
+            since_confirmation_cents=totals.get(sender, SenderTotals()).since_confirmation_cents,
+            since_confirmation_count=totals.get(sender, SenderTotals()).since_confirmation_count,
+            has_paid_before=sender in paid_before,
+        )
+        for sender in ids
+    }
+
+
+def count_by_state(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(sa.select(payments.c.state, sa.func.count()).group_by(payments.c.state))
+    return {str(state): int(n) for state, n in rows}

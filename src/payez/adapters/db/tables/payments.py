@@ -1,0 +1,159 @@
+"""Tables of the pay-by-post pipeline: users, linked accounts, inbox, payments, outbox, listings."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from payez.adapters.db.metadata import metadata
+from payez.adapters.db.tables.columns import Cents, Id, Timestamp
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # person | association | merchant
+    sa.Column("display_name", sa.String(120), nullable=False),
+    sa.Column("email", sa.String(254), unique=True),
+    sa.Column("password_hash", sa.String(255)),
+    sa.Column("language", sa.String(2), nullable=False, server_default="fr"),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("identity_verified", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("organisation_verified", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("legal_id", sa.String(32)),  # SIREN or RNA of an association or a merchant
+    sa.Column("wallet_account_id", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("hide_amount", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("card_customer_id", sa.String(64)),
+    sa.Column("last_confirmation_at", Timestamp),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+social_links = sa.Table(
+    "social_links",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.BigInteger, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("network", sa.String(16), nullable=False),
+    sa.Column("account_id", sa.String(512), nullable=False),  # immutable id, never the handle
+    sa.Column("handle", sa.String(320), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("network", "account_id"),
+    sa.Index("ix_social_links_user", "user_id"),
+)
+
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("network", sa.String(16), nullable=False),
+    sa.Column("original_id", sa.String(64), nullable=False),
+    sa.Column("post_id", sa.String(64), nullable=False),
+    sa.Column("author_id", sa.String(512), nullable=False),
+    sa.Column("author_handle", sa.String(320), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("posted_at", Timestamp, nullable=False),
+    sa.Column("seen_at", Timestamp, nullable=False),
+    sa.Column("in_reply_to_id", sa.String(64)),
+    sa.Column("recipient_account_id", sa.String(512)),  # resolved when the post was recorded
+    sa.Column("is_repost", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("is_quote", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("visibility", sa.String(16), nullable=False, server_default="public"),
+    sa.Column("edited", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("processed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("network", "original_id"),
+    sa.Index("ix_inbox_unprocessed", "processed", "id"),
+)
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("inbox_id", sa.BigInteger, sa.ForeignKey("inbox.id"), nullable=False, unique=True),
+    sa.Column("network", sa.String(16), nullable=False),
+    sa.Column("post_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(24), nullable=False),
+    sa.Column("reason", sa.String(48)),
+    sa.Column("language", sa.String(2), nullable=False),
+    sa.Column("sender_user_id", sa.BigInteger, sa.ForeignKey("users.id")),
+    sa.Column("recipient_user_id", sa.BigInteger, sa.ForeignKey("users.id")),
+    sa.Column("recipient_account_id", sa.String(512)),
+    sa.Column("recipient_handle", sa.String(320)),
+    sa.Column("amount_cents", Cents),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("memo", sa.Text),
+    sa.Column("listing_id", sa.BigInteger),
+    sa.Column("claim_token", sa.String(64), unique=True),
+    sa.Column("claim_expires_at", Timestamp),
+    sa.Column("reminder_sent_at", Timestamp),
+    sa.Column("confirm_token", sa.String(64), unique=True),
+    sa.Column("confirm_expires_at", Timestamp),
+    sa.Column("confirm_reason", sa.String(32)),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.CheckConstraint("amount_cents IS NULL OR amount_cents > 0", name="amount_positive"),
+    sa.Index("ix_payments_sender_created", "sender_user_id", "created_at"),
+    sa.Index("ix_payments_state_claim", "state", "claim_expires_at"),
+    sa.Index("ix_payments_recipient_account", "network", "recipient_account_id"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("network", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # reply | private
+    sa.Column("in_reply_to", sa.String(64)),
+    sa.Column("recipient_account_id", sa.String(512)),
+    sa.Column("recipient_handle", sa.String(320)),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("idempotency_key", sa.String(128), nullable=False, unique=True),
+    sa.Column("payment_id", sa.BigInteger),
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("sent_at", Timestamp),
+    sa.Column("remote_id", sa.String(64)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_outbox_due", "state", "next_attempt_at"),
+)
+
+network_cursors = sa.Table(
+    "network_cursors",
+    metadata,
+    sa.Column("network", sa.String(16), primary_key=True),
+    sa.Column("cursor", sa.String(64), nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+listings = sa.Table(
+    "listings",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("merchant_user_id", sa.BigInteger, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("network", sa.String(16), nullable=False),
+    sa.Column("post_id", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("price_cents", Cents, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("stock", sa.Integer, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("network", "post_id"),
+    sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
+    sa.CheckConstraint("price_cents > 0", name="price_positive"),
+)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("listing_id", sa.BigInteger, sa.ForeignKey("listings.id"), nullable=False),
+    sa.Column("payment_id", sa.BigInteger, sa.ForeignKey("payments.id"), unique=True),
+    sa.Column("buyer_user_id", sa.BigInteger, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("merchant_user_id", sa.BigInteger, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("amount_cents", Cents, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # paid | refunded
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("refunded_at", Timestamp),
+    sa.Index("ix_orders_merchant", "merchant_user_id", "created_at"),
+)

@@ -1,0 +1,399 @@
+"""The Mastodon adapter, on Mastodon.py: for real Mastodon servers and the sandbox network.
+
+- Mentions come from notifications of type ``mention``; the cursor is the newest notification
+  id seen, pages are walked forward with ``min_id``.
+- The live stream is the user stream (server-sent events). It reconnects with jittered
+  exponential backoff and backfills from its cursor after every (re)connection.
+- Identities: Mastodon account ids are per server, so ``NetworkAccount.id`` is the account URI;
+  handles are ``acct`` lower-cased (``alice`` locally, ``alice@example.org`` remote).
+- Errors: 429 → :class:`RateLimited` (reset time from ``X-RateLimit-Reset``), connection
+  errors and 5xx → :class:`NetworkUnavailable`, 401 → :class:`AuthenticationFailed`,
+  404 → :class:`PostNotFound` (None from :meth:`fetch_post`).
+- Replies carry Mastodon's ``Idempotency-Key``. Mastodon remembers keys for about an hour
+  (the sandbox forever), so the outbox keeps its own record of what it has sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from mastodon import Mastodon, StreamListener
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from payez.adapters.networks.html_text import html_to_text
+from payez.adapters.networks.reconnect import Backoff
+from payez.ports.network import (
+    AuthenticationFailed,
+    MentionPage,
+    NetworkAccount,
+    NetworkError,
+    NetworkUnavailable,
+    Post,
+    PostNotFound,
+    RateLimited,
+    normalise_handle,
+)
+
+
+def _id_key(value: str) -> tuple[int, str]:
+    """Mastodon ids are decimal strings of growing length: compare them as numbers."""
+    return (len(value), value)
+
+
+def _newer(candidate: str, cursor: str | None) -> bool:
+    return cursor is None or _id_key(candidate) > _id_key(cursor)
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _StreamSession(requests.Session):
+    """A session that keeps hold of its open streaming response, so it can be cut from another
+    thread (a blocked read only wakes up when its socket is shut down)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: requests.Response | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = super().request(*args, **kwargs)
+        if kwargs.get("stream"):
+            self.current = response
+        return response
+
+    def cut(self) -> None:
+        response = self.current
+        if response is None:
+            return
+        raw = response.raw
+        for path in (("_connection", "sock"), ("_fp", "fp", "raw", "_sock")):
+            target: Any = raw
+            for attribute in path:
+                target = getattr(target, attribute, None)
+            if isinstance(target, socket.socket):
+                with contextlib.suppress(OSError):
+                    target.shutdown(socket.SHUT_RDWR)
+                break
+        with contextlib.suppress(Exception):
+            response.close()
+
+
+class _Listener(StreamListener):  # type: ignore[misc]
+    """Hands stream events to the consuming thread through a queue."""
+
+    def __init__(self, events: queue.Queue[tuple[str, Any]]) -> None:
+        self.events = events
+        self.connected = False
+        self.closed = threading.Event()
+
+    def _mark_connected(self) -> None:
+        if not self.connected:
+            self.connected = True
+            self.events.put(("connected", None))
+
+    def handle_heartbeat(self) -> None:
+        if self.closed.is_set():
+            raise MastodonNetworkError("stream closed by the client")
+        self._mark_connected()
+
+    def on_notification(self, notification: Any) -> None:
+        self._mark_connected()
+        if not self.closed.is_set():
+            self.events.put(("notification", notification))
+
+    def on_unknown_event(self, name: str, unknown_event: Any = None) -> None:
+        pass
+
+
+class MastodonNetwork:
+    """:class:`payez.ports.network.SocialNetwork` over the Mastodon client API."""
+
+    def __init__(
+        self,
+        api_base_url: str,
+        access_token: str,
+        *,
+        name: str = "mastodon",
+        request_timeout: float = 30.0,
+        stream_read_timeout: float = 60.0,
+        backoff_initial: float = 1.0,
+        backoff_maximum: float = 120.0,
+        reply_visibility: str = "public",
+        session: requests.Session | None = None,
+    ) -> None:
+        self.name = name
+        self._base = api_base_url.rstrip("/")
+        self._token = access_token
+        self._request_timeout = request_timeout
+        self._stream_read_timeout = stream_read_timeout
+        self._backoff = (backoff_initial, backoff_maximum)
+        self._reply_visibility = reply_visibility
+        self._api = self._client(session or requests.Session())
+        self._lock = threading.Lock()
+        self._service_account: NetworkAccount | None = None
+        self._accounts: dict[str, NetworkAccount] = {}  # per-server account id → account
+
+    def _client(self, session: requests.Session) -> Any:
+        return Mastodon(
+            access_token=self._token,
+            api_base_url=self._base,
+            ratelimit_method="throw",
+            request_timeout=self._request_timeout,
+            version_check_mode="none",
+            session=session,
+        )
+
+    # -- errors ------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except MastodonRatelimitError as exc:
+            reset = self._api.ratelimit_reset
+            reset_at = datetime.fromtimestamp(reset, UTC) if reset else None
+            raise RateLimited(str(exc), reset_at=reset_at) from exc
+        except MastodonNotFoundError as exc:
+            raise PostNotFound(_describe(exc)) from exc
+        except MastodonUnauthorizedError as exc:
+            raise AuthenticationFailed(_describe(exc)) from exc
+        except (MastodonNetworkError, MastodonServerError, requests.RequestException) as exc:
+            raise NetworkUnavailable(_describe(exc)) from exc
+        except MastodonAPIError as exc:
+            if _status(exc) == 403:
+                raise AuthenticationFailed(_describe(exc)) from exc
+            raise NetworkError(_describe(exc)) from exc
+        except MastodonError as exc:
+            raise NetworkError(_describe(exc)) from exc
+
+    # -- accounts ------------------------------------------------------------------------------------
+
+    @property
+    def service_account(self) -> NetworkAccount:
+        if self._service_account is None:
+            with self._errors():
+                me = self._api.account_verify_credentials()
+            self._service_account = self._remember(me)
+        return self._service_account
+
+    def _remember(self, account: Mapping[str, Any]) -> NetworkAccount:
+        found = NetworkAccount(id=str(account["uri"]), handle=normalise_handle(account["acct"]))
+        with self._lock:
+            self._accounts[str(account["id"])] = found
+        return found
+
+    def _account_by_local_id(self, account_id: str) -> NetworkAccount:
+        with self._lock:
+            known = self._accounts.get(account_id)
+        if known is not None:
+            return known
+        with self._errors():
+            return self._remember(self._api.account(account_id))
+
+    def resolve_handle(self, handle: str) -> NetworkAccount | None:
+        wanted = normalise_handle(handle)
+        if not wanted:
+            return None
+        try:
+            with self._errors():
+                return self._remember(self._api.account_lookup(wanted))
+        except PostNotFound:
+            return None
+
+    # -- posts ---------------------------------------------------------------------------------------
+
+    def _post(self, status: Mapping[str, Any]) -> Post:
+        reblog = status.get("reblog")
+        shown: Mapping[str, Any] = reblog if reblog else status
+        mentions: list[NetworkAccount] = []
+        by_url: dict[str, str] = {}
+        for mention in shown.get("mentions") or []:
+            account = self._account_by_local_id(str(mention["id"]))
+            mentions.append(account)
+            by_url[str(mention["url"])] = account.handle
+        in_reply_to_account = status.get("in_reply_to_account_id")
+        return Post(
+            network=self.name,
+            id=str(status["id"]),
+            original_id=str(status["id"]),
+            author=self._remember(status["account"]),
+            text=html_to_text(str(shown.get("content") or ""), by_url),
+            created_at=_aware(status["created_at"]) or datetime.now(UTC),
+            url=status.get("url") or status.get("uri"),
+            in_reply_to_id=_str_or_none(status.get("in_reply_to_id")),
+            in_reply_to_account_id=(
+                self._account_by_local_id(str(in_reply_to_account)).id
+                if in_reply_to_account is not None
+                else None
+            ),
+            mentions=tuple(mentions),
+            is_repost=reblog is not None,
+            is_quote=shown.get("quote") is not None or shown.get("quote_id") is not None,
+            visibility=str(status.get("visibility") or "public"),
+            edited_at=_aware(status.get("edited_at")),
+        )
+
+    def fetch_post(self, post_id: str) -> Post | None:
+        try:
+            with self._errors():
+                status = self._api.status(post_id)
+        except PostNotFound:
+            return None
+        return self._post(status)
+
+    def reply(self, to_post_id: str, text: str, idempotency_key: str) -> str:
+        with self._errors():
+            status = self._api.status_post(
+                text,
+                in_reply_to_id=to_post_id,
+                visibility=self._reply_visibility,
+                idempotency_key=idempotency_key,
+            )
+        return str(status["id"])
+
+    def notify_privately(self, account: NetworkAccount, text: str, idempotency_key: str) -> None:
+        # A Mastodon direct message is a status visible only to the accounts it mentions.
+        prefix = f"@{account.handle} "
+        body = text if text.startswith(prefix.strip()) else prefix + text
+        with self._errors():
+            self._api.status_post(body, visibility="direct", idempotency_key=idempotency_key)
+
+    # -- mentions ------------------------------------------------------------------------------------
+
+    def fetch_mentions(self, cursor: str | None, limit: int = 40) -> MentionPage:
+        notifications: list[Mapping[str, Any]] = []
+        with self._errors():
+            # min_id pages forward from the cursor: each page is the next `limit` notifications
+            # after it (served newest first), and the "prev" link moves on to newer ones.
+            page = self._api.notifications(types=["mention"], min_id=cursor or "0", limit=limit)
+            while page:
+                notifications.extend(page)
+                page = self._api.fetch_previous(page)
+        newest = cursor
+        posts: list[Post] = []
+        for notification in sorted(notifications, key=lambda n: _id_key(str(n["id"]))):
+            notification_id = str(notification["id"])
+            if not _newer(notification_id, newest):
+                continue
+            newest = notification_id
+            if notification.get("type") == "mention" and notification.get("status"):
+                posts.append(self._post(notification["status"]))
+        return MentionPage(posts=tuple(posts), cursor=newest)
+
+    def stream_mentions(
+        self,
+        on_post: Callable[[Post], None],
+        stop: threading.Event,
+        *,
+        cursor: str | None = None,
+        on_cursor: Callable[[str], None] | None = None,
+    ) -> None:
+        backoff = Backoff(*self._backoff)
+        while not stop.is_set():
+            events: queue.Queue[tuple[str, Any]] = queue.Queue()
+            listener = _Listener(events)
+            session = _StreamSession()
+            worker = threading.Thread(
+                target=self._run_stream,
+                args=(session, listener, events),
+                name=f"{self.name}-stream",
+                daemon=True,
+            )
+            worker.start()
+            try:
+                cursor = self._consume(events, on_post, stop, cursor, on_cursor, backoff)
+            finally:
+                listener.closed.set()
+                session.cut()
+            if not stop.is_set() and backoff.wait(stop):
+                return
+
+    def _run_stream(
+        self, session: _StreamSession, listener: _Listener, events: queue.Queue[tuple[str, Any]]
+    ) -> None:
+        error: BaseException | None = None
+        try:
+            self._client(session).stream_user(listener, timeout=self._stream_read_timeout)
+        except BaseException as exc:  # the consumer decides; this thread only reports
+            error = exc
+        finally:
+            events.put(("closed", error))
+
+    def _consume(
+        self,
+        events: queue.Queue[tuple[str, Any]],
+        on_post: Callable[[Post], None],
+        stop: threading.Event,
+        cursor: str | None,
+        on_cursor: Callable[[str], None] | None,
+        backoff: Backoff,
+    ) -> str | None:
+        """Run one connection: wait for it, backfill, then deliver live events until it ends.
+        Returns the cursor reached."""
+        connected = False
+        while not stop.is_set():
+            try:
+                kind, payload = events.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if kind == "closed":
+                return cursor
+            if kind == "connected" and not connected:
+                connected = True
+                try:
+                    page = self.fetch_mentions(cursor)
+                except NetworkError:
+                    return cursor
+                backoff.reset()
+                for post in page.posts:
+                    on_post(post)
+                if page.cursor is not None and page.cursor != cursor:
+                    cursor = page.cursor
+                    if on_cursor is not None:
+                        on_cursor(cursor)
+            elif kind == "notification" and connected:
+                notification_id = str(payload["id"])
+                if not _newer(notification_id, cursor):
+                    continue
+                if payload.get("type") == "mention" and payload.get("status"):
+                    on_post(self._post(payload["status"]))
+                cursor = notification_id
+                if on_cursor is not None:
+                    on_cursor(cursor)
+        return cursor
+
+
+def _status(exc: MastodonError) -> int | None:
+    for arg in exc.args:
+        if isinstance(arg, int):
+            return arg
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    return " ".join(str(a) for a in exc.args if a is not None) or type(exc).__name__
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,110 @@
+"""``payez serve`` and ``payez worker``: the web app, the sandbox and the worker."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+
+from payez.adapters.db.engine import make_engine
+from payez.adapters.db.migrate import migrate
+from payez.adapters.networks.mastodon import MastodonNetwork
+from payez.config import Settings
+from payez.entrypoints.cli.common import DatabaseUrlOption, app, settings_for
+from payez.entrypoints.web.app import OAuthClient, create_app
+from payez.entrypoints.worker import Worker
+from payez.sandbox.bootstrap import SANDBOX_NETWORK, SandboxWiring, wire_sandbox
+from payez.sandbox.network.app import create_sandbox_app
+from payez.service.context import ServiceContext
+
+PortOption = Annotated[int | None, typer.Option("--port", help="HTTP port (default 8000)")]
+
+
+def _settings(database_url: str | None, port: int | None) -> Settings:
+    settings = settings_for(database_url)
+    if port is not None and port != settings.port:
+        # A different port moves the default base URL with it (links in replies use it).
+        base = settings.base_url
+        if base == f"http://{settings.host}:{settings.port}":
+            base = f"http://{settings.host}:{port}"
+        settings = settings.with_overrides(port=port, base_url=base)
+    return settings
+
+
+def _sandbox_network(wiring: SandboxWiring) -> MastodonNetwork:
+    return MastodonNetwork(
+        wiring.api_base_url,
+        wiring.service_token,
+        name=SANDBOX_NETWORK,
+        backoff_initial=0.2,
+        backoff_maximum=5.0,
+    )
+
+
+@app.command("serve")
+def serve(
+    database_url: DatabaseUrlOption = None,
+    port: PortOption = None,
+    worker: Annotated[bool, typer.Option(help="Run the worker in this process too.")] = True,
+) -> None:
+    """Start the web app, the sandbox network and (by default) the worker, in one process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _settings(database_url, port)
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    wiring = wire_sandbox(engine, settings)
+    ctx = ServiceContext(
+        engine=engine, settings=settings, networks={SANDBOX_NETWORK: _sandbox_network(wiring)}
+    )
+    clients = {
+        SANDBOX_NETWORK: OAuthClient(
+            SANDBOX_NETWORK,
+            wiring.api_base_url,
+            wiring.client_id,
+            wiring.client_secret,
+            wiring.redirect_uri,
+        )
+    }
+    sandbox = create_sandbox_app(engine, settings)
+    background = Worker(ctx) if worker else None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if background is not None:
+            # The worker's network calls go to this very server: start it once we listen.
+            threading.Timer(0.5, background.start).start()
+        yield
+        sandbox.state.sandbox.streams.close_all()
+        if background is not None:
+            background.shutdown()
+
+    web = create_app(ctx, oauth_clients=clients, sandbox=sandbox)
+    web.router.lifespan_context = lifespan
+    typer.echo(f"Payez on {settings.base_url} (sandbox: {wiring.api_base_url}/)")
+    uvicorn.run(web, host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command("worker")
+def worker(database_url: DatabaseUrlOption = None, port: PortOption = None) -> None:
+    """Run only the worker, against the sandbox of a `payez serve` on --port."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _settings(database_url, port)
+    engine = make_engine(settings.database_url)
+    wiring = wire_sandbox(engine, settings)
+    ctx = ServiceContext(
+        engine=engine, settings=settings, networks={SANDBOX_NETWORK: _sandbox_network(wiring)}
+    )
+    background = Worker(ctx)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    background.start()
+    stopped.wait()
+    background.shutdown()

@@ -1,0 +1,114 @@
+"""The worker: listeners, the inbox processor, the outbox sender and the timers, as threads.
+
+Every loop is safe to run in several processes at once and to kill at any instant: the state
+that matters is in the database, and each step is one transaction or an idempotent call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from functools import partial
+
+from payez.ports.network import NetworkError, Post, SocialNetwork
+from payez.service.context import ServiceContext
+from payez.service.expire_payments import (
+    expire_confirmations,
+    refund_expired_claims,
+    send_claim_reminders,
+)
+from payez.service.process_inbox import process_inbox
+from payez.service.record_posts import poll_mentions, record_posts
+from payez.service.send_outbox import send_outbox
+
+log = logging.getLogger("payez.worker")
+
+
+class Worker:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        idle_seconds: float = 0.05,
+        poll_seconds: float = 30.0,
+        timer_seconds: float = 30.0,
+        stream: bool = True,
+    ) -> None:
+        self.ctx = ctx
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.idle_seconds = idle_seconds
+        self.poll_seconds = poll_seconds
+        self.timer_seconds = timer_seconds
+        self.stream = stream
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        loops: list[tuple[str, Callable[[], None]]] = [
+            ("processor", self._process_loop),
+            ("outbox", self._outbox_loop),
+            ("timers", self._timer_loop),
+        ]
+        for network in self.ctx.networks.values():
+            loops.append((f"poll-{network.name}", partial(self._poll_loop, network)))
+            if self.stream:
+                loops.append((f"stream-{network.name}", partial(self._stream, network)))
+        for name, target in loops:
+            thread = threading.Thread(target=self._guarded(name, target), name=name, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        self.stop.set()
+        self.wake.set()
+        for thread in self.threads:
+            thread.join(timeout)
+
+    def _guarded(self, name: str, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            while not self.stop.is_set():
+                try:
+                    target()
+                    return
+                except Exception:  # a loop must outlive any single failure
+                    log.exception("worker loop %s failed; restarting", name)
+                    self.stop.wait(1.0)
+
+        return run
+
+    def _process_loop(self) -> None:
+        while not self.stop.is_set():
+            if process_inbox(self.ctx) == 0:
+                self.wake.wait(self.idle_seconds)
+                self.wake.clear()
+
+    def _outbox_loop(self) -> None:
+        while not self.stop.is_set():
+            if send_outbox(self.ctx) == 0:
+                self.stop.wait(self.idle_seconds * 2)
+
+    def _timer_loop(self) -> None:
+        while not self.stop.is_set():
+            send_claim_reminders(self.ctx)
+            refund_expired_claims(self.ctx)
+            expire_confirmations(self.ctx)
+            self.stop.wait(self.timer_seconds)
+
+    def _poll_loop(self, network: SocialNetwork) -> None:
+        # The saved cursor is the safety net under the stream: whatever a stream missed, a poll
+        # picks up, and the inbox's unique key makes the overlap harmless.
+        while not self.stop.is_set():
+            try:
+                if poll_mentions(self.ctx, network):
+                    self.wake.set()
+            except NetworkError as exc:
+                log.warning("polling %s failed: %s", network.name, exc)
+            self.stop.wait(self.poll_seconds)
+
+    def _stream(self, network: SocialNetwork) -> None:
+        def on_post(post: Post) -> None:
+            record_posts(self.ctx, network, [post])
+            self.wake.set()
+
+        network.stream_mentions(on_post, self.stop)

@@ -1,0 +1,130 @@
+"""``payez demo seed``: a ready-made sandbox world a newcomer can play with in a minute.
+
+Idempotent: seeding twice changes nothing. Passwords derive from the secret key, so they can be
+printed again without being stored in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from payez.adapters.db import listings as listings_repo
+from payez.adapters.db import users as users_repo
+from payez.adapters.db.tables.payments import listings
+from payez.config import Settings
+from payez.domain.money import Money
+from payez.ports.network import NetworkAccount
+from payez.sandbox.bootstrap import SANDBOX_NETWORK, sandbox_base_url
+from payez.sandbox.network.accounts import create_sandbox_user
+from payez.sandbox.network.statuses import Urls, post_status
+from payez.service.load_wallet import load_wallet
+from payez.service.open_account import open_user
+
+DEMO_BALANCE = Money.eur(50_000)
+PEOPLE = ("alice", "bob", "carol")
+LISTING_TITLE = "T-shirt Payez"
+LISTING_PRICE = Money.eur(1500)
+LISTING_STOCK = 2
+
+
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    handle: str
+    password: str
+    kind: str
+    on_payez: bool
+
+
+def demo_password(settings: Settings, username: str) -> str:
+    digest = hmac.new(settings.secret_key.encode(), f"demo:{username}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]
+
+
+def seed_demo(engine: Engine, settings: Settings) -> list[DemoUser]:
+    urls = Urls(sandbox_base_url(settings))
+    now = datetime.now(UTC)
+    seeded: list[DemoUser] = []
+    with engine.begin() as conn:
+        for handle in PEOPLE:
+            _member(conn, settings, urls, handle, "person", now)
+            load_wallet(conn, _user_id(conn, urls, handle), DEMO_BALANCE, f"demo:load:{handle}")
+            seeded.append(DemoUser(handle, demo_password(settings, handle), "person", True))
+        _member(conn, settings, urls, "restos", "association", now, legal_id="W751234567")
+        seeded.append(DemoUser("restos", demo_password(settings, "restos"), "association", True))
+        merchant = _member(conn, settings, urls, "boutique", "merchant", now, legal_id="123456789")
+        _listing(conn, urls, merchant, now)
+        seeded.append(DemoUser("boutique", demo_password(settings, "boutique"), "merchant", True))
+        create_sandbox_user(conn, "dave", demo_password(settings, "dave"), "Dave")
+        seeded.append(DemoUser("dave", demo_password(settings, "dave"), "person", False))
+    return seeded
+
+
+def _user_id(conn: Connection, urls: Urls, handle: str) -> int:
+    uri = urls.account_uri(handle)
+    return users_repo.users_by_network_account(conn, SANDBOX_NETWORK, [uri])[uri].id
+
+
+def _member(
+    conn: Connection,
+    settings: Settings,
+    urls: Urls,
+    handle: str,
+    kind: str,
+    now: datetime,
+    legal_id: str | None = None,
+) -> tuple[int, int]:
+    """The sandbox account and the verified Payez user linked to it: (sandbox id, user id)."""
+    sandbox_id = create_sandbox_user(conn, handle, demo_password(settings, handle), handle.title())
+    account = NetworkAccount(id=urls.account_uri(handle), handle=handle)
+    found = users_repo.users_by_network_account(conn, SANDBOX_NETWORK, [account.id])
+    if account.id in found:
+        return sandbox_id, found[account.id].id
+    user_id = open_user(
+        conn,
+        kind=kind,
+        display_name=handle.title(),
+        now=now,
+        identity_verified=True,
+        organisation_verified=kind != "person",
+        legal_id=legal_id,
+    )
+    users_repo.link_account(
+        conn,
+        user_id=user_id,
+        network=SANDBOX_NETWORK,
+        account_id=account.id,
+        handle=account.handle,
+        now=now,
+    )
+    return sandbox_id, user_id
+
+
+def _listing(conn: Connection, urls: Urls, merchant: tuple[int, int], now: datetime) -> None:
+    sandbox_id, user_id = merchant
+    exists = conn.execute(
+        sa.select(listings.c.id).where(listings.c.merchant_user_id == user_id)
+    ).first()
+    if exists:
+        return
+    text = (
+        f"{LISTING_TITLE} — {LISTING_PRICE.format('fr')} ({LISTING_STOCK} en stock). "
+        "Répondez « @payez j'achète » pour l'acheter / reply « @payez buy » to buy it."
+    )
+    post_id = post_status(conn, sandbox_id, text, now, idempotency_key="demo-listing")
+    listings_repo.insert_listing(
+        conn,
+        merchant_user_id=user_id,
+        network=SANDBOX_NETWORK,
+        post_id=str(post_id),
+        title=LISTING_TITLE,
+        price_cents=LISTING_PRICE.cents,
+        currency="EUR",
+        stock=LISTING_STOCK,
+        now=now,
+    )

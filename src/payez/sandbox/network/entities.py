@@ -1,0 +1,203 @@
+"""Mastodon API entities (Account, Status, Notification) as JSON, read from the sandbox tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from payez.sandbox.network import tables
+from payez.sandbox.network.accounts import as_utc
+from payez.sandbox.network.statuses import Urls, can_see, render_content
+
+Json = dict[str, Any]
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.") + f"{as_utc(value).microsecond // 1000:03d}Z"
+
+
+def account_json(row: sa.Row[tuple[object, ...]], urls: Urls, statuses_count: int = 0) -> Json:
+    username = str(row.username)
+    created = row.created_at
+    assert isinstance(created, datetime)
+    return {
+        "id": str(row.id),
+        "username": username,
+        "acct": username,
+        "display_name": row.display_name,
+        "locked": False,
+        "bot": False,
+        "discoverable": True,
+        "group": False,
+        "created_at": iso(created),
+        "note": "",
+        "url": urls.account_url(username),
+        "uri": urls.account_uri(username),
+        "avatar": "",
+        "avatar_static": "",
+        "header": "",
+        "header_static": "",
+        "followers_count": 0,
+        "following_count": 0,
+        "statuses_count": statuses_count,
+        "last_status_at": None,
+        "emojis": [],
+        "fields": [],
+    }
+
+
+class Renderer:
+    """Turns rows into Mastodon JSON for one viewer, loading what it needs in few queries."""
+
+    def __init__(self, conn: sa.Connection, urls: Urls, viewer_id: int | None) -> None:
+        self.conn = conn
+        self.urls = urls
+        self.viewer_id = viewer_id
+        self._accounts: dict[int, sa.Row[tuple[object, ...]]] = {}
+        self._known_usernames: dict[str, str] | None = None
+
+    def account(self, account_id: int) -> Json:
+        return account_json(self._account_row(account_id), self.urls)
+
+    def account_with_counts(self, account_id: int) -> Json:
+        count = self.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(tables.statuses)
+            .where(tables.statuses.c.account_id == account_id, tables.statuses.c.deleted_at.is_(None))
+        ).scalar_one()
+        return account_json(self._account_row(account_id), self.urls, int(count))
+
+    def _account_row(self, account_id: int) -> sa.Row[tuple[object, ...]]:
+        row = self._accounts.get(account_id)
+        if row is None:
+            row = self.conn.execute(
+                sa.select(tables.accounts).where(tables.accounts.c.id == account_id)
+            ).one()
+            self._accounts[account_id] = row
+        return row
+
+    def _known(self) -> dict[str, str]:
+        if self._known_usernames is None:
+            # Rendering needs to know which @names exist; the sandbox has a handful of users.
+            rows = self.conn.execute(sa.select(tables.accounts.c.username))
+            self._known_usernames = {r.username.lower(): r.username for r in rows}
+        return self._known_usernames
+
+    def statuses(self, rows: Iterable[sa.Row[tuple[object, ...]]]) -> list[Json]:
+        return [self.status(row) for row in rows]
+
+    def status(self, row: sa.Row[tuple[object, ...]], *, with_source: bool = False) -> Json:
+        status_id = int(row.id)  # type: ignore[call-overload]
+        author = self._account_row(int(row.account_id))  # type: ignore[call-overload]
+        username = str(author.username)
+        reblog: Json | None = None
+        if row.reblog_of_id is not None:
+            original = self.conn.execute(
+                sa.select(tables.statuses).where(tables.statuses.c.id == row.reblog_of_id)
+            ).one()
+            reblog = self.status(original)
+        mention_rows = self.conn.execute(
+            sa.select(tables.mentions.c.account_id)
+            .where(tables.mentions.c.status_id == status_id)
+            .order_by(tables.mentions.c.account_id)
+        ).all()
+        mentions = []
+        for mention in mention_rows:
+            account = self._account_row(int(mention.account_id))
+            mentions.append(
+                {
+                    "id": str(account.id),
+                    "username": account.username,
+                    "acct": account.username,
+                    "url": self.urls.account_url(str(account.username)),
+                }
+            )
+        text = str(row.text)
+        content = "" if reblog is not None else render_content(text, self._known(), self.urls)
+        quote: Json | None = None
+        if row.quote_of_id is not None:
+            quote = self._quote(int(row.quote_of_id))  # type: ignore[call-overload]
+            if quote.get("quoted_status"):
+                quoted_url = quote["quoted_status"]["url"]
+                # Mastodon adds this fallback line for clients that cannot show quotes.
+                content += f'<p class="quote-inline">RE: <a href="{quoted_url}">{quoted_url}</a></p>'
+        data: Json = {
+            "id": str(status_id),
+            "uri": self.urls.status_uri(username, status_id),
+            "url": self.urls.status_url(username, status_id),
+            "created_at": iso(row.created_at),  # type: ignore[arg-type]
+            "edited_at": iso(row.edited_at),  # type: ignore[arg-type]
+            "account": account_json(author, self.urls),
+            "content": content,
+            "visibility": row.visibility,
+            "sensitive": False,
+            "spoiler_text": "",
+            "media_attachments": [],
+            "application": None,
+            "mentions": mentions,
+            "tags": [],
+            "emojis": [],
+            "reblogs_count": self._count(tables.statuses.c.reblog_of_id, status_id),
+            "favourites_count": 0,
+            "replies_count": self._count(tables.statuses.c.in_reply_to_id, status_id),
+            "in_reply_to_id": _str_or_none(row.in_reply_to_id),
+            "in_reply_to_account_id": _str_or_none(row.in_reply_to_account_id),
+            "reblog": reblog,
+            "quote": quote,
+            "poll": None,
+            "card": None,
+            "language": None,
+            "favourited": False,
+            "reblogged": False,
+            "muted": False,
+            "bookmarked": False,
+            "pinned": False,
+        }
+        if with_source:
+            data["text"] = text
+        return data
+
+    def _quote(self, quoted_id: int) -> Json:
+        row = self.conn.execute(
+            sa.select(tables.statuses).where(tables.statuses.c.id == quoted_id)
+        ).one()
+        if row.deleted_at is not None:
+            return {"state": "deleted", "quoted_status": None}
+        if not can_see(self.conn, row, self.viewer_id):
+            return {"state": "unauthorized", "quoted_status": None}
+        return {"state": "accepted", "quoted_status": self.status(row)}
+
+    def _count(self, column: sa.Column[Any], status_id: int) -> int:
+        return int(
+            self.conn.execute(
+                sa.select(sa.func.count())
+                .select_from(tables.statuses)
+                .where(column == status_id, tables.statuses.c.deleted_at.is_(None))
+            ).scalar_one()
+        )
+
+    def notification(self, row: sa.Row[tuple[object, ...]]) -> Json:
+        status: Json | None = None
+        if row.status_id is not None:
+            status = self.status(
+                self.conn.execute(
+                    sa.select(tables.statuses).where(tables.statuses.c.id == row.status_id)
+                ).one()
+            )
+        return {
+            "id": str(row.id),
+            "type": row.type,
+            "created_at": iso(row.created_at),  # type: ignore[arg-type]
+            "group_key": f"ungrouped-{row.id}",
+            "account": self.account(int(row.from_account_id)),  # type: ignore[call-overload]
+            "status": status,
+        }
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)

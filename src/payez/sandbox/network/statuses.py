@@ -1,0 +1,358 @@
+"""Statuses of the sandbox network: posting, editing, deleting, boosting, and their HTML.
+
+Writes that create statuses or notifications are serialised (SQLite's BEGIN IMMEDIATE already
+does; PostgreSQL takes an advisory lock): ids then become visible in increasing order, so a
+reader that polls "id greater than the last one I saw" — the streaming API, or a client paging
+with ``since_id`` — never skips a row committed late with a smaller id.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from payez.sandbox.network import tables
+from payez.sandbox.network.errors import SandboxForbidden, SandboxInvalid, SandboxNotFound
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+MAX_CHARACTERS = 500
+_WRITE_LOCK_KEY = 0x5A4E_0003  # any constant shared by every sandbox writer
+
+MENTION = re.compile(r"(?<![\w@/])@([a-zA-Z0-9_]+)(?:@([a-zA-Z0-9.-]+[a-zA-Z0-9]))?")
+HASHTAG = re.compile(r"(?<![\w#&/])#(\w+)")
+LINK = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+_TOKEN = re.compile(f"{LINK.pattern}|{MENTION.pattern}|{HASHTAG.pattern}")
+
+
+@dataclass(frozen=True, slots=True)
+class Urls:
+    """Canonical addresses of sandbox accounts and statuses, from the configured base URL.
+
+    They never depend on the Host a request came in on: an account URI is an immutable id.
+    """
+
+    base: str
+
+    def account_url(self, username: str) -> str:
+        return f"{self.base}/@{username}"
+
+    def account_uri(self, username: str) -> str:
+        return f"{self.base}/users/{username}"
+
+    def status_url(self, username: str, status_id: int) -> str:
+        return f"{self.base}/@{username}/{status_id}"
+
+    def status_uri(self, username: str, status_id: int) -> str:
+        return f"{self.base}/users/{username}/statuses/{status_id}"
+
+    def tag_url(self, tag: str) -> str:
+        return f"{self.base}/tags/{tag}"
+
+
+def mentioned_usernames(text: str) -> list[str]:
+    """Local usernames mentioned in ``text``, in order, without repeats (remote ones skipped)."""
+    found: list[str] = []
+    for match in MENTION.finditer(text):
+        if match.group(2) is None and match.group(1).lower() not in found:
+            found.append(match.group(1).lower())
+    return found
+
+
+def render_content(text: str, known: dict[str, str], urls: Urls) -> str:
+    """Status HTML as Mastodon writes it: paragraphs, ``<br />``, mention h-cards, hashtags,
+    links. ``known`` maps the lower-cased usernames that exist to their spelling."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "".join(
+        "<p>" + "<br />".join(_render_line(line, known, urls) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
+
+
+def _render_line(line: str, known: dict[str, str], urls: Urls) -> str:
+    out: list[str] = []
+    position = 0
+    for match in _TOKEN.finditer(line):
+        out.append(html.escape(line[position : match.start()], quote=False))
+        out.append(_render_token(match.group(0), known, urls))
+        position = match.end()
+    out.append(html.escape(line[position:], quote=False))
+    return "".join(out)
+
+
+def _render_token(token: str, known: dict[str, str], urls: Urls) -> str:
+    if token.startswith("@"):
+        mention = MENTION.fullmatch(token)
+        if mention and mention.group(2) is None and mention.group(1).lower() in known:
+            username = known[mention.group(1).lower()]
+            href = html.escape(urls.account_url(username))
+            return (
+                f'<span class="h-card" translate="no"><a href="{href}" class="u-url mention">'
+                f"@<span>{html.escape(username)}</span></a></span>"
+            )
+        return html.escape(token, quote=False)
+    if token.startswith("#"):
+        tag = token[1:]
+        href = html.escape(urls.tag_url(tag.lower()))
+        return f'<a href="{href}" class="mention hashtag" rel="tag">#<span>{html.escape(tag)}</span></a>'
+    href = html.escape(token)
+    return f'<a href="{href}" target="_blank" rel="nofollow noopener" translate="no">{href}</a>'
+
+
+def lock_writes(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+
+
+def _accounts_by_username(conn: sa.Connection, usernames: list[str]) -> dict[str, int]:
+    if not usernames:
+        return {}
+    rows = conn.execute(
+        sa.select(tables.accounts.c.username, tables.accounts.c.id).where(
+            tables.accounts.c.username.in_(usernames)
+        )
+    )
+    return {row.username: int(row.id) for row in rows}
+
+
+def live_status(conn: sa.Connection, status_id: int) -> sa.Row[tuple[object, ...]]:
+    row = conn.execute(
+        sa.select(tables.statuses).where(
+            tables.statuses.c.id == status_id, tables.statuses.c.deleted_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        raise SandboxNotFound(f"status {status_id}")
+    return row
+
+
+def can_see(conn: sa.Connection, status: sa.Row[tuple[object, ...]], viewer_id: int | None) -> bool:
+    """Public and unlisted: everyone; private and direct: the author and who it mentions (the
+    sandbox has no followers)."""
+    if status.visibility in ("public", "unlisted"):
+        return True
+    if viewer_id is None:
+        return False
+    if status.account_id == viewer_id:
+        return True
+    return (
+        conn.execute(
+            sa.select(tables.mentions.c.account_id).where(
+                tables.mentions.c.status_id == status.id,
+                tables.mentions.c.account_id == viewer_id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def visible_status(
+    conn: sa.Connection, status_id: int, viewer_id: int | None
+) -> sa.Row[tuple[object, ...]]:
+    status = live_status(conn, status_id)
+    if not can_see(conn, status, viewer_id):
+        raise SandboxNotFound(f"status {status_id}")
+    return status
+
+
+def post_status(
+    conn: sa.Connection,
+    account_id: int,
+    text: str,
+    now: datetime,
+    *,
+    visibility: str = "public",
+    in_reply_to_id: int | None = None,
+    quote_of_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> int:
+    """Publish a status and notify the accounts it mentions; returns its id.
+
+    With an ``idempotency_key`` already used by this account, returns the first status' id and
+    writes nothing (the caller retries after a unique-key race, see :func:`existing_for_key`).
+    """
+    if idempotency_key:
+        existing = existing_for_key(conn, account_id, idempotency_key)
+        if existing is not None:
+            return existing
+    if not text.strip():
+        raise SandboxInvalid("text can't be blank")
+    if len(text) > MAX_CHARACTERS:
+        raise SandboxInvalid(f"text is longer than {MAX_CHARACTERS} characters")
+    if visibility not in VISIBILITIES:
+        raise SandboxInvalid(f"visibility {visibility!r}")
+    lock_writes(conn)
+    in_reply_to_account_id = None
+    if in_reply_to_id is not None:
+        in_reply_to_account_id = visible_status(conn, in_reply_to_id, account_id).account_id
+    if quote_of_id is not None:
+        quoted = visible_status(conn, quote_of_id, account_id)
+        if quoted.reblog_of_id is not None or quoted.visibility in ("private", "direct"):
+            raise SandboxInvalid("this status cannot be quoted")
+    status_id = int(
+        conn.execute(
+            tables.statuses.insert()
+            .values(
+                account_id=account_id,
+                text=text,
+                visibility=visibility,
+                in_reply_to_id=in_reply_to_id,
+                in_reply_to_account_id=in_reply_to_account_id,
+                quote_of_id=quote_of_id,
+                idempotency_key=idempotency_key or None,
+                created_at=now,
+            )
+            .returning(tables.statuses.c.id)
+        ).scalar_one()
+    )
+    mentioned = _accounts_by_username(conn, mentioned_usernames(text))
+    if mentioned:
+        conn.execute(
+            tables.mentions.insert(),
+            [{"status_id": status_id, "account_id": aid} for aid in mentioned.values()],
+        )
+        notified = [aid for aid in mentioned.values() if aid != account_id]
+        if notified:
+            conn.execute(
+                tables.notifications.insert(),
+                [
+                    {
+                        "account_id": aid,
+                        "from_account_id": account_id,
+                        "type": "mention",
+                        "status_id": status_id,
+                        "created_at": now,
+                    }
+                    for aid in notified
+                ],
+            )
+    if quote_of_id is not None:
+        quoted_author = live_status(conn, quote_of_id).account_id
+        if quoted_author != account_id and quoted_author not in mentioned.values():
+            conn.execute(
+                tables.notifications.insert().values(
+                    account_id=quoted_author,
+                    from_account_id=account_id,
+                    type="quote",
+                    status_id=status_id,
+                    created_at=now,
+                )
+            )
+    return status_id
+
+
+def existing_for_key(conn: sa.Connection, account_id: int, idempotency_key: str) -> int | None:
+    found = conn.execute(
+        sa.select(tables.statuses.c.id).where(
+            tables.statuses.c.account_id == account_id,
+            tables.statuses.c.idempotency_key == idempotency_key,
+        )
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def edit_status(
+    conn: sa.Connection, status_id: int, account_id: int, text: str, now: datetime
+) -> None:
+    """Edit in place: same id, ``edited_at`` set, mentions updated. Like Mastodon, an edit
+    notifies nobody new."""
+    status = live_status(conn, status_id)
+    if status.account_id != account_id:
+        raise SandboxForbidden("only the author can edit a status")
+    if status.reblog_of_id is not None:
+        raise SandboxInvalid("a boost cannot be edited")
+    if not text.strip() or len(text) > MAX_CHARACTERS:
+        raise SandboxInvalid(f"text must be 1-{MAX_CHARACTERS} characters")
+    conn.execute(
+        tables.statuses.update()
+        .where(tables.statuses.c.id == status_id)
+        .values(text=text, edited_at=now)
+    )
+    conn.execute(tables.mentions.delete().where(tables.mentions.c.status_id == status_id))
+    mentioned = _accounts_by_username(conn, mentioned_usernames(text))
+    if mentioned:
+        conn.execute(
+            tables.mentions.insert(),
+            [{"status_id": status_id, "account_id": aid} for aid in mentioned.values()],
+        )
+
+
+def delete_status(conn: sa.Connection, status_id: int, account_id: int, now: datetime) -> None:
+    """Delete a status and the boosts of it (as Mastodon does); their notifications go too."""
+    status = live_status(conn, status_id)
+    if status.account_id != account_id:
+        raise SandboxForbidden("only the author can delete a status")
+    conn.execute(
+        tables.statuses.update()
+        .where(
+            sa.or_(tables.statuses.c.id == status_id, tables.statuses.c.reblog_of_id == status_id),
+            tables.statuses.c.deleted_at.is_(None),
+        )
+        .values(deleted_at=now)
+    )
+
+
+def reblog_status(
+    conn: sa.Connection, status_id: int, account_id: int, now: datetime, visibility: str = "public"
+) -> int:
+    """Boost a status (a boost of a boost boosts the original); boosting twice returns the first
+    boost. The original's author gets a "reblog" notification; nobody else is notified."""
+    target = visible_status(conn, status_id, account_id)
+    original_id = int(target.reblog_of_id or target.id)
+    original = live_status(conn, original_id)
+    if original.visibility in ("private", "direct"):
+        raise SandboxForbidden("this status cannot be boosted")
+    if visibility not in VISIBILITIES:
+        raise SandboxInvalid(f"visibility {visibility!r}")
+    lock_writes(conn)
+    existing = conn.execute(
+        sa.select(tables.statuses.c.id).where(
+            tables.statuses.c.account_id == account_id,
+            tables.statuses.c.reblog_of_id == original_id,
+            tables.statuses.c.deleted_at.is_(None),
+        )
+    ).scalar()
+    if existing is not None:
+        return int(existing)
+    reblog_id = int(
+        conn.execute(
+            tables.statuses.insert()
+            .values(
+                account_id=account_id,
+                text="",
+                visibility=visibility,
+                reblog_of_id=original_id,
+                created_at=now,
+            )
+            .returning(tables.statuses.c.id)
+        ).scalar_one()
+    )
+    if original.account_id != account_id:
+        conn.execute(
+            tables.notifications.insert().values(
+                account_id=original.account_id,
+                from_account_id=account_id,
+                type="reblog",
+                status_id=original_id,
+                created_at=now,
+            )
+        )
+    return reblog_id
+
+
+def unreblog_status(conn: sa.Connection, status_id: int, account_id: int, now: datetime) -> int:
+    target = live_status(conn, status_id)
+    original_id = int(target.reblog_of_id or target.id)
+    conn.execute(
+        tables.statuses.update()
+        .where(
+            tables.statuses.c.account_id == account_id,
+            tables.statuses.c.reblog_of_id == original_id,
+            tables.statuses.c.deleted_at.is_(None),
+        )
+        .values(deleted_at=now)
+    )
+    return original_id

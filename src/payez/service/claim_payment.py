@@ -1,0 +1,147 @@
+"""Use case: a newcomer claims money sent to their social account.
+
+The claimant has proven, through the network's OAuth, that they own an account; the money is
+theirs only if that account's immutable id is the one the command was resolved to — never a
+handle, which anyone may take over later. Claiming opens a Payez account for them if needed
+and credits every payment still held for that account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from payez.adapters.db import payments as payments_repo
+from payez.adapters.db import users as users_repo
+from payez.adapters.db.ledger import SqlLedger
+from payez.adapters.db.payments import PaymentRow, transfer_key
+from payez.domain.ledger import Transfer
+from payez.domain.money import Money
+from payez.domain.payments import PaymentState
+from payez.ports.network import NetworkAccount
+from payez.service.context import ServiceContext, as_utc
+from payez.service.errors import ClaimClosed, ClaimUnknown, ClaimWrongAccount
+from payez.service.open_account import link_network_account, open_user
+from payez.service.payment_transfers import apply_one, payment_amount
+from payez.service.post_checks import post_was_deleted
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimView:
+    """What the claim page shows before the claimant signs in."""
+
+    payment_id: int
+    network: str
+    amount: Money
+    recipient_handle: str
+    sender_name: str
+    memo: str | None
+    state: PaymentState
+    language: str
+
+
+def describe_claim(ctx: ServiceContext, token: str) -> ClaimView:
+    with ctx.engine.connect() as conn:
+        payment = payments_repo.by_token(conn, "claim_token", token)
+        if payment is None or payment.sender_user_id is None:
+            raise ClaimUnknown()
+        sender = users_repo.get_user(conn, payment.sender_user_id)
+    return ClaimView(
+        payment_id=payment.id,
+        network=payment.network,
+        amount=payment_amount(payment),
+        recipient_handle=payment.recipient_handle or "",
+        sender_name=sender.display_name if sender else "",
+        memo=payment.memo,
+        state=payment.state,
+        language=payment.language,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    user_id: int
+    claimed: tuple[int, ...]
+    total: Money
+
+
+def claim_payment(ctx: ServiceContext, token: str, claimant: NetworkAccount) -> ClaimResult:
+    """Credit the claimant with the payment behind ``token`` and any other held for them."""
+    with ctx.engine.connect() as conn:
+        payment = payments_repo.by_token(conn, "claim_token", token)
+    if payment is None:
+        raise ClaimUnknown()
+    if payment.state is not PaymentState.HELD_FOR_CLAIM or (
+        payment.claim_expires_at and as_utc(payment.claim_expires_at) <= ctx.now()
+    ):
+        raise ClaimClosed(payment.state.value)
+    if payment.recipient_account_id != claimant.id:
+        raise ClaimWrongAccount()
+    if post_was_deleted(ctx, payment):
+        cancel_held_payment(ctx, payment)
+        raise ClaimClosed("cancelled")
+    now = ctx.now()
+    with ctx.engine.begin() as conn:
+        user_id = _claimant_user(conn, ctx, payment.network, claimant)
+        wallet = users_repo.users_by_id(conn, [user_id])[user_id].wallet_account_id
+        claims_held = SqlLedger(conn).account_id("claims_held")
+        claimed: list[int] = []
+        total = Money.zero()
+        for held in payments_repo.held_for_account(conn, payment.network, claimant.id):
+            if not payments_repo.move(
+                conn,
+                held.id,
+                from_state=PaymentState.HELD_FOR_CLAIM,
+                to_state=PaymentState.CLAIMED,
+                now=now,
+                recipient_user_id=user_id,
+            ):
+                continue
+            amount = payment_amount(held)
+            apply_one(
+                conn, Transfer(transfer_key(held.inbox_id, "claim"), claims_held, wallet, amount)
+            )
+            claimed.append(held.id)
+            total = total + amount
+    if payment.id not in claimed:
+        raise ClaimClosed("already claimed")
+    return ClaimResult(user_id=user_id, claimed=tuple(claimed), total=total)
+
+
+def _claimant_user(
+    conn: Connection, ctx: ServiceContext, network: str, claimant: NetworkAccount
+) -> int:
+    existing = users_repo.users_by_network_account(conn, network, [claimant.id])
+    if claimant.id in existing:
+        return existing[claimant.id].id
+    user_id = open_user(conn, kind="person", display_name=claimant.handle, now=ctx.now())
+    link_network_account(conn, ctx, user_id, network, claimant)
+    return user_id
+
+
+def cancel_held_payment(ctx: ServiceContext, payment: PaymentRow) -> bool:
+    """The command post was deleted before the claim: the money goes back to its sender."""
+    now = ctx.now()
+    with ctx.engine.begin() as conn:
+        if not payments_repo.move(
+            conn,
+            payment.id,
+            from_state=PaymentState.HELD_FOR_CLAIM,
+            to_state=PaymentState.CANCELLED,
+            now=now,
+            reason="post_deleted",
+        ):
+            return False
+        sender = users_repo.users_by_id(conn, [payment.sender_user_id or 0])
+        claims_held = SqlLedger(conn).account_id("claims_held")
+        apply_one(
+            conn,
+            Transfer(
+                transfer_key(payment.inbox_id, "refund"),
+                claims_held,
+                sender[payment.sender_user_id or 0].wallet_account_id,
+                payment_amount(payment),
+            ),
+        )
+    return True

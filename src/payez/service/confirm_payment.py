@@ -1,0 +1,118 @@
+"""Use case: the sender confirms a payment that waited for strong authentication.
+
+Confirming posts the hold: to the recipient's wallet, or into the claims account when the
+recipient has yet to join. Confirming twice moves money once (compare-and-set on the state);
+an expired request, someone else's request or a deleted post moves nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from payez.adapters.db import listings as listings_repo
+from payez.adapters.db import outbox as outbox_repo
+from payez.adapters.db import payments as payments_repo
+from payez.adapters.db.payments import PaymentRow, transfer_key
+from payez.adapters.db.tables.payments import users
+from payez.domain.errors import Language
+from payez.domain.payments import PaymentKind, PaymentState
+from payez.service.context import ServiceContext, as_utc
+from payez.service.errors import ConfirmationClosed, ConfirmationNotYours, ConfirmationUnknown
+from payez.service.expire_payments import release_hold
+from payez.service.outbox_messages import public_reply
+from payez.service.payment_transfers import apply_one, first_transfer, payment_amount
+from payez.service.post_checks import post_was_deleted
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmed:
+    payment_id: int
+    state: PaymentState
+
+
+def find_confirmation(ctx: ServiceContext, token: str, user_id: int) -> PaymentRow:
+    with ctx.engine.connect() as conn:
+        payment = payments_repo.by_token(conn, "confirm_token", token)
+    if payment is None:
+        raise ConfirmationUnknown()
+    if payment.sender_user_id != user_id:
+        raise ConfirmationNotYours()
+    return payment
+
+
+def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
+    """Confirm for ``user_id`` (already strongly authenticated by the caller)."""
+    payment = find_confirmation(ctx, token, user_id)
+    if payment.state is not PaymentState.AWAITING_CONFIRMATION:
+        raise ConfirmationClosed(payment.state.value)
+    now = ctx.now()
+    expired = payment.confirm_expires_at and as_utc(payment.confirm_expires_at) <= now
+    deleted = not expired and post_was_deleted(ctx, payment)
+    with ctx.engine.begin() as conn:
+        if expired or deleted:
+            state = PaymentState.REJECTED if expired else PaymentState.CANCELLED
+            reason = "confirmation_expired" if expired else "post_deleted"
+            release_hold(conn, payment, state, reason, now)
+            raise ConfirmationClosed(reason)
+        held = payment.recipient_user_id is None
+        target = PaymentState.HELD_FOR_CLAIM if held else PaymentState.SETTLED
+        extra: dict[str, Any] = {}
+        if held:
+            extra["claim_expires_at"] = now + timedelta(days=ctx.settings.claim_window_days)
+        if not payments_repo.move(
+            conn,
+            payment.id,
+            from_state=PaymentState.AWAITING_CONFIRMATION,
+            to_state=target,
+            now=now,
+            **extra,
+        ):
+            raise ConfirmationClosed("already confirmed")
+        pending = first_transfer(conn, payment)
+        apply_one(conn, pending.posting(transfer_key(payment.inbox_id, "post")))
+        conn.execute(users.update().where(users.c.id == user_id).values(last_confirmation_at=now))
+        if payment.listing_id is not None and payment.recipient_user_id is not None:
+            listings_repo.insert_order(
+                conn,
+                listing_id=payment.listing_id,
+                payment_id=payment.id,
+                buyer_user_id=user_id,
+                merchant_user_id=payment.recipient_user_id,
+                amount_cents=payment_amount(payment).cents,
+                now=now,
+            )
+        outbox_repo.enqueue(conn, [_reply(ctx, payment, target, now)])
+    return Confirmed(payment.id, target)
+
+
+def _reply(
+    ctx: ServiceContext, payment: PaymentRow, state: PaymentState, now: datetime
+) -> dict[str, Any]:
+    language: Language = "en" if payment.language == "en" else "fr"
+    facts: dict[str, object] = {
+        "amount": payment_amount(payment),
+        "recipient": payment.recipient_handle,
+        "show_amount": True,
+    }
+    if state is PaymentState.HELD_FOR_CLAIM:
+        outcome = "claim_pending"
+        facts["link"] = ctx.link(f"/claim/{payment.claim_token}")
+        facts["days"] = ctx.settings.claim_window_days
+    elif payment.kind == PaymentKind.PURCHASE:
+        outcome = "purchase_settled"
+    elif payment.kind == PaymentKind.DONATION:
+        outcome = "donation_settled"
+    else:
+        outcome = "settled"
+    return public_reply(
+        payment.network,
+        payment.post_id,
+        "",
+        outcome,
+        language,
+        key=f"reply:{payment.inbox_id}:confirmed",
+        facts=facts,
+        now=now,
+    )

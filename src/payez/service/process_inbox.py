@@ -1,0 +1,436 @@
+"""Use case: process recorded posts into payments — the hot path of the service.
+
+A batch of inbox rows is decided in one database transaction: each post gets exactly one
+payment row (its outcome), the ledger moves the money for every accepted command through one
+batch call, and the replies go into the outbox. Either all of it commits or none of it does,
+so a crash at any point leaves the posts unprocessed, to be decided again, identically.
+
+Several processors may run at once: on PostgreSQL each takes different rows
+(``FOR UPDATE SKIP LOCKED``); the ledger locks accounts in a fixed order.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from payez.adapters.db import inbox as inbox_repo
+from payez.adapters.db import listings as listings_repo
+from payez.adapters.db import outbox as outbox_repo
+from payez.adapters.db import payments as payments_repo
+from payez.adapters.db import users as users_repo
+from payez.adapters.db.inbox import InboxRow
+from payez.adapters.db.ledger import SqlLedger
+from payez.adapters.db.listings import ListingRow
+from payez.adapters.db.payments import transfer_key
+from payez.adapters.db.users import UserRow
+from payez.domain.commands import (
+    BuyCommand,
+    Command,
+    HelpCommand,
+    NoCommand,
+    ParseError,
+    SendCommand,
+    parse,
+)
+from payez.domain.errors import Language
+from payez.domain.ledger import InsufficientFunds, LedgerError, Transfer, TransferMode
+from payez.domain.money import Money
+from payez.domain.payments import PaymentKind, PaymentState
+from payez.domain.policy import (
+    ConfirmReason,
+    Limits,
+    RecipientKind,
+    Refusal,
+    SenderTotals,
+    confirmation_reason,
+    refusal_for_amount,
+)
+from payez.service.context import ServiceContext, as_utc
+from payez.service.outbox_messages import private_notice, public_reply
+
+PUBLIC_VISIBILITIES = frozenset({"public", "unlisted"})
+
+
+@dataclass
+class Decision:
+    """What one post comes to; filled in as the batch is decided."""
+
+    row: InboxRow
+    language: Language
+    kind: PaymentKind = PaymentKind.SEND
+    state: PaymentState = PaymentState.IGNORED
+    reason: str | None = None
+    sender: UserRow | None = None
+    recipient: UserRow | None = None
+    recipient_handle: str | None = None
+    amount: Money | None = None
+    memo: str | None = None
+    listing: ListingRow | None = None
+    transfer: Transfer | None = None
+    claim_token: str | None = None
+    claim_expires_at: datetime | None = None
+    confirm_token: str | None = None
+    confirm_expires_at: datetime | None = None
+    confirm_reason: ConfirmReason | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def refuse(self, reason: str) -> None:
+        self.state = PaymentState.REJECTED
+        self.reason = reason
+        self.transfer = None
+
+
+def process_inbox(ctx: ServiceContext, *, batch_size: int = 200) -> int:
+    """Decide one batch of recorded posts; returns how many were processed (0: inbox empty)."""
+    with ctx.engine.begin() as conn:
+        rows = inbox_repo.take_unprocessed(conn, batch_size)
+        if not rows:
+            return 0
+        _Batch(ctx, conn, rows).run()
+        return len(rows)
+
+
+def process_until_empty(ctx: ServiceContext, *, batch_size: int = 200) -> int:
+    total = 0
+    while processed := process_inbox(ctx, batch_size=batch_size):
+        total += processed
+    return total
+
+
+class _Batch:
+    def __init__(self, ctx: ServiceContext, conn: Connection, rows: list[InboxRow]) -> None:
+        self.ctx = ctx
+        self.conn = conn
+        self.rows = rows
+        self.now = ctx.now()
+        self.limits: Limits = ctx.limits
+        self.ledger = SqlLedger(conn)
+
+    def run(self) -> None:
+        commands = [(row, parse(row.text, self._service_handle(row.network))) for row in self.rows]
+        self._load_context(commands)
+        decisions = [self._decide(row, command) for row, command in commands]
+        self._move_money(decisions)
+        self._write(decisions)
+
+    def _service_handle(self, network: str) -> str:
+        adapter = self.ctx.networks.get(network)
+        if adapter is not None:
+            return adapter.service_account.handle
+        return self.ctx.settings.service_handle
+
+    # -- gathering everything the decisions need, in a few queries ----------------------------
+
+    def _load_context(self, commands: list[tuple[InboxRow, Command]]) -> None:
+        by_network: dict[str, set[str]] = {}
+        listing_posts: dict[str, set[str]] = {}
+        for row, command in commands:
+            if isinstance(command, (SendCommand, BuyCommand)):
+                accounts = by_network.setdefault(row.network, set())
+                accounts.add(row.author_id)
+                if row.recipient_account_id:
+                    accounts.add(row.recipient_account_id)
+            if isinstance(command, BuyCommand) and row.in_reply_to_id:
+                listing_posts.setdefault(row.network, set()).add(row.in_reply_to_id)
+        self.users: dict[tuple[str, str], UserRow] = {}
+        for network, account_ids in by_network.items():
+            found = users_repo.users_by_network_account(self.conn, network, account_ids)
+            self.users.update({(network, account): user for account, user in found.items()})
+        self.listings: dict[tuple[str, str], ListingRow] = {}
+        merchant_ids: set[int] = set()
+        for network, post_ids in listing_posts.items():
+            for post_id, listing in listings_repo.by_posts(self.conn, network, post_ids).items():
+                self.listings[(network, post_id)] = listing
+                merchant_ids.add(listing.merchant_user_id)
+        self.merchants = users_repo.users_by_id(self.conn, merchant_ids)
+        self.totals: dict[int, SenderTotals] = payments_repo.sender_totals(
+            self.conn, {u.id for u in self.users.values()}, self.now
+        )
+        self.claims_held = self.ledger.account_id("claims_held")
+
+    # -- deciding each post ---------------------------------------------------------------------
+
+    def _decide(self, row: InboxRow, command: Command) -> Decision:
+        language: Language = getattr(command, "language", "fr")
+        decision = Decision(row=row, language=language)
+        if isinstance(command, NoCommand):
+            return decision
+        if row.is_repost or row.is_quote or row.visibility not in PUBLIC_VISIBILITIES:
+            # Only the author's own public, original post counts.
+            decision.reason = "not_an_original_public_post"
+            return decision
+        if isinstance(command, HelpCommand):
+            decision.reason = "help"
+            return decision
+        if isinstance(command, ParseError):
+            decision.refuse(command.code)
+            return decision
+        if isinstance(command, SendCommand):
+            decision.amount, decision.memo = command.amount, command.memo
+            decision.recipient_handle = command.recipient
+            self._decide_send(decision)
+        elif isinstance(command, BuyCommand):
+            decision.kind = PaymentKind.PURCHASE
+            self._decide_buy(decision, command)
+        return decision
+
+    def _sender(self, decision: Decision) -> UserRow | None:
+        row = decision.row
+        sender = self.users.get((row.network, row.author_id))
+        if sender is None:
+            decision.refuse(Refusal.SENDER_UNKNOWN)
+        elif sender.is_frozen:
+            decision.refuse(Refusal.SENDER_FROZEN)
+        decision.sender = sender
+        return None if decision.state is PaymentState.REJECTED else sender
+
+    def _decide_send(self, decision: Decision) -> None:
+        row = decision.row
+        sender = self._sender(decision)
+        if sender is None:
+            return
+        assert decision.amount is not None
+        if row.recipient_account_id is None:
+            decision.refuse(Refusal.RECIPIENT_UNKNOWN)
+            return
+        if row.recipient_account_id == row.author_id:
+            decision.refuse(Refusal.SELF_PAYMENT)
+            return
+        recipient = self.users.get((row.network, row.recipient_account_id))
+        decision.recipient = recipient
+        if recipient is not None and recipient.id == sender.id:
+            decision.refuse(Refusal.SELF_PAYMENT)
+            return
+        if recipient is not None and recipient.is_frozen:
+            decision.refuse(Refusal.RECIPIENT_FROZEN)
+            return
+        kind = _recipient_kind(recipient)
+        if kind is RecipientKind.ASSOCIATION:
+            decision.kind = PaymentKind.DONATION
+        elif not sender.identity_verified:
+            # No anonymous person-to-person e-money: donations and purchases stay open.
+            decision.refuse(Refusal.SENDER_UNVERIFIED)
+            return
+        self._accept(decision, sender, kind, credit=recipient)
+
+    def _decide_buy(self, decision: Decision, command: BuyCommand) -> None:
+        row = decision.row
+        sender = self._sender(decision)
+        if sender is None:
+            return
+        listing = self.listings.get((row.network, row.in_reply_to_id or ""))
+        if listing is None:
+            decision.refuse(Refusal.NOT_A_LISTING)
+            return
+        decision.listing = listing
+        price = Money(listing.price_cents, listing.currency)
+        decision.amount = price
+        decision.facts["title"] = listing.title
+        if command.amount is not None and command.amount != price:
+            decision.refuse(Refusal.LISTING_PRICE_MISMATCH)
+            return
+        merchant = self.merchants.get(listing.merchant_user_id)
+        if merchant is None or merchant.is_frozen:
+            decision.refuse(Refusal.RECIPIENT_FROZEN)
+            return
+        if merchant.id == sender.id:
+            decision.refuse(Refusal.SELF_PAYMENT)
+            return
+        decision.recipient = merchant
+        if not listings_repo.reserve_one(self.conn, listing.id):
+            decision.refuse(Refusal.LISTING_SOLD_OUT)
+            return
+        self._accept(decision, sender, RecipientKind.MERCHANT, credit=merchant)
+        if decision.state is PaymentState.REJECTED:
+            listings_repo.release_one(self.conn, listing.id)
+
+    def _accept(
+        self, decision: Decision, sender: UserRow, kind: RecipientKind, credit: UserRow | None
+    ) -> None:
+        """Apply the limits, then plan the transfer: posted, held for a claim, or pending."""
+        assert decision.amount is not None
+        amount = decision.amount
+        totals = self.totals.get(sender.id, SenderTotals())
+        refusal = refusal_for_amount(self.limits, amount.cents, kind, totals)
+        if refusal is not None:
+            decision.refuse(refusal)
+            decision.facts["limit"] = Money(self.limits.max_for(kind), amount.currency)
+            decision.facts["minimum"] = Money(self.limits.min_cents, amount.currency)
+            return
+        row = decision.row
+        reason = confirmation_reason(
+            self.limits,
+            amount.cents,
+            totals,
+            posted_at=as_utc(row.posted_at),
+            seen_at=as_utc(row.seen_at),
+            edited=row.edited,
+        )
+        credit_account = credit.wallet_account_id if credit else self.claims_held
+        key = transfer_key(row.id)
+        if reason is not None:
+            decision.state = PaymentState.AWAITING_CONFIRMATION
+            decision.confirm_reason = reason
+            decision.confirm_token = secrets.token_urlsafe(24)
+            ttl = timedelta(minutes=self.ctx.settings.confirmation_ttl_minutes)
+            decision.confirm_expires_at = self.now + ttl
+            mode = TransferMode.PENDING
+        elif credit is None:
+            decision.state = PaymentState.HELD_FOR_CLAIM
+            mode = TransferMode.POSTED
+        else:
+            decision.state = PaymentState.SETTLED
+            mode = TransferMode.POSTED
+        if credit is None:
+            decision.claim_token = secrets.token_urlsafe(24)
+            window = timedelta(days=self.ctx.settings.claim_window_days)
+            decision.claim_expires_at = self.now + window
+        decision.transfer = Transfer(key, sender.wallet_account_id, credit_account, amount, mode)
+        self.totals[sender.id] = _add_payment(totals, amount.cents, confirmed=reason is not None)
+
+    # -- money and writes -----------------------------------------------------------------------
+
+    def _move_money(self, decisions: list[Decision]) -> None:
+        planned = [d for d in decisions if d.transfer is not None]
+        results = self.ledger.apply([d.transfer for d in planned if d.transfer is not None])
+        for decision, result in zip(planned, results, strict=True):
+            if isinstance(result, LedgerError):
+                # Short funds is the expected refusal; any other ledger refusal is reported the
+                # same way to the sender and keeps its code in the payment's detail.
+                decision.refuse(Refusal.FUNDING_FAILED)
+                if not isinstance(result, InsufficientFunds):
+                    decision.facts["ledger_error"] = result.code
+                decision.claim_token = decision.confirm_token = None
+                if decision.listing is not None:
+                    listings_repo.release_one(self.conn, decision.listing.id)
+
+    def _write(self, decisions: list[Decision]) -> None:
+        payment_rows = [self._payment_row(d) for d in decisions]
+        payments_repo.insert_many(self.conn, payment_rows)
+        purchases = [d for d in decisions if d.listing and d.state is PaymentState.SETTLED]
+        if purchases:
+            ids = payments_repo.by_inbox_ids(self.conn, [d.row.id for d in purchases])
+            for d in purchases:
+                assert d.listing and d.sender and d.amount
+                listings_repo.insert_order(
+                    self.conn,
+                    listing_id=d.listing.id,
+                    payment_id=ids[d.row.id].id,
+                    buyer_user_id=d.sender.id,
+                    merchant_user_id=d.listing.merchant_user_id,
+                    amount_cents=d.amount.cents,
+                    now=self.now,
+                )
+        messages: list[dict[str, Any]] = []
+        for d in decisions:
+            messages.extend(self._messages(d))
+        outbox_repo.enqueue(self.conn, messages)
+        inbox_repo.mark_processed(self.conn, [d.row.id for d in decisions])
+
+    def _payment_row(self, d: Decision) -> dict[str, Any]:
+        return {
+            "inbox_id": d.row.id,
+            "network": d.row.network,
+            "post_id": d.row.post_id,
+            "kind": d.kind.value,
+            "state": d.state.value,
+            "reason": str(d.reason) if d.reason else None,
+            "language": d.language,
+            "sender_user_id": d.sender.id if d.sender else None,
+            "recipient_user_id": d.recipient.id if d.recipient else None,
+            "recipient_account_id": d.row.recipient_account_id if d.kind != "purchase" else None,
+            "recipient_handle": d.recipient_handle,
+            "amount_cents": d.amount.cents if d.amount else None,
+            "currency": d.amount.currency if d.amount else None,
+            "memo": d.memo,
+            "listing_id": d.listing.id if d.listing else None,
+            "claim_token": d.claim_token,
+            "claim_expires_at": d.claim_expires_at,
+            "reminder_sent_at": None,
+            "confirm_token": d.confirm_token,
+            "confirm_expires_at": d.confirm_expires_at,
+            "confirm_reason": d.confirm_reason.value if d.confirm_reason else None,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+
+    def _messages(self, d: Decision) -> list[dict[str, Any]]:
+        """The replies a decision sends: none for posts that were not commands."""
+        if d.state is PaymentState.IGNORED and d.reason != "help":
+            return []
+        row, language = d.row, d.language
+        hide = bool(d.sender and d.sender.hide_amount)
+        facts: dict[str, Any] = dict(d.facts)
+        facts.update(amount=d.amount, recipient=d.recipient_handle, show_amount=not hide)
+        if d.reason == "help":
+            outcome = "help"
+            facts["link"] = self.ctx.link("/")
+        elif d.state is PaymentState.REJECTED:
+            outcome = str(d.reason)
+            facts["link"] = self.ctx.link("/")
+        elif d.state is PaymentState.AWAITING_CONFIRMATION:
+            outcome = "confirmation_required"
+            facts["link"] = self.ctx.link(f"/confirm/{d.confirm_token}")
+            facts["minutes"] = self.ctx.settings.confirmation_ttl_minutes
+        elif d.state is PaymentState.HELD_FOR_CLAIM:
+            outcome = "claim_pending"
+            facts["link"] = self.ctx.link(f"/claim/{d.claim_token}")
+            facts["days"] = self.ctx.settings.claim_window_days
+        elif d.kind is PaymentKind.PURCHASE:
+            outcome = "purchase_settled"
+        elif d.kind is PaymentKind.DONATION:
+            outcome = "donation_settled"
+        else:
+            outcome = "settled"
+        messages = [
+            public_reply(
+                row.network,
+                row.post_id,
+                row.author_handle,
+                outcome,
+                language,
+                key=f"reply:{row.id}",
+                facts=facts,
+                now=self.now,
+            )
+        ]
+        if d.state is PaymentState.AWAITING_CONFIRMATION or (hide and d.amount is not None):
+            messages.append(
+                private_notice(
+                    row.network,
+                    row.author_id,
+                    row.author_handle,
+                    outcome,
+                    language,
+                    key=f"notice:{row.id}",
+                    facts={**facts, "show_amount": True},
+                    now=self.now,
+                )
+            )
+        return messages
+
+
+def _recipient_kind(recipient: UserRow | None) -> RecipientKind:
+    if recipient is None:
+        return RecipientKind.NEWCOMER
+    if recipient.kind == "association" and recipient.organisation_verified:
+        return RecipientKind.ASSOCIATION
+    if recipient.kind == "merchant":
+        return RecipientKind.MERCHANT
+    return RecipientKind.PERSON
+
+
+def _add_payment(totals: SenderTotals, cents: int, *, confirmed: bool) -> SenderTotals:
+    """The sender's totals once this payment counts, so one batch cannot slip past a cap."""
+    return SenderTotals(
+        last_24h_cents=totals.last_24h_cents + cents,
+        last_30d_cents=totals.last_30d_cents + cents,
+        since_confirmation_cents=totals.since_confirmation_cents + (0 if confirmed else cents),
+        since_confirmation_count=totals.since_confirmation_count + (0 if confirmed else 1),
+        has_paid_before=True,
+    )

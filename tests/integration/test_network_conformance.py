@@ -1,0 +1,360 @@
+"""One set of rules for every SocialNetwork: the in-memory fake, and the Mastodon adapter
+against the sandbox network (real HTTP, real Mastodon.py, real uvicorn)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import pytest
+
+from payez.adapters.networks.mastodon import MastodonNetwork
+from payez.adapters.networks.memory import InMemoryNetwork
+from payez.ports.network import NetworkAccount, NetworkUnavailable, Post, PostNotFound, SocialNetwork
+from payez.sandbox.network.statuses import post_status
+from tests.integration.sandbox_server import Sandbox, running_sandbox
+
+
+class Driver(Protocol):
+    """What a test does on the network itself, as its users would."""
+
+    network: SocialNetwork
+
+    def post(
+        self,
+        handle: str,
+        text: str,
+        *,
+        in_reply_to: str | None = None,
+        visibility: str = "public",
+        quote_of: str | None = None,
+    ) -> str: ...
+
+    def edit(self, handle: str, post_id: str, text: str) -> None: ...
+
+    def delete(self, handle: str, post_id: str) -> None: ...
+
+    def repost(self, handle: str, post_id: str) -> str: ...
+
+    def outage(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def streams_open(self) -> int: ...
+
+
+class MemoryDriver:
+    def __init__(self) -> None:
+        self.fake = InMemoryNetwork(name="memory")
+        self.network: SocialNetwork = self.fake
+        for handle in ("alice", "bob", "carol"):
+            self.fake.add_account(handle)
+
+    def post(
+        self,
+        handle: str,
+        text: str,
+        *,
+        in_reply_to: str | None = None,
+        visibility: str = "public",
+        quote_of: str | None = None,
+    ) -> str:
+        return self.fake.post(
+            handle, text, in_reply_to=in_reply_to, visibility=visibility, quote_of=quote_of
+        ).id
+
+    def edit(self, handle: str, post_id: str, text: str) -> None:
+        self.fake.edit(post_id, text)
+
+    def delete(self, handle: str, post_id: str) -> None:
+        self.fake.delete(post_id)
+
+    def repost(self, handle: str, post_id: str) -> str:
+        return self.fake.repost(handle, post_id).id
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        self.fake.set_down(True)
+        try:
+            yield
+        finally:
+            self.fake.set_down(False)
+
+    def streams_open(self) -> int:
+        return len(self.fake._subscribers)
+
+
+class SandboxDriver:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        for handle in ("payez", "alice", "bob", "carol"):
+            sandbox.client(handle)
+        self.network = MastodonNetwork(
+            sandbox.api_base_url,
+            sandbox.token("payez"),
+            name="sandbox",
+            request_timeout=5,
+            stream_read_timeout=5,
+            backoff_initial=0.05,
+            backoff_maximum=0.5,
+        )
+
+    def post(
+        self,
+        handle: str,
+        text: str,
+        *,
+        in_reply_to: str | None = None,
+        visibility: str = "public",
+        quote_of: str | None = None,
+    ) -> str:
+        if not self.sandbox.server.running:
+            # The server is down, the database is not: another process keeps writing.
+            author = self.sandbox.user(handle)
+            with self.sandbox.engine.begin() as conn:
+                return str(
+                    post_status(
+                        conn, author, text, datetime.now(UTC), visibility=visibility,
+                        in_reply_to_id=int(in_reply_to) if in_reply_to else None,
+                    )
+                )
+        status = self.sandbox.client(handle).status_post(
+            text, in_reply_to_id=in_reply_to, visibility=visibility, quoted_status_id=quote_of
+        )
+        return str(status.id)
+
+    def edit(self, handle: str, post_id: str, text: str) -> None:
+        self.sandbox.client(handle).status_update(post_id, text)
+
+    def delete(self, handle: str, post_id: str) -> None:
+        self.sandbox.client(handle).status_delete(post_id)
+
+    def repost(self, handle: str, post_id: str) -> str:
+        return str(self.sandbox.client(handle).status_reblog(post_id).id)
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        self.sandbox.server.stop()
+        try:
+            yield
+        finally:
+            self.sandbox.server.start()
+
+    def streams_open(self) -> int:
+        if not self.sandbox.server.running:
+            return 0
+        registry = self.sandbox.sandbox_app.state.sandbox.streams
+        return int(registry.open)
+
+
+@pytest.fixture(params=["memory", "sandbox"])
+def driver(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Driver]:
+    if request.param == "memory":
+        yield MemoryDriver()
+        return
+    url = request.getfixturevalue("sqlite_url")
+    with running_sandbox(url, heartbeat_interval=1.0) as sandbox:
+        yield SandboxDriver(sandbox)
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def test_service_account(driver: Driver) -> None:
+    service = driver.network.service_account
+    assert service.handle == "payez"
+    assert driver.network.resolve_handle("payez") == service
+
+
+def test_mentions_page_forward_from_a_cursor(driver: Driver) -> None:
+    network = driver.network
+    ids = [driver.post("alice", f"@payez envoie {n}€ à @bob") for n in range(1, 6)]
+    driver.post("alice", "no mention of the service here, @bob")
+
+    page = network.fetch_mentions(None, limit=2)
+    assert [p.id for p in page.posts] == ids
+    first = page.posts[0]
+    assert first.network == network.name
+    assert first.original_id == first.id
+    assert first.author == network.resolve_handle("alice")
+    assert first.text == "@payez envoie 1€ à @bob"
+    assert set(first.mentions) == {network.service_account, network.resolve_handle("bob")}
+    assert first.visibility == "public"
+    assert not first.is_repost and not first.is_quote and first.edited_at is None
+    assert first.created_at.tzinfo is not None
+    assert abs((datetime.now(UTC) - first.created_at).total_seconds()) < 60
+    assert page.cursor is not None
+
+    unchanged = network.fetch_mentions(page.cursor, limit=2)
+    assert unchanged.posts == () and unchanged.cursor == page.cursor
+
+    later = [driver.post("carol", f"@payez send €{n} to @alice") for n in (7, 8, 9)]
+    newer = network.fetch_mentions(page.cursor, limit=2)
+    assert [p.id for p in newer.posts] == later
+    assert [p.author.handle for p in newer.posts] == ["carol"] * 3
+    assert network.fetch_mentions(newer.cursor).posts == ()
+
+
+def test_reply_is_idempotent(driver: Driver) -> None:
+    network = driver.network
+    command = driver.post("alice", "@payez envoie 2€ à @bob")
+    reply_id = network.reply(command, "@alice c'est fait", idempotency_key="reply-1")
+    assert network.reply(command, "@alice c'est fait", idempotency_key="reply-1") == reply_id
+    other = network.reply(command, "@alice encore", idempotency_key="reply-2")
+    assert other != reply_id
+    reply = network.fetch_post(reply_id)
+    assert reply is not None
+    assert reply.in_reply_to_id == command
+    assert reply.in_reply_to_account_id == network.resolve_handle("alice").id  # type: ignore[union-attr]
+    assert reply.author == network.service_account
+    assert reply.text == "@alice c'est fait"
+
+
+def test_deleted_posts_vanish(driver: Driver) -> None:
+    network = driver.network
+    command = driver.post("alice", "@payez envoie 4€ à @bob")
+    kept = driver.post("alice", "@payez envoie 5€ à @bob")
+    driver.delete("alice", command)
+    assert network.fetch_post(command) is None
+    assert [p.id for p in network.fetch_mentions(None).posts] == [kept]
+    with pytest.raises(PostNotFound):
+        network.reply(command, "too late", idempotency_key="late")
+    assert network.fetch_post("999999") is None
+
+
+def test_resolve_handle(driver: Driver) -> None:
+    network = driver.network
+    bob = network.resolve_handle("@Bob")
+    assert isinstance(bob, NetworkAccount)
+    assert bob.handle == "bob"
+    assert network.resolve_handle("bob") == bob
+    assert bob.id not in ("bob", "@bob")  # an immutable id, not the handle
+    assert network.resolve_handle("nobody_here") is None
+    mention = network.fetch_mentions(None).posts
+    assert mention == ()
+    post = network.fetch_post(driver.post("alice", "@payez envoie 1€ à @bob"))
+    assert post is not None and bob in post.mentions
+
+
+def test_reposts_and_quotes_are_flagged(driver: Driver) -> None:
+    network = driver.network
+    command = driver.post("alice", "@payez envoie 6€ à @bob")
+    boost = driver.repost("carol", command)
+    reposted = network.fetch_post(boost)
+    assert reposted is not None
+    assert reposted.is_repost and reposted.id == boost
+    assert reposted.author.handle == "carol"
+    quote = driver.post("carol", "@payez regardez ça", quote_of=command)
+    quoted = network.fetch_post(quote)
+    assert quoted is not None and quoted.is_quote and not quoted.is_repost
+    assert quoted.text == "@payez regardez ça"  # the quoted words are not the quoter's
+    original = network.fetch_post(command)
+    assert original is not None and not original.is_repost and not original.is_quote
+
+
+def test_edit_keeps_the_id_and_sets_edited_at(driver: Driver) -> None:
+    network = driver.network
+    command = driver.post("alice", "@payez envoie 10€ à @bob")
+    driver.edit("alice", command, "@payez envoie 1000€ à @bob")
+    edited = network.fetch_post(command)
+    assert edited is not None
+    assert edited.id == command and edited.original_id == command
+    assert edited.edited_at is not None and edited.edited_at >= edited.created_at
+    assert edited.text == "@payez envoie 1000€ à @bob"
+    [seen] = network.fetch_mentions(None).posts
+    assert seen.id == command and seen.edited_at is not None
+
+
+def test_visibility_is_reported(driver: Driver) -> None:
+    driver.post("alice", "@payez envoie 1€ à @bob", visibility="direct")
+    driver.post("bob", "@payez envoie 1€ à @alice", visibility="unlisted")
+    posts = driver.network.fetch_mentions(None).posts
+    assert [p.visibility for p in posts] == ["direct", "unlisted"]
+
+
+def test_notify_privately(driver: Driver) -> None:
+    network = driver.network
+    bob = network.resolve_handle("bob")
+    assert bob is not None
+    network.notify_privately(bob, "Vous avez reçu 5 €", idempotency_key="notice-1")
+    network.notify_privately(bob, "Vous avez reçu 5 €", idempotency_key="notice-1")
+    if isinstance(driver, MemoryDriver):
+        assert [n.text for n in driver.fake.notices] == ["Vous avez reçu 5 €"]
+    else:
+        received = driver.sandbox.client("bob").notifications(types=["mention"])
+        assert len(received) == 1
+        assert received[0].status.visibility == "direct"
+        assert "Vous avez reçu 5 €" in received[0].status.content
+
+
+def test_outage_raises_network_unavailable(driver: Driver) -> None:
+    with driver.outage(), pytest.raises(NetworkUnavailable):
+        driver.network.fetch_mentions(None)
+    assert driver.network.fetch_mentions(None).posts == ()
+
+
+class _Stream:
+    def __init__(self, network: SocialNetwork, cursor: str | None = None) -> None:
+        self.posts: list[Post] = []
+        self.cursors: list[str] = []
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(network, cursor), daemon=True)
+
+    def _run(self, network: SocialNetwork, cursor: str | None) -> None:
+        try:
+            network.stream_mentions(
+                self.posts.append, self.stop, cursor=cursor, on_cursor=self.cursors.append
+            )
+        except BaseException as exc:
+            self.error = exc
+
+    def __enter__(self) -> _Stream:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        assert not self.thread.is_alive(), "stream_mentions did not return after stop"
+        assert self.error is None
+
+    def ids(self) -> list[str]:
+        return [p.id for p in self.posts]
+
+
+def test_stream_delivers_live_and_backfills_after_a_drop(driver: Driver) -> None:
+    network = driver.network
+    before = driver.post("alice", "@payez envoie 1€ à @bob")
+    start = network.fetch_mentions(None).cursor
+    after_cursor = driver.post("alice", "@payez envoie 7€ à @carol")
+    with _Stream(network, cursor=start) as stream:
+        _wait_for(lambda: driver.streams_open() == 1)
+        _wait_for(lambda: stream.ids() == [after_cursor])  # the first backfill, from the cursor
+        live = driver.post("bob", "@payez envoie 2€ à @carol")
+        _wait_for(lambda: stream.ids() == [after_cursor, live])
+
+        with driver.outage():
+            _wait_for(lambda: driver.streams_open() == 0)
+            gap = [driver.post("carol", f"@payez envoie {n}€ à @alice") for n in (3, 4)]
+            time.sleep(0.3)  # the listener is retrying meanwhile
+        _wait_for(lambda: len(stream.ids()) >= 4)
+        after = driver.post("alice", "@payez envoie 5€ à @bob")
+        _wait_for(lambda: len(stream.ids()) >= 5)
+        time.sleep(0.5)  # room for a duplicate to show up, if there were one
+    assert stream.ids() == [after_cursor, live, *gap, after]
+    assert before not in stream.ids()
+    assert stream.cursors[-1] == network.fetch_mentions(start).cursor
+
+
+def test_stream_starts_from_everything_without_a_cursor(driver: Driver) -> None:
+    first = driver.post("alice", "@payez envoie 1€ à @bob")
+    with _Stream(driver.network) as stream:
+        _wait_for(lambda: stream.ids() == [first])
