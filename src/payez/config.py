@@ -56,9 +56,18 @@ class Settings:
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
     stripe_api_base: str = ""
+    # SEPA payouts leave from this account of ours (the default is a sandbox test IBAN).
+    payout_debtor_name: str = "Payez SAS"
+    payout_debtor_iban: str = "FR7630006000011234567890189"
+    payout_debtor_bic: str = "AGRIFRPPXXX"
     # Networks.
     mastodon_base_url: str = ""
     mastodon_access_token: str = ""
+    # Web app: sessions and login rate limiting.
+    session_days: int = 14
+    login_window_minutes: int = 15
+    login_max_failures: int = 5  # per email within the window
+    login_max_failures_per_ip: int = 20  # per address within the window (shared NATs)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:

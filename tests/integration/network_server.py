@@ -40,7 +40,7 @@ class ServedApp:
         self.app = app
         self.before_stop = before_stop
         self.graceful_seconds = graceful_seconds
-        self._socket = _bind(port)
+        self._socket: socket.socket | None = _bind(port)
         self.port: int = self._socket.getsockname()[1]
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

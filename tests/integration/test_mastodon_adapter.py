@@ -36,8 +36,11 @@ MENTION = (
     ("content", "mentions", "expected"),
     [
         (
-            "<p>" + MENTION.format(url="https://s/@payez", name="payez") + " envoie 10&nbsp;€ à "
-            + MENTION.format(url="https://other.example/@alice", name="alice") + " merci !</p>",
+            "<p>"
+            + MENTION.format(url="https://s/@payez", name="payez")
+            + " envoie 10&nbsp;€ à "
+            + MENTION.format(url="https://other.example/@alice", name="alice")
+            + " merci !</p>",
             {"https://s/@payez": "payez", "https://other.example/@alice": "alice@other.example"},
             "@payez envoie 10 € à @alice@other.example merci !",
         ),

@@ -14,7 +14,13 @@ import pytest
 
 from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.adapters.networks.memory import InMemoryNetwork
-from payez.ports.network import NetworkAccount, NetworkUnavailable, Post, PostNotFound, SocialNetwork
+from payez.ports.network import (
+    NetworkAccount,
+    NetworkUnavailable,
+    Post,
+    PostNotFound,
+    SocialNetwork,
+)
 from payez.sandbox.network.statuses import post_status
 from tests.integration.sandbox_server import Sandbox, running_sandbox
 
@@ -91,7 +97,7 @@ class SandboxDriver:
         self.sandbox = sandbox
         for handle in ("payez", "alice", "bob", "carol"):
             sandbox.client(handle)
-        self.network = MastodonNetwork(
+        self.network: SocialNetwork = MastodonNetwork(
             sandbox.api_base_url,
             sandbox.token("payez"),
             name="sandbox",
@@ -116,7 +122,11 @@ class SandboxDriver:
             with self.sandbox.engine.begin() as conn:
                 return str(
                     post_status(
-                        conn, author, text, datetime.now(UTC), visibility=visibility,
+                        conn,
+                        author,
+                        text,
+                        datetime.now(UTC),
+                        visibility=visibility,
                         in_reply_to_id=int(in_reply_to) if in_reply_to else None,
                     )
                 )
@@ -288,6 +298,7 @@ def test_notify_privately(driver: Driver) -> None:
     if isinstance(driver, MemoryDriver):
         assert [n.text for n in driver.fake.notices] == ["Vous avez reçu 5 €"]
     else:
+        assert isinstance(driver, SandboxDriver)
         received = driver.sandbox.client("bob").notifications(types=["mention"])
         assert len(received) == 1
         assert received[0].status.visibility == "direct"
@@ -358,3 +369,9 @@ def test_stream_starts_from_everything_without_a_cursor(driver: Driver) -> None:
     first = driver.post("alice", "@payez envoie 1€ à @bob")
     with _Stream(driver.network) as stream:
         _wait_for(lambda: stream.ids() == [first])
+
+
+@pytest.mark.postgres
+def test_stream_backfill_on_postgres(postgres_url: str) -> None:
+    with running_sandbox(postgres_url, heartbeat_interval=1.0) as sandbox:
+        test_stream_delivers_live_and_backfills_after_a_drop(SandboxDriver(sandbox))

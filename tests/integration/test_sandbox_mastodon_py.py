@@ -127,12 +127,13 @@ def test_notifications_paginate_with_link_headers(sandbox: Sandbox) -> None:
     newer = payez.notifications(types=["mention"], min_id=cursor, limit=2)
     assert [str(n.status.id) for n in newer] == [posted[2], posted[1]]
     following = payez.fetch_previous(newer)
+    assert following is not None
     assert [str(n.status.id) for n in following] == [posted[4], posted[3]]
     since = payez.notifications(types=["mention"], since_id=cursor, limit=2)
     assert [str(n.status.id) for n in since] == [posted[6], posted[5]]
 
 
-class _Collector(StreamListener):  # type: ignore[misc]
+class _Collector(StreamListener):
     def __init__(self) -> None:
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
 
@@ -168,7 +169,7 @@ def test_streams_end_when_the_server_stops(sandbox: Sandbox) -> None:
     payez = sandbox.client("payez")
     ended = threading.Event()
 
-    class Listener(StreamListener):  # type: ignore[misc]
+    class Listener(StreamListener):
         pass
 
     def run() -> None:

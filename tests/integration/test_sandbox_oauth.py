@@ -73,13 +73,15 @@ def test_code_is_bound_to_its_redirect_uri_and_app(sandbox: Sandbox) -> None:
     sandbox.user("bob", "bob-secret")
     client_id, secret = sandbox.app_credentials()
     api = Mastodon(client_id=client_id, client_secret=secret, api_base_url=sandbox.api_base_url)
-    code = parse_qs(urlsplit(_authorize(sandbox, api, "bob", "bob-secret").headers["location"]).query)[
-        "code"
-    ][0]
+    code = parse_qs(
+        urlsplit(_authorize(sandbox, api, "bob", "bob-secret").headers["location"]).query
+    )["code"][0]
     other_id, other_secret = Mastodon.create_app(
         "another-app", api_base_url=sandbox.api_base_url, redirect_uris=CALLBACK
     )
-    thief = Mastodon(client_id=other_id, client_secret=other_secret, api_base_url=sandbox.api_base_url)
+    thief = Mastodon(
+        client_id=other_id, client_secret=other_secret, api_base_url=sandbox.api_base_url
+    )
     with pytest.raises(MastodonIllegalArgumentError):
         thief.log_in(code=code, redirect_uri=CALLBACK, scopes=["read"])
     with pytest.raises(MastodonIllegalArgumentError):

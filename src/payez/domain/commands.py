@@ -305,7 +305,7 @@ def _grammar(service_handle: str) -> _Grammar:
     header = re.compile(
         rf"{_S}*(?:{AT_CLASS}{HANDLE_PATTERN}[,:]?{_S}+)*?"
         rf"{AT_CLASS}(?P<svc>{service_pattern})(?![\w@＠]|[.-][A-Za-z0-9_])"
-        rf"{_S}*[:,]?{_S}*(?P<verb>\?|[#＃]?[\w{_APOSTROPHES}\u0300-\u036f]+)",
+        rf"{_S}*[:,]?{_S}*(?P<verb>\?|[#＃]?[\w{_APOSTROPHES}\u0300-\u036f]+)(?![\-‐‑])",
         re.IGNORECASE,
     )
     tags = "|".join(re.escape(tag) for tag in sorted({*_BRAND_HASHTAGS, user.replace(".", "")}))
@@ -431,6 +431,18 @@ _MAYBE_MORE: Final = re.compile(
 )
 
 
+# A currency marker right after an amount the fast path read: let the reference decide.
+_MARKER_NEXT: Final = re.compile(rf"{_S}*({_MARK})")
+
+
+def _marker_next(folded: str, position: int) -> bool:
+    match = _MARKER_NEXT.match(folded, position)
+    if match is None:
+        return False
+    word = match.group(1)
+    return word in _EURO_MARKS or word in _OTHER_MARKS
+
+
 def _fast_cents(match: re.Match[str]) -> int:
     """Cents of a ``_FAST_AMOUNT``; 0 (refused, as the reference reading does) for zero."""
     units, frac = match.group("units", "frac")
@@ -439,10 +451,10 @@ def _fast_cents(match: re.Match[str]) -> int:
 
 def _send(text: str, folded: str, grammar: _Grammar, language: Language) -> Command:
     fast = _FAST_SEND_AMOUNT_FIRST.match(folded)
-    more = _MAYBE_MORE
+    amount_last = False
     if fast is None:
         fast = _FAST_SEND_RECIPIENT_FIRST.match(folded)
-        more = _MAYBE_AMOUNT_RE
+        amount_last = True
     if fast is not None:
         cents = _fast_cents(fast)
         end = fast.end()
@@ -450,7 +462,8 @@ def _send(text: str, folded: str, grammar: _Grammar, language: Language) -> Comm
         if (
             cents > 0
             and recipient not in grammar.service_forms
-            and more.match(folded, end) is None
+            and _MAYBE_MORE.match(folded, end) is None
+            and not (amount_last and _marker_next(folded, end))
         ):
             return SendCommand(_euros(cents), recipient, _memo(text[end:], grammar), language)
     return _send_precise(text, folded, grammar, language)
@@ -462,7 +475,12 @@ def _buy(folded: str, language: Language) -> Command:
     fast = _FAST_BUY.match(folded)
     if fast is not None:
         cents = _fast_cents(fast)
-        if cents > 0 and _MAYBE_AMOUNT_RE.match(folded, fast.end()) is None:
+        end = fast.end()
+        if (
+            cents > 0
+            and _MAYBE_AMOUNT_RE.match(folded, end) is None
+            and not _marker_next(folded, end)
+        ):
             return BuyCommand(_euros(cents), language)
     return _buy_precise(folded, language)
 

@@ -134,11 +134,10 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "{at}{svc} cannot receive money: name the recipient. Write: {ex}",
     ),
     "help": (
-        "{at}Pour payer, écrivez « {svc} envoie 10€ à @\u2060pseudo merci ! » ou « {svc} paie"
-        " @\u2060pseudo 10€ ». Pour acheter, répondez « {svc} j'achète » à une annonce."
-        " Aide : {link}",
-        "{at}To pay, write “{svc} send €10 to @\u2060name thanks!” or “{svc} pay @\u2060name"
-        " €10”. To buy, reply “{svc} buy” to a listing. Help: {link}",
+        "{at}Payer : « {svc} envoie 10€ à @\u2060pseudo » ou « paie @\u2060pseudo 10€ merci »."
+        " Acheter : « j'achète » en réponse à l'annonce. Aide : {link}",
+        "{at}To pay: “{svc} send €10 to @\u2060name thanks” or “pay @\u2060name €10”."
+        " To buy: reply “buy” to the listing. Help: {link}",
     ),
     "settled": (
         "{at}C'est fait : paiement{of} envoyé{to}.",

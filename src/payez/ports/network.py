@@ -1,4 +1,4 @@
-"""The social network port: what the payment pipeline needs from X, Mastodon, Bluesky or the sandbox.
+"""The social network port: what the payment pipeline needs from X, Mastodon, Bluesky, sandbox.
 
 Every implementation (the Mastodon adapter, the in-memory fake, later X and Bluesky) passes the
 same conformance tests. Identities are immutable ids (Mastodon account URI, X user id, Bluesky

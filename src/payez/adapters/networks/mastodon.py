@@ -76,7 +76,7 @@ class _StreamSession(requests.Session):
         super().__init__()
         self.current: requests.Response | None = None
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         response = super().request(*args, **kwargs)
         if kwargs.get("stream"):
             self.current = response
@@ -99,7 +99,7 @@ class _StreamSession(requests.Session):
             response.close()
 
 
-class _Listener(StreamListener):  # type: ignore[misc]
+class _Listener(StreamListener):
     """Hands stream events to the consuming thread through a queue."""
 
     def __init__(self, events: queue.Queue[tuple[str, Any]]) -> None:
@@ -187,7 +187,7 @@ class MastodonNetwork:
         except MastodonError as exc:
             raise NetworkError(_describe(exc)) from exc
 
-    # -- accounts ------------------------------------------------------------------------------------
+    # -- accounts ----------------------------------------------------------------------------------
 
     @property
     def service_account(self) -> NetworkAccount:
@@ -221,7 +221,7 @@ class MastodonNetwork:
         except PostNotFound:
             return None
 
-    # -- posts ---------------------------------------------------------------------------------------
+    # -- posts -------------------------------------------------------------------------------------
 
     def _post(self, status: Mapping[str, Any]) -> Post:
         reblog = status.get("reblog")
@@ -279,7 +279,7 @@ class MastodonNetwork:
         with self._errors():
             self._api.status_post(body, visibility="direct", idempotency_key=idempotency_key)
 
-    # -- mentions ------------------------------------------------------------------------------------
+    # -- mentions ----------------------------------------------------------------------------------
 
     def fetch_mentions(self, cursor: str | None, limit: int = 40) -> MentionPage:
         notifications: list[Mapping[str, Any]] = []

@@ -117,7 +117,7 @@ class InMemoryNetwork:
         quote_of: str | None = None,
         created_at: datetime | None = None,
     ) -> Post:
-        """Publish a post; mentions of known handles in ``text`` are resolved like a network does."""
+        """Publish a post; known handles mentioned in ``text`` are resolved as a network does."""
         if visibility not in VISIBILITIES:
             raise ValueError(visibility)
         with self._lock:
@@ -225,7 +225,9 @@ class InMemoryNetwork:
             self._enter("fetch_mentions")
             after = int(cursor) if cursor else 0
             entries = [
-                (seq, pid) for seq, pid in self._mentions if seq > after and pid not in self._deleted
+                (seq, pid)
+                for seq, pid in self._mentions
+                if seq > after and pid not in self._deleted
             ]
             newest = max((seq for seq, _ in self._mentions if seq > after), default=None)
             posts = tuple(self._current(self._posts[pid]) for _, pid in entries)

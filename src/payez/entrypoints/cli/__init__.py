@@ -8,10 +8,12 @@ from payez.entrypoints.cli import database as _database
 from payez.entrypoints.cli import demo as _demo
 from payez.entrypoints.cli import ledger as _ledger
 from payez.entrypoints.cli import parse as _parse
+from payez.entrypoints.cli import payouts as _payouts
+from payez.entrypoints.cli import reconcile as _reconcile
 from payez.entrypoints.cli import serve as _serve
 
 app = common.app
-_MODULES = (_accounts, _database, _demo, _ledger, _parse, _serve)
+_MODULES = (_accounts, _database, _demo, _ledger, _parse, _payouts, _reconcile, _serve)
 
 
 def main() -> None:

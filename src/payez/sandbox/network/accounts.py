@@ -145,7 +145,9 @@ def find_app(conn: sa.Connection, client_id: str) -> App | None:
     )
 
 
-def issue_token(conn: sa.Connection, app_id: int | None, account_id: int | None, scopes: str) -> str:
+def issue_token(
+    conn: sa.Connection, app_id: int | None, account_id: int | None, scopes: str
+) -> str:
     token = secrets.token_urlsafe(32)
     conn.execute(
         tables.tokens.insert().values(

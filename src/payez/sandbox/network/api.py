@@ -198,8 +198,9 @@ async def lookup(request: Request) -> Json:
 
 def _existing_account(conn: sa.Connection, account_id: int) -> None:
     if (
-        conn.execute(sa.select(tables.accounts.c.id).where(tables.accounts.c.id == account_id))
-        .first()
+        conn.execute(
+            sa.select(tables.accounts.c.id).where(tables.accounts.c.id == account_id)
+        ).first()
         is None
     ):
         raise SandboxNotFound(f"account {account_id}")
@@ -275,6 +276,7 @@ async def create_status(request: Request) -> Json:
     except sa.exc.IntegrityError:
         if key is None:
             raise
+
         # A concurrent request with the same key won the race: answer with its status.
         def replay(conn: sa.Connection) -> Json:
             existing = existing_for_key(conn, me, key)
@@ -389,7 +391,9 @@ def notifications_query(account_id: int) -> sa.Select[Any]:
     return (
         sa.select(n)
         .select_from(n.outerjoin(s, n.c.status_id == s.c.id))
-        .where(n.c.account_id == account_id, sa.or_(n.c.status_id.is_(None), s.c.deleted_at.is_(None)))
+        .where(
+            n.c.account_id == account_id, sa.or_(n.c.status_id.is_(None), s.c.deleted_at.is_(None))
+        )
     )
 
 

@@ -18,7 +18,9 @@ Json = dict[str, Any]
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.") + f"{as_utc(value).microsecond // 1000:03d}Z"
+    return (
+        as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.") + f"{as_utc(value).microsecond // 1000:03d}Z"
+    )
 
 
 def account_json(row: sa.Row[tuple[object, ...]], urls: Urls, statuses_count: int = 0) -> Json:
@@ -68,7 +70,9 @@ class Renderer:
         count = self.conn.execute(
             sa.select(sa.func.count())
             .select_from(tables.statuses)
-            .where(tables.statuses.c.account_id == account_id, tables.statuses.c.deleted_at.is_(None))
+            .where(
+                tables.statuses.c.account_id == account_id, tables.statuses.c.deleted_at.is_(None)
+            )
         ).scalar_one()
         return account_json(self._account_row(account_id), self.urls, int(count))
 
@@ -92,8 +96,8 @@ class Renderer:
         return [self.status(row) for row in rows]
 
     def status(self, row: sa.Row[tuple[object, ...]], *, with_source: bool = False) -> Json:
-        status_id = int(row.id)  # type: ignore[call-overload]
-        author = self._account_row(int(row.account_id))  # type: ignore[call-overload]
+        status_id = int(row.id)
+        author = self._account_row(int(row.account_id))
         username = str(author.username)
         reblog: Json | None = None
         if row.reblog_of_id is not None:
@@ -121,17 +125,19 @@ class Renderer:
         content = "" if reblog is not None else render_content(text, self._known(), self.urls)
         quote: Json | None = None
         if row.quote_of_id is not None:
-            quote = self._quote(int(row.quote_of_id))  # type: ignore[call-overload]
+            quote = self._quote(int(row.quote_of_id))
             if quote.get("quoted_status"):
                 quoted_url = quote["quoted_status"]["url"]
                 # Mastodon adds this fallback line for clients that cannot show quotes.
-                content += f'<p class="quote-inline">RE: <a href="{quoted_url}">{quoted_url}</a></p>'
+                content += (
+                    f'<p class="quote-inline">RE: <a href="{quoted_url}">{quoted_url}</a></p>'
+                )
         data: Json = {
             "id": str(status_id),
             "uri": self.urls.status_uri(username, status_id),
             "url": self.urls.status_url(username, status_id),
-            "created_at": iso(row.created_at),  # type: ignore[arg-type]
-            "edited_at": iso(row.edited_at),  # type: ignore[arg-type]
+            "created_at": iso(row.created_at),
+            "edited_at": iso(row.edited_at),
             "account": account_json(author, self.urls),
             "content": content,
             "visibility": row.visibility,
@@ -192,9 +198,9 @@ class Renderer:
         return {
             "id": str(row.id),
             "type": row.type,
-            "created_at": iso(row.created_at),  # type: ignore[arg-type]
+            "created_at": iso(row.created_at),
             "group_key": f"ungrouped-{row.id}",
-            "account": self.account(int(row.from_account_id)),  # type: ignore[call-overload]
+            "account": self.account(int(row.from_account_id)),
             "status": status,
         }
 

@@ -225,9 +225,7 @@ async def authorize(request: Request) -> Response:
         return _login_page(request, ctx, app, values, error=True)
     if values["redirect_uri"] == OOB:
         lang = language_of(request)
-        return render_page(
-            request, ctx, "authorized.html", lang, code=code, app_name=app.name
-        )
+        return render_page(request, ctx, "authorized.html", lang, code=code, app_name=app.name)
     query = {"code": code, **({"state": values["state"]} if values["state"] else {})}
     parts = urlsplit(values["redirect_uri"])
     joined = "&".join(q for q in (parts.query, urlencode(query)) if q)

@@ -97,7 +97,10 @@ def _render_token(token: str, known: dict[str, str], urls: Urls) -> str:
     if token.startswith("#"):
         tag = token[1:]
         href = html.escape(urls.tag_url(tag.lower()))
-        return f'<a href="{href}" class="mention hashtag" rel="tag">#<span>{html.escape(tag)}</span></a>'
+        return (
+            f'<a href="{href}" class="mention hashtag" rel="tag">'
+            f"#<span>{html.escape(tag)}</span></a>"
+        )
     href = html.escape(token)
     return f'<a href="{href}" target="_blank" rel="nofollow noopener" translate="no">{href}</a>'
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from payez.domain.errors import PayezError
 from payez.sandbox.network import tables
@@ -135,8 +136,9 @@ def render_page(
 def _users(conn: sa.Connection) -> list[sa.Row[Any]]:
     return list(
         conn.execute(
-            sa.select(tables.accounts.c.id, tables.accounts.c.username, tables.accounts.c.display_name)
-            .order_by(tables.accounts.c.username)
+            sa.select(
+                tables.accounts.c.id, tables.accounts.c.username, tables.accounts.c.display_name
+            ).order_by(tables.accounts.c.username)
         )
     )
 
@@ -185,8 +187,6 @@ async def _show(
     error: str | None = None,
     draft: str = "",
 ) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
     ctx = context(request)
     users, statuses, focus = await run_in_threadpool(_page_data, ctx, author, status_id)
     lang = language_of(request)
@@ -228,8 +228,6 @@ async def status_page(request: Request, username: str, status_id: str) -> Respon
 
 @router.post("/statuses", response_class=HTMLResponse)
 async def publish(request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
     ctx = context(request)
     params = await read_params(request)
     text = params.get("status") or ""
@@ -262,7 +260,8 @@ async def publish(request: Request) -> Response:
         return await _show(request, error=message, draft=text)
     root = request.scope.get("root_path", "").rstrip("/")
     back = params.get("back") or f"{root}/"
-    if not back.startswith(f"{root}/"):
+    # Only back to a page of the sandbox: never an open redirect ("//elsewhere.example").
+    if not back.startswith(f"{root}/") or back.startswith("//"):
         back = f"{root}/"
     separator = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{separator}as={account_id}", status_code=303)

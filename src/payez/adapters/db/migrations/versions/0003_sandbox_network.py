@@ -18,9 +18,7 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _fk(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(
-        [column], [f"{target}.id"], name=f"fk_{table}_{column}_{target}"
-    )
+    return sa.ForeignKeyConstraint([column], [f"{target}.id"], name=f"fk_{table}_{column}_{target}")
 
 
 def upgrade() -> None:
@@ -105,9 +103,7 @@ def upgrade() -> None:
         _fk("sandbox_statuses", "reblog_of_id", "sandbox_statuses"),
         _fk("sandbox_statuses", "quote_of_id", "sandbox_statuses"),
     )
-    op.create_index(
-        "ix_sandbox_statuses_account_id_id", "sandbox_statuses", ["account_id", "id"]
-    )
+    op.create_index("ix_sandbox_statuses_account_id_id", "sandbox_statuses", ["account_id", "id"])
     op.create_table(
         "sandbox_mentions",
         sa.Column("status_id", Id, nullable=False),
