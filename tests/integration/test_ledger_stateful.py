@@ -52,7 +52,8 @@ class Model:
     posted: list[int] = field(default_factory=list)
     pending_out: list[int] = field(default_factory=list)
     pending_in: list[int] = field(default_factory=list)
-    applied: dict[str, tuple[Transfer, int]] = field(default_factory=dict)
+    # key -> (transfer, its id once the database has given one)
+    applied: dict[str, tuple[Transfer, int | None]] = field(default_factory=dict)
     resolved: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -63,6 +64,12 @@ class Model:
         """The error ``t`` must get (None: applied or replayed), updating the model."""
         if t.key in self.applied:
             return None if self.applied[t.key][0] == t else IdempotencyConflict
+        error = self._apply(t, debit, credit)
+        if error is None:
+            self.applied[t.key] = (t, None)
+        return error
+
+    def _apply(self, t: Transfer, debit: int, credit: int) -> type[LedgerError] | None:
         cents = t.amount.cents
         if cents <= 0:
             return TransferAmountInvalid
@@ -120,17 +127,19 @@ class LedgerMachine(RuleBasedStateMachine):
         results = apply_batch(self.engine, transfers)
         assert len(results) == len(transfers)
         for t, want, got in zip(transfers, expected, results, strict=True):
-            if want is None:
-                assert isinstance(got, Applied), (t, got)
-                if t.key in self.model.applied:
-                    assert got.replayed and got.transfer_id == self.model.applied[t.key][1]
-                else:
-                    assert not got.replayed
-                    self.model.applied[t.key] = (t, got.transfer_id)
-                    if t.mode == TransferMode.PENDING:
-                        self.pendings.append(t)
-            else:
+            if want is not None:
                 assert type(got) is want, (t, got)
+                continue
+            assert isinstance(got, Applied), (t, got)
+            first_id = self.model.applied[t.key][1]
+            if first_id is not None:
+                # A replay of an earlier batch, or of an earlier transfer in this one.
+                assert got.replayed and got.transfer_id == first_id
+            else:
+                assert not got.replayed
+                self.model.applied[t.key] = (t, got.transfer_id)
+                if t.mode == TransferMode.PENDING:
+                    self.pendings.append(t)
 
     def snapshot(self) -> list[Any]:
         with self.engine.connect() as c:

@@ -128,7 +128,7 @@ FRENCH_SEND = ("envoie", "envoyer", "paie", "paye", "payer", "donne", "donner", 
 ENGLISH_SEND = ("send", "pay", "give", "tip")
 
 
-@pytest.mark.parametrize("verb", FRENCH_SEND + ("#envoyer",))
+@pytest.mark.parametrize("verb", [*FRENCH_SEND, "#envoyer"])
 def test_french_send_verbs(verb: str) -> None:
     command = parse(f"@payez {verb} 5€ à @bob", "payez")
     assert command == SendCommand(Money.eur(500), "bob", None, "fr")
@@ -215,7 +215,9 @@ def test_unknown_words_are_not_commands() -> None:
 
 def test_diacritics_are_ignored_on_verbs() -> None:
     # Written with accents the verb does not have, or without those it has: still the verb.
-    assert parse("@payez envoié 5€ à @bob", "payez") == SendCommand(Money.eur(500), "bob", None, "fr")
+    assert parse("@payez envoié 5€ à @bob", "payez") == SendCommand(
+        Money.eur(500), "bob", None, "fr"
+    )
     assert parse("@payez pâye 5€ à @bob", "payez") == SendCommand(Money.eur(500), "bob", None, "fr")
 
 

@@ -119,9 +119,9 @@ def test_amounts_use_the_language_format() -> None:
     assert reply_text("settled", "fr", author="alice", amount=Money.eur(1000), recipient="bob") == (
         "@alice C'est fait : paiement de 10,00\u00a0€ envoyé à @bob."
     )
-    assert reply_text("settled", "en", author="@alice", amount=Money.eur(1000), recipient="@bob") == (
-        "@alice Done: payment of €10.00 sent to @bob."
-    )
+    assert reply_text(
+        "settled", "en", author="@alice", amount=Money.eur(1000), recipient="@bob"
+    ) == ("@alice Done: payment of €10.00 sent to @bob.")
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,7 @@ def test_amounts_use_the_language_format() -> None:
 def test_the_amount_can_be_kept_private(outcome: str) -> None:
     for language in ("fr", "en"):
         shown = reply_text(outcome, language, author="alice", **TYPICAL)
-        money = Money.eur(1250).format(language)  # type: ignore[arg-type]
+        money = Money.eur(1250).format(language)
         assert money in shown
         for flag in ({"show_amount": False}, {"hide_amount": True}):
             hidden = reply_text(outcome, language, author="alice", **TYPICAL, **flag)
@@ -157,9 +157,7 @@ def test_specific_facts_appear() -> None:
     assert "15 min" in reply_text("confirmation_required", "en", author="a", **TYPICAL)
     assert "« Vélo rouge »" in reply_text("purchase_settled", "fr", author="a", **TYPICAL)
     assert "@a" in reply_text("claim_pending", "fr", author="a", **TYPICAL)
-    assert "€12.50" in reply_text(
-        "listing_price_mismatch", "en", author="a", price=Money.eur(1250)
-    )
+    assert "€12.50" in reply_text("listing_price_mismatch", "en", author="a", price=Money.eur(1250))
     assert "@bob" in reply_text("recipient_unknown", "en", author="a", recipient="bob")
     assert reply_text("recipient_unknown", "fr", author="a") == (
         "@a Paiement refusé : aucun compte de ce nom sur ce réseau."

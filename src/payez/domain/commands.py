@@ -167,19 +167,18 @@ _EURO_MARKS: Final = frozenset({"€", "eur", "euro", "euros"})
 _OTHER_SYMBOLS: Final = "".join(
     chr(cp) for cp in range(0x10000) if unicodedata.category(chr(cp)) == "Sc" and chr(cp) != "€"
 )
+_OTHER_CODES: Final = (
+    "usd gbp chf jpy cad aud nzd cny rmb hkd sgd krw inr brl mxn zar sek nok dkk isk pln czk huf"
+    " ron bgn rub uah ils aed sar mad tnd dzd xof xaf xpf btc eth usdt usdc"
+)
+_OTHER_WORDS: Final = (
+    "dollar livre pound franc yen yuan peso rouble ruble roupie rupee dirham dinar bitcoin"
+)
 _OTHER_MARKS: Final = frozenset(
     {
         *_OTHER_SYMBOLS,
-        *"usd gbp chf jpy cad aud nzd cny rmb hkd sgd krw inr brl mxn zar sek nok dkk isk pln czk"
-        " huf ron bgn rub uah ils aed sar mad tnd dzd xof xaf xpf btc eth usdt usdc".split(),
-        *(
-            word + plural
-            for word in (
-                "dollar livre pound franc yen yuan peso rouble ruble roupie rupee dirham dinar"
-                " bitcoin"
-            ).split()
-            for plural in ("", "s")
-        ),
+        *_OTHER_CODES.split(" "),
+        *(word + plural for word in _OTHER_WORDS.split(" ") for plural in ("", "s")),
         "sterling",
         *(prefix + "$" for prefix in ("us", "ca", "au", "nz", "hk", "sg", "a", "c", "r")),
     }
@@ -373,7 +372,8 @@ def _send_precise(text: str, folded: str, grammar: _Grammar, language: Language)
         return ParseError(AMOUNT_MISSING, language)
     if error is not None:
         return ParseError(error, language)
-    amount = _amount_at(folded, _AFTER_RECIPIENT.match(folded, position).end())
+    after = _AFTER_RECIPIENT.match(folded, position)
+    amount = _amount_at(folded, after.end() if after is not None else position)
     if amount is None:
         return ParseError(AMOUNT_MISSING, language)
     cents, position, _marked = amount
@@ -402,9 +402,7 @@ def _buy_precise(folded: str, language: Language) -> Command:
 # reference reading above, which decides; tests check that both always agree.
 
 _EURO: Final = r"(?:€|eur(?:os?)?(?![a-z]))"
-_SIMPLE_NUMBER: Final = (
-    r"(?P<units>[0-9]{1,12})(?:[.,](?P<frac>[0-9]{1,2}))?(?![0-9]|[.,][0-9])"
-)
+_SIMPLE_NUMBER: Final = r"(?P<units>[0-9]{1,12})(?:[.,](?P<frac>[0-9]{1,2}))?(?![0-9]|[.,][0-9])"
 _FAST_AMOUNT: Final = rf"(?:(?P<pre>{_EURO}){_S}*)?{_SIMPLE_NUMBER}(?(pre)|(?:{_S}*{_EURO})?)"
 _FRACTION_CENTS: Final = {
     **{f"{tenth}": tenth * 10 for tenth in range(10)},
@@ -485,9 +483,7 @@ def _buy(folded: str, language: Language) -> Command:
     return _buy_precise(folded, language)
 
 
-def _finish(
-    text: str, header: re.Match[str], grammar: _Grammar, precise: bool = False
-) -> Command:
+def _finish(text: str, header: re.Match[str], grammar: _Grammar, precise: bool = False) -> Command:
     """The post starts with the service mention and a word: read the rest."""
     # IGNORECASE also folds a few exotic letters (the Kelvin sign is a ``k``): compare exactly.
     if header.group("svc").lower() not in grammar.service_forms:
@@ -570,4 +566,3 @@ def command_to_json(command: Command) -> dict[str, object]:
     if isinstance(command, ParseError):
         return {"kind": "error", "code": command.code}
     return {"kind": "none"}
-

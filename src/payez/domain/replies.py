@@ -134,10 +134,10 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "{at}{svc} cannot receive money: name the recipient. Write: {ex}",
     ),
     "help": (
-        "{at}Payer : « {svc} envoie 10€ à @\u2060pseudo » ou « paie @\u2060pseudo 10€ merci »."
-        " Acheter : « j'achète » en réponse à l'annonce. Aide : {link}",
-        "{at}To pay: “{svc} send €10 to @\u2060name thanks” or “pay @\u2060name €10”."
-        " To buy: reply “buy” to the listing. Help: {link}",
+        "{at}Payer : « {svc} envoie 10€ à @\u2060pseudo » ou « paie @\u2060pseudo 10€ »."
+        " Acheter : « j'achète » sous l'annonce. Aide : {link}",
+        "{at}To pay: “{svc} send €10 to @\u2060name” or “pay @\u2060name €10”."
+        " To buy: “buy” under the listing. Help: {link}",
     ),
     "settled": (
         "{at}C'est fait : paiement{of} envoyé{to}.",
@@ -261,8 +261,10 @@ def _money(value: object, language: Language) -> str | None:
 def _within(facts: dict[str, object], language: Language) -> str:
     days, hours = facts.get("days"), facts.get("hours")
     if isinstance(days, int) and not isinstance(days, bool):
-        unit = ("jour" if days == 1 else "jours") if language == "fr" else (
-            "day" if days == 1 else "days"
+        unit = (
+            ("jour" if days == 1 else "jours")
+            if language == "fr"
+            else ("day" if days == 1 else "days")
         )
         count = f"{days}\u00a0{unit}" if language == "fr" else f"{days} {unit}"
     elif isinstance(hours, int) and not isinstance(hours, bool):

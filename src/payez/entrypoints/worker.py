@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from functools import partial
 
+from payez.adapters.db import cursors
 from payez.ports.network import NetworkError, Post, SocialNetwork
 from payez.service.context import ServiceContext
 from payez.service.expire_payments import (
@@ -111,4 +112,12 @@ class Worker:
             record_posts(self.ctx, network, [post])
             self.wake.set()
 
-        network.stream_mentions(on_post, self.stop)
+        def on_cursor(cursor: str) -> None:
+            with self.ctx.engine.begin() as conn:
+                cursors.save(conn, network.name, cursor, self.ctx.now())
+
+        with self.ctx.engine.connect() as conn:
+            cursor = cursors.load(conn, network.name)
+        # Every (re)connection first backfills from the saved cursor, so a restart reads only
+        # what it has not recorded yet.
+        network.stream_mentions(on_post, self.stop, cursor=cursor, on_cursor=on_cursor)

@@ -55,9 +55,7 @@ class Overview:
             "hide_amount": self.profile.hide_amount,
             "identity_verified": self.profile.identity_verified,
             "status": self.profile.status,
-            "card": (
-                {"brand": self.card.brand, "last4": self.card.last4} if self.card else None
-            ),
+            "card": ({"brand": self.card.brand, "last4": self.card.last4} if self.card else None),
             "linked_accounts": [{"network": n, "handle": h} for n, h in self.linked],
             "onboarded": self.onboarded,
         }

@@ -7,9 +7,7 @@ from payez.service.context import ServiceContext
 from payez.service.sign_up import check_language
 
 
-def update_settings(
-    ctx: ServiceContext, user_id: int, *, language: str, hide_amount: bool
-) -> None:
+def update_settings(ctx: ServiceContext, user_id: int, *, language: str, hide_amount: bool) -> None:
     """``hide_amount``: public replies to the user's posts leave the amount out."""
     check_language(language)
     with ctx.engine.begin() as conn:

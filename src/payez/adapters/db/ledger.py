@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -299,11 +299,6 @@ class SqlLedger:
 _RETRY_SQLSTATES = frozenset({"23505", "40001", "40P01"})
 
 
-def _retryable(exc: DBAPIError) -> bool:
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return sqlstate in _RETRY_SQLSTATES
-
-
 def apply_batch(
     engine: Engine, transfers: Sequence[Transfer], *, attempts: int = 20
 ) -> list[Applied | LedgerError]:
@@ -313,16 +308,26 @@ def apply_batch(
 
 
 def apply_batch_on(
-    connection: Connection, transfers: Sequence[Transfer], *, attempts: int = 20
+    connection: Connection,
+    transfers: Sequence[Transfer],
+    *,
+    attempts: int = 20,
+    on_retry: Callable[[str], None] | None = None,
 ) -> list[Applied | LedgerError]:
-    """:func:`apply_batch` on a connection a worker keeps (it must be outside a transaction)."""
+    """:func:`apply_batch` on a connection a worker keeps (it must be outside a transaction).
+
+    ``on_retry`` hears the SQLSTATE of every race that made the batch start over.
+    """
     for attempt in range(attempts):
         try:
             with connection.begin():
                 return SqlLedger(connection).apply(transfers)
         except DBAPIError as exc:
-            if attempt + 1 == attempts or not _retryable(exc):
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if attempt + 1 == attempts or sqlstate not in _RETRY_SQLSTATES:
                 raise
+            if on_retry is not None:
+                on_retry(sqlstate)
             # Desynchronise the racers so the retry finds the winner committed.
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
     raise AssertionError("unreachable")

@@ -105,14 +105,14 @@ def insert_session(
     )
 
 
-def session_user(conn: Connection, token_hash: str, now: datetime) -> int | None:
-    """The user of a live session, or None when unknown or expired."""
+def session_user(conn: Connection, token_hash: str, now: datetime) -> tuple[int, str] | None:
+    """(user id, language) of a live session, or None when unknown or expired."""
     found = conn.execute(
-        sa.select(web_sessions.c.user_id).where(
-            web_sessions.c.token_hash == token_hash, web_sessions.c.expires_at > now
-        )
-    ).scalar_one_or_none()
-    return int(found) if found is not None else None
+        sa.select(web_sessions.c.user_id, users.c.language)
+        .join(users, users.c.id == web_sessions.c.user_id)
+        .where(web_sessions.c.token_hash == token_hash, web_sessions.c.expires_at > now)
+    ).first()
+    return (int(found.user_id), str(found.language)) if found is not None else None
 
 
 def delete_session(conn: Connection, token_hash: str) -> None:

@@ -12,7 +12,7 @@ from payez.bench.parse import results_json, run_parse_bench
 from payez.domain.commands import command_to_json, parse
 from payez.entrypoints.cli.common import app, bench_app
 
-_BAD_INPUT = {"kind": "error", "code": "bad_input"}
+_BAD_INPUT: dict[str, object] = {"kind": "error", "code": "bad_input"}
 
 
 def _read_line(line: bytes, service: str) -> dict[str, object]:

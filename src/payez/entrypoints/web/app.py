@@ -1,35 +1,82 @@
-"""The web app: public pages, the claim flow, health; the sandbox network mounted at /sandbox."""
+"""The web app: assembled from its parts, with the sandbox network mounted at /sandbox.
+
+Pages (``pages``), accounts (``account``), onboarding (``onboarding``), the dashboard
+(``dashboard``), claims (``claims``) and the OAuth return (``callback``) are server-rendered;
+``/api/v1`` is JSON with an OpenAPI spec at ``/openapi.json``; ``/metrics`` is Prometheus.
+"""
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from typing import Any
+from urllib.parse import quote
 
-import jinja2
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from mastodon import Mastodon, MastodonError
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from payez.domain.errors import PayezError
-from payez.entrypoints.web.i18n import choose_language, texts
-from payez.ports.network import NetworkAccount, normalise_handle
-from payez.service.claim_payment import claim_payment, describe_claim
+from payez.domain.errors import Forbidden, InvalidInput, NotFound, PayezError
+from payez.entrypoints.web.account import account_routes
+from payez.entrypoints.web.api import api_routes
+from payez.entrypoints.web.auth import NotAuthenticated, visitor_middleware
+from payez.entrypoints.web.callback import callback_routes
+from payez.entrypoints.web.claims import claim_routes
+from payez.entrypoints.web.dashboard import dashboard_routes
+from payez.entrypoints.web.metrics import metrics_routes
+from payez.entrypoints.web.oauth import OAuthClient
+from payez.entrypoints.web.onboarding import onboarding_routes
+from payez.entrypoints.web.pages import page_routes
+from payez.entrypoints.web.site import Site, language
+from payez.ports.cards import CardProcessor, ProcessorUnavailable
+from payez.ports.identity import IdentityServiceUnavailable, IdentityVerifier
+from payez.sandbox.identity import SandboxIdentityVerifier
 from payez.service.context import ServiceContext
+from payez.service.log_in import LoginRateLimited
 
-CLAIM_STATE_MAX_AGE = 15 * 60
+__all__ = ["OAuthClient", "create_app"]
+
+API_PREFIX = "/api/"
 
 
-@dataclass(frozen=True, slots=True)
-class OAuthClient:
-    """Payez registered as an OAuth application of a Mastodon-speaking network."""
+class RouteNotFound(NotFound):
+    code = "route_not_found"
+    message_fr = "Cette page n'existe pas."
+    message_en = "This page does not exist."
 
-    network: str
-    api_base_url: str
-    client_id: str
-    client_secret: str
-    redirect_uri: str
+
+class MethodNotAllowed(InvalidInput):
+    code = "method_not_allowed"
+    message_fr = "Méthode HTTP non autorisée ici."
+    message_en = "HTTP method not allowed here."
+
+
+def status_for(error: PayezError) -> int:
+    if isinstance(error, NotAuthenticated):
+        return 401
+    if isinstance(error, LoginRateLimited):
+        return 429
+    if isinstance(error, Forbidden):
+        return 403
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, ProcessorUnavailable | IdentityServiceUnavailable):
+        return 503
+    return 400
+
+
+def default_card_processor(ctx: ServiceContext) -> CardProcessor:
+    settings = ctx.settings
+    if settings.card_processor == "stripe":
+        from payez.adapters.cards.stripe import StripeCardProcessor
+
+        return StripeCardProcessor(
+            settings.stripe_secret_key,
+            webhook_secret=settings.stripe_webhook_secret,
+            api_base=settings.stripe_api_base or None,
+            clock=ctx.clock,
+        )
+    from payez.sandbox.cards import SandboxCardProcessor
+
+    return SandboxCardProcessor(ctx.engine, base_url=settings.base_url, clock=ctx.clock)
 
 
 def create_app(
@@ -37,118 +84,67 @@ def create_app(
     *,
     oauth_clients: dict[str, OAuthClient] | None = None,
     sandbox: FastAPI | None = None,
+    cards: CardProcessor | None = None,
+    identity: IdentityVerifier | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="Payez", version="0.1.0")
-    pages = jinja2.Environment(
-        loader=jinja2.PackageLoader("payez.entrypoints.web", "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
+    app = FastAPI(
+        title="Payez",
+        version="0.1.0",
+        description="Pay by post. The JSON API of the logged-in user's own account.",
+        docs_url="/api/docs",
+        redoc_url=None,
     )
-    signer = URLSafeTimedSerializer(ctx.settings.secret_key, salt="claim-oauth-state")
-    clients = oauth_clients or {}
+    site = Site(
+        ctx=ctx,
+        cards=cards or default_card_processor(ctx),
+        identity=identity or SandboxIdentityVerifier(),
+        oauth_clients=dict(oauth_clients or {}),
+    )
+    app.state.site = site
 
-    def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-        lang = choose_language(
-            request.headers.get("accept-language"), request.query_params.get("lang")
-        )
-        body = pages.get_template(template).render(lang=lang, t=texts(lang), **values)
-        return HTMLResponse(body, status_code=status)
+    def is_api(request: Request) -> bool:
+        return request.url.path.startswith(API_PREFIX)
 
-    def error_page(request: Request, error: PayezError, status: int) -> HTMLResponse:
-        lang = choose_language(
-            request.headers.get("accept-language"), request.query_params.get("lang")
-        )
-        return render(
-            request,
-            "message.html",
-            status,
-            title=texts(lang)["error_title"],
-            body=error.message(lang),
-        )
+    def error_response(request: Request, error: PayezError, status: int) -> Response:
+        if is_api(request):
+            return JSONResponse(
+                {"error": {"code": error.code, "message": error.message(language(request))}},
+                status_code=status,
+            )
+        return site.error_page(request, error, status)
 
-    @app.get("/healthz")
-    def healthz() -> JSONResponse:
-        with ctx.engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-        return JSONResponse({"status": "ok"})
+    @app.exception_handler(PayezError)
+    def payez_error(request: Request, exc: PayezError) -> Response:
+        if isinstance(exc, NotAuthenticated) and not is_api(request):
+            target = quote(request.url.path, safe="/")
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        return error_response(request, exc, status_for(exc))
 
-    @app.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> HTMLResponse:
-        return render(request, "home.html")
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors())
+        return error_response(request, InvalidInput(fields[:200]), 422 if is_api(request) else 400)
 
-    @app.get("/claim/{token}", response_class=HTMLResponse)
-    def claim_page(request: Request, token: str) -> HTMLResponse:
-        try:
-            claim = describe_claim(ctx, token)
-        except PayezError as exc:
-            return error_page(request, exc, 404)
-        lang = choose_language(
-            request.headers.get("accept-language"), request.query_params.get("lang")
-        )
-        return render(
-            request, "claim.html", claim=claim, token=token, amount=claim.amount.format(lang)
-        )
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_response(request, RouteNotFound(), 404)
+        if exc.status_code == 405:
+            return error_response(request, MethodNotAllowed(), 405)
+        return error_response(request, PayezError(str(exc.detail)[:200]), exc.status_code)
 
-    @app.get("/claim/{token}/start")
-    def claim_start(request: Request, token: str) -> Response:
-        try:
-            claim = describe_claim(ctx, token)
-        except PayezError as exc:
-            return error_page(request, exc, 404)
-        client = clients.get(claim.network)
-        if client is None:
-            return error_page(request, PayezError("no oauth client"), 503)
-        state = signer.dumps({"token": token, "nonce": secrets.token_urlsafe(8)})
-        api = Mastodon(
-            client_id=client.client_id,
-            client_secret=client.client_secret,
-            api_base_url=client.api_base_url,
-            version_check_mode="none",
-        )
-        url = api.auth_request_url(redirect_uris=client.redirect_uri, scopes=["read"], state=state)
-        return RedirectResponse(url, status_code=303)
-
-    @app.get("/oauth/{network}/callback", response_class=HTMLResponse)
-    def oauth_callback(
-        request: Request, network: str, code: str = "", state: str = ""
-    ) -> HTMLResponse:
-        client = clients.get(network)
-        try:
-            token = str(signer.loads(state, max_age=CLAIM_STATE_MAX_AGE)["token"])
-        except (BadSignature, KeyError, TypeError):
-            return error_page(request, PayezError("bad oauth state"), 400)
-        if client is None or not code:
-            return error_page(request, PayezError("oauth refused"), 400)
-        try:
-            account = _proven_account(client, code)
-            result = claim_payment(ctx, token, account)
-        except MastodonError:
-            return error_page(request, PayezError("oauth failed"), 400)
-        except PayezError as exc:
-            return error_page(request, exc, 403)
-        lang = choose_language(
-            request.headers.get("accept-language"), request.query_params.get("lang")
-        )
-        t = texts(lang)
-        return render(
-            request,
-            "message.html",
-            title=t["claim_done"],
-            body=f"{result.total.format(lang)} {t['claim_done_body']}",
-        )
-
+    app.middleware("http")(visitor_middleware(ctx))
+    for router in (
+        page_routes(site),
+        account_routes(site),
+        onboarding_routes(site),
+        dashboard_routes(site),
+        claim_routes(site),
+        callback_routes(site),
+        api_routes(site),
+        metrics_routes(ctx),
+    ):
+        app.include_router(router)
     if sandbox is not None:
         app.mount("/sandbox", sandbox)
     return app
-
-
-def _proven_account(client: OAuthClient, code: str) -> NetworkAccount:
-    """Exchange the authorization code and ask the network who signed in."""
-    api = Mastodon(
-        client_id=client.client_id,
-        client_secret=client.client_secret,
-        api_base_url=client.api_base_url,
-        version_check_mode="none",
-    )
-    api.log_in(code=code, redirect_uri=client.redirect_uri, scopes=["read"])
-    me = api.account_verify_credentials()
-    return NetworkAccount(id=str(me["uri"]), handle=normalise_handle(str(me["acct"])))

@@ -1,50 +1,49 @@
-"""The words of the web pages, in French and English, and the choice between them."""
+"""The words of the web pages, in French and English, and the choice between them.
+
+The texts live in gettext catalogs, ``translations/<lang>/LC_MESSAGES/messages.po``, read with
+Babel when the app starts (no compile step: the catalogs are small). Message ids are stable
+keys (``signup_title``), so a template says ``{{ t.signup_title }}`` and both catalogs must
+define every key (``tests/integration/test_web_i18n.py`` checks it).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib import resources
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.messages.pofile import read_po
 
 from payez.domain.errors import Language
 
-TEXTS: dict[str, dict[Language, str]] = {
-    "tagline": {
-        "fr": "Payez par message : envoyez de l'argent en écrivant un post public.",
-        "en": "Pay by post: send money by writing a public post.",
-    },
-    "how": {"fr": "Comment ça marche", "en": "How it works"},
-    "send_example": {"fr": "@payez envoie 10€ à @alice merci !", "en": "@payez send €10 to @alice"},
-    "buy_example": {
-        "fr": "@payez j'achète (en réponse à une annonce)",
-        "en": "@payez buy (as a reply to a listing)",
-    },
-    "limits": {
-        "fr": "Jusqu'à 250 € par paiement entre personnes, 500 € pour une association. Gratuit.",
-        "en": "Up to €250 a payment between persons, €500 to an association. Free.",
-    },
-    "sandbox": {"fr": "Essayer dans le bac à sable", "en": "Try it in the sandbox"},
-    "claim_title": {"fr": "De l'argent vous attend", "en": "Money is waiting for you"},
-    "claim_from": {"fr": "vous envoie", "en": "sends you"},
-    "claim_prove": {
-        "fr": "Prouvez que ce compte est le vôtre pour recevoir l'argent :",
-        "en": "Prove this account is yours to receive the money:",
-    },
-    "claim_button": {"fr": "Se connecter avec", "en": "Sign in with"},
-    "claim_done": {"fr": "C'est à vous !", "en": "It's yours!"},
-    "claim_done_body": {
-        "fr": "a été crédité sur votre compte Payez.",
-        "en": "has been credited to your Payez account.",
-    },
-    "error_title": {"fr": "Impossible", "en": "Not possible"},
-    "language": {"fr": "Langue", "en": "Language"},
-}
+LANGUAGES: tuple[Language, ...] = ("fr", "en")
+BABEL_LOCALES: dict[Language, str] = {"fr": "fr_FR", "en": "en_GB"}
+# Payez is a French service: times are shown in Paris time, whatever the server's zone.
+DISPLAY_ZONE = ZoneInfo("Europe/Paris")
+
+
+@cache
+def catalog(language: Language) -> dict[str, str]:
+    """Every message of ``language``, by key."""
+    path = resources.files("payez.entrypoints.web") / "translations" / language / "LC_MESSAGES"
+    with (path / "messages.po").open("rb") as handle:
+        po = read_po(handle, locale=BABEL_LOCALES[language])
+    return {str(m.id): str(m.string) for m in po if m.id and m.string}
+
+
+def texts(language: Language) -> dict[str, str]:
+    return catalog(language)
 
 
 def choose_language(accept_language: str | None, chosen: str | None = None) -> Language:
     """The visitor's choice if any, else the first of French or English the browser prefers."""
-    if chosen in ("fr", "en"):
+    if chosen in LANGUAGES:
         return "fr" if chosen == "fr" else "en"
     ranked: list[tuple[Decimal, str]] = []
-    for part in (accept_language or "").split(","):
+    for part in (accept_language or "")[:512].split(","):
         tag, _, params = part.strip().partition(";")
         quality = Decimal(1)
         if params.strip().startswith("q="):
@@ -54,10 +53,10 @@ def choose_language(accept_language: str | None, chosen: str | None = None) -> L
                 quality = Decimal(0)
         ranked.append((quality, tag.strip().lower()[:2]))
     for _quality, tag in sorted(ranked, key=lambda item: -item[0]):
-        if tag in ("fr", "en"):
+        if tag in LANGUAGES:
             return "fr" if tag == "fr" else "en"
     return "fr"
 
 
-def texts(language: Language) -> dict[str, str]:
-    return {key: value[language] for key, value in TEXTS.items()}
+def format_moment(moment: datetime, language: Language) -> str:
+    return format_datetime(moment, "medium", tzinfo=DISPLAY_ZONE, locale=BABEL_LOCALES[language])

@@ -1,0 +1,55 @@
+"""The one OAuth redirect URI: finishes a claim or a link, as the signed state says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from itsdangerous import BadSignature
+from mastodon import MastodonError
+
+from payez.domain.errors import PayezError
+from payez.entrypoints.web.claims import finish_claim
+from payez.entrypoints.web.oauth import STATE_MAX_AGE
+from payez.entrypoints.web.onboarding import finish_link
+from payez.entrypoints.web.site import Site
+
+
+class OAuthStateInvalid(PayezError):
+    code = "oauth_state_invalid"
+    message_fr = "Ce retour de connexion est invalide ou a expiré. Recommencez."
+    message_en = "This sign-in return is invalid or has expired. Please start again."
+
+
+class OAuthRefused(PayezError):
+    code = "oauth_refused"
+    message_fr = "La connexion avec le réseau a été refusée ou a échoué."
+    message_en = "Signing in with the network was refused or failed."
+
+
+def callback_routes(site: Site) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/oauth/{network}/callback")
+    def oauth_callback(request: Request, network: str, code: str = "", state: str = "") -> Response:
+        try:
+            decoded = site.oauth_signer().loads(state, max_age=STATE_MAX_AGE)
+        except BadSignature:
+            return site.error_page(request, OAuthStateInvalid(), 400)
+        if not isinstance(decoded, dict):
+            return site.error_page(request, OAuthStateInvalid(), 400)
+        values: dict[str, Any] = decoded
+        purpose = values.get("purpose", "claim" if "token" in values else "")
+        client = site.oauth_clients.get(network)
+        if client is None or not code or purpose not in ("claim", "link"):
+            return site.error_page(request, OAuthRefused(), 400)
+        try:
+            account = client.proven_account(code)
+        except MastodonError:
+            return site.error_page(request, OAuthRefused(), 400)
+        if purpose == "link":
+            return finish_link(site, request, values, network, account)
+        return finish_claim(site, request, values, network, account)
+
+    return router

@@ -1,0 +1,79 @@
+"""What every route of the web app shares: the service context, the ports it drives, the
+templates, and the page renderer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from itsdangerous import URLSafeTimedSerializer
+
+from payez.domain.errors import Language, PayezError
+from payez.entrypoints.web.auth import Visitor, visitor_of
+from payez.entrypoints.web.i18n import format_moment, texts
+from payez.entrypoints.web.oauth import OAuthClient
+from payez.ports.cards import CardProcessor
+from payez.ports.identity import IdentityVerifier
+from payez.service.context import ServiceContext
+
+
+@dataclass
+class Site:
+    ctx: ServiceContext
+    cards: CardProcessor
+    identity: IdentityVerifier
+    oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
+    templates: jinja2.Environment = field(
+        default_factory=lambda: jinja2.Environment(
+            loader=jinja2.PackageLoader("payez.entrypoints.web", "templates"),
+            autoescape=jinja2.select_autoescape(default=True),
+        )
+    )
+
+    def oauth_signer(self) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.ctx.settings.secret_key, salt="oauth-state")
+
+    @property
+    def stripe_publishable_key(self) -> str:
+        return self.ctx.settings.stripe_publishable_key if self.cards.name == "stripe" else ""
+
+    def render(
+        self, request: Request, template: str, status: int = 200, **values: Any
+    ) -> HTMLResponse:
+        visitor = visitor_of(request)
+        lang = visitor.language
+
+        def when(moment: datetime | None) -> str:
+            return format_moment(moment, lang) if moment else ""
+
+        body = self.templates.get_template(template).render(
+            lang=lang,
+            t=texts(lang),
+            visitor=visitor,
+            csrf=visitor.csrf_token,
+            when=when,
+            path=request.url.path,
+            **values,
+        )
+        return HTMLResponse(body, status_code=status)
+
+    def message(
+        self, request: Request, title_key: str, body: str, status: int = 200
+    ) -> HTMLResponse:
+        lang = visitor_of(request).language
+        return self.render(request, "message.html", status, title=texts(lang)[title_key], body=body)
+
+    def error_page(self, request: Request, error: PayezError, status: int) -> HTMLResponse:
+        return self.message(request, "error_title", error.message(language(request)), status)
+
+
+def language(request: Request) -> Language:
+    return visitor_of(request).language
+
+
+def visitor(request: Request) -> Visitor:
+    return visitor_of(request)
