@@ -20,9 +20,11 @@ $(BIN)/payez: $(UV) pyproject.toml uv.lock
 
 setup: $(BIN)/payez
 
+# The sandbox confirms nothing until the confirmation page lands; override with PAYEZ_CONFIRM.
 run: setup
 	$(BIN)/payez migrate
-	$(BIN)/payez serve
+	$(BIN)/payez demo seed
+	PAYEZ_CONFIRM=$${PAYEZ_CONFIRM:-never} $(BIN)/payez serve
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -50,7 +50,8 @@ def test_concurrent_batches_never_deadlock_nor_double_apply(postgres_url: str) -
             Transfer(f"shared-{i}", *rng.sample(wallets, 2), Money.eur(rng.randint(1, 300)))
             for i in range(60)
         ]
-        contested = [f"contested-{i}" for i in range(15)]
+        contested = [f"contested-{i}" for i in range(BATCHES_PER_THREAD)]
+        start = threading.Barrier(THREADS)
         outcomes: dict[int, list[tuple[Transfer, Applied | LedgerError]]] = {}
         retries: list[str] = []
         errors: list[BaseException] = []
@@ -60,6 +61,7 @@ def test_concurrent_batches_never_deadlock_nor_double_apply(postgres_url: str) -
             seen: list[tuple[Transfer, Applied | LedgerError]] = []
             try:
                 with engine.connect() as connection:
+                    start.wait()
                     for b in range(BATCHES_PER_THREAD):
                         batch: list[Transfer] = []
                         for i in range(local.randint(1, 25)):
@@ -70,8 +72,10 @@ def test_concurrent_batches_never_deadlock_nor_double_apply(postgres_url: str) -
                         if batch[-1].mode == TransferMode.PENDING:
                             batch.append(batch[-1].posting(f"w{n}-{b}-post"))
                         batch += local.sample(shared, 3)
-                        key = local.choice(contested)
-                        debit, credit = wallets[0], wallets[1]
+                        key = contested[b]  # every connection at once, in step
+                        # Other accounts per connection: no lock orders these, the unique
+                        # index decides, and the losers retry their whole batch.
+                        debit, credit = wallets[2 * n], wallets[2 * n + 1]
                         batch.append(Transfer(key, debit, credit, Money.eur(n + 1)))
                         local.shuffle(batch)
                         results = apply_batch_on(connection, batch, on_retry=retries.append)

@@ -122,10 +122,9 @@ def oauth_sandbox(database_url: str) -> Iterator[Sandbox]:
         yield sandbox
 
 
-def authorize_on_sandbox(
-    browser: Browser, start_path: str, username: str, password: str
-) -> httpx.Response:
-    """Follow Payez's redirect to the sandbox's authorize page, sign in there, and come back."""
+def sign_in_on_sandbox(browser: Browser, start_path: str, username: str, password: str) -> str:
+    """Follow Payez's redirect to the sandbox's authorize page and sign in there; returns the
+    path (with code and state) the network sends the browser back to."""
     start = browser.get(start_path)
     assert start.status_code == 303, start.text
     with httpx.Client(follow_redirects=False, timeout=10) as network_browser:
@@ -139,4 +138,11 @@ def authorize_on_sandbox(
     assert answer.status_code == 302, answer.text
     target = urlsplit(answer.headers["location"])
     assert parse_qs(target.query).get("code"), answer.headers["location"]
-    return browser.get(f"{target.path}?{target.query}")
+    return f"{target.path}?{target.query}"
+
+
+def authorize_on_sandbox(
+    browser: Browser, start_path: str, username: str, password: str
+) -> httpx.Response:
+    """Sign in on the sandbox and come back to Payez, as the browser would."""
+    return browser.get(sign_in_on_sandbox(browser, start_path, username, password))

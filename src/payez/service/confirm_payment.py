@@ -94,6 +94,7 @@ def _reply(
     facts: dict[str, object] = {
         "amount": payment_amount(payment),
         "recipient": payment.recipient_handle,
+        "service": ctx.service_handle(payment.network),
         "show_amount": True,
     }
     if state is PaymentState.HELD_FOR_CLAIM:

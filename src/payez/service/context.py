@@ -43,6 +43,13 @@ class ServiceContext:
     def now(self) -> datetime:
         return self.clock.now()
 
+    def service_handle(self, network: str) -> str:
+        """The service account's handle on ``network`` (replies show it in their examples)."""
+        adapter = self.networks.get(network)
+        if adapter is not None:
+            return adapter.service_account.handle
+        return self.settings.service_handle
+
     def link(self, path: str) -> str:
         return f"{self.settings.base_url.rstrip('/')}/{path.lstrip('/')}"
 

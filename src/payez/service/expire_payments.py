@@ -47,6 +47,7 @@ def send_claim_reminders(ctx: ServiceContext, *, limit: int = 200) -> int:
             facts = {
                 "amount": payment_amount(payment),
                 "recipient": payment.recipient_handle,
+                "service": ctx.service_handle(payment.network),
                 "link": ctx.link(f"/claim/{payment.claim_token}"),
                 "hours": ctx.settings.claim_reminder_hours,
             }

@@ -112,17 +112,16 @@ class _Batch:
         self.ledger = SqlLedger(conn)
 
     def run(self) -> None:
-        commands = [(row, parse(row.text, self._service_handle(row.network))) for row in self.rows]
+        handles = {network: self.ctx.service_handle(network) for network in self.ctx.networks}
+        self.handles = handles
+        commands = [
+            (row, parse(row.text, handles.get(row.network) or self.ctx.service_handle(row.network)))
+            for row in self.rows
+        ]
         self._load_context(commands)
         decisions = [self._decide(row, command) for row, command in commands]
         self._move_money(decisions)
         self._write(decisions)
-
-    def _service_handle(self, network: str) -> str:
-        adapter = self.ctx.networks.get(network)
-        if adapter is not None:
-            return adapter.service_account.handle
-        return self.ctx.settings.service_handle
 
     # -- gathering everything the decisions need, in a few queries ----------------------------
 
@@ -366,7 +365,12 @@ class _Batch:
         row, language = d.row, d.language
         hide = bool(d.sender and d.sender.hide_amount)
         facts: dict[str, Any] = dict(d.facts)
-        facts.update(amount=d.amount, recipient=d.recipient_handle, show_amount=not hide)
+        facts.update(
+            amount=d.amount,
+            recipient=d.recipient_handle,
+            show_amount=not hide,
+            service=self.ctx.service_handle(row.network),
+        )
         if d.reason == "help":
             outcome = "help"
             facts["link"] = self.ctx.link("/")

@@ -143,8 +143,11 @@ class _Ours:
     payout_transfers: dict[str, Recorded] = field(default_factory=dict)
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _after(created_at: datetime | None, as_of: datetime) -> bool:
+    """Created after our snapshot (an unknown time counts as before: it is checked now)."""
+    if created_at is None:
+        return False
+    return (created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)) > as_of
 
 
 def _posted_sums(conn: Connection, column: sa.Column[Any], account_id: int) -> dict[str, Money]:
@@ -186,8 +189,8 @@ def _read_ours(ctx: ServiceContext, processor_name: str) -> _Ours:
 
 def _compare_charges(
     ours: _Ours, charges: Iterable[Charge], later: Iterable[Charge], out: list[Difference]
-) -> dict[int, Charge]:
-    """Charge against row; returns the processor's charge for each matched row id.
+) -> tuple[dict[int, Charge], set[int]]:
+    """Charge against row: the processor's charge for each matched row id, and deferred rows.
 
     ``later`` are the processor's charges left for the next run: their rows are left too.
     """
@@ -239,10 +242,12 @@ def _compare_charges(
                 ours=Money(int(row.amount_cents), str(row.currency)),
             )
         )
-    return matched
+    return matched, deferred_rows
 
 
-def _compare_credits(ours: _Ours, matched: dict[int, Charge], out: list[Difference]) -> None:
+def _compare_credits(
+    ours: _Ours, matched: dict[int, Charge], deferred_rows: set[int], out: list[Difference]
+) -> None:
     succeeded = {
         card_credit_key(row_id): c for row_id, c in matched.items() if c.status == "succeeded"
     }
@@ -259,8 +264,9 @@ def _compare_credits(ours: _Ours, matched: dict[int, Charge], out: list[Differen
             )
         elif credit != charge.amount:
             out.append(Difference(CREDIT_AMOUNT, key, f"charge {charge.id}", credit, charge.amount))
+    deferred = {card_credit_key(row_id) for row_id in deferred_rows}
     for key, credit in ours.credits.items():
-        if key not in succeeded:
+        if key not in succeeded and key not in deferred:
             out.append(
                 Difference(
                     CREDIT_WITHOUT_CHARGE,
@@ -271,7 +277,9 @@ def _compare_credits(ours: _Ours, matched: dict[int, Charge], out: list[Differen
             )
 
 
-def _compare_refunds(ours: _Ours, refunds: Iterable[Refund], out: list[Difference]) -> None:
+def _compare_refunds(
+    ours: _Ours, refunds: Iterable[Refund], later: Iterable[Refund], out: list[Difference]
+) -> None:
     succeeded = {card_refund_key(r.id): r for r in refunds if r.status == "succeeded"}
     for key, refund in succeeded.items():
         returned = ours.returns.get(key)
@@ -288,8 +296,9 @@ def _compare_refunds(ours: _Ours, refunds: Iterable[Refund], out: list[Differenc
             out.append(
                 Difference(REFUND_AMOUNT, key, f"refund {refund.id}", returned, refund.amount)
             )
+    deferred = {card_refund_key(r.id) for r in later}
     for key, returned in ours.returns.items():
-        if key not in succeeded:
+        if key not in succeeded and key not in deferred:
             out.append(
                 Difference(
                     REFUND_MISSING,
@@ -325,15 +334,15 @@ def reconcile(ctx: ServiceContext, processor: CardProcessor) -> ReconcileReport:
     ours = _read_ours(ctx, processor.name)
     listed_charges = processor.list_charges()
     listed_refunds = processor.list_refunds()
-    charges = [c for c in listed_charges if c.created_at is None or _utc(c.created_at) <= as_of]
-    later = [c for c in listed_charges if c.created_at is not None and _utc(c.created_at) > as_of]
-    refunds = [r for r in listed_refunds if r.created_at is None or _utc(r.created_at) <= as_of]
-    deferred = len(listed_charges) - len(charges) + len(listed_refunds) - len(refunds)
+    charges = [c for c in listed_charges if not _after(c.created_at, as_of)]
+    later = [c for c in listed_charges if _after(c.created_at, as_of)]
+    refunds = [r for r in listed_refunds if not _after(r.created_at, as_of)]
+    later_refunds = [r for r in listed_refunds if _after(r.created_at, as_of)]
 
     differences: list[Difference] = []
-    matched = _compare_charges(ours, charges, later, differences)
-    _compare_credits(ours, matched, differences)
-    _compare_refunds(ours, refunds, differences)
+    matched, deferred_rows = _compare_charges(ours, charges, later, differences)
+    _compare_credits(ours, matched, deferred_rows, differences)
+    _compare_refunds(ours, refunds, later_refunds, differences)
     for p in ours.payouts:
         problem = _payout_problem(p, ours.payout_transfers)
         if problem is not None:
@@ -348,5 +357,5 @@ def reconcile(ctx: ServiceContext, processor: CardProcessor) -> ReconcileReport:
         ledger_credits=len(ours.credits),
         ledger_returns=len(ours.returns),
         payouts=len(ours.payouts),
-        deferred=deferred,
+        deferred=len(later) + len(later_refunds),
     )

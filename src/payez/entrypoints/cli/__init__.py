@@ -7,13 +7,14 @@ from payez.entrypoints.cli import common
 from payez.entrypoints.cli import database as _database
 from payez.entrypoints.cli import demo as _demo
 from payez.entrypoints.cli import ledger as _ledger
+from payez.entrypoints.cli import orders as _orders
 from payez.entrypoints.cli import parse as _parse
 from payez.entrypoints.cli import payouts as _payouts
 from payez.entrypoints.cli import reconcile as _reconcile
 from payez.entrypoints.cli import serve as _serve
 
 app = common.app
-_MODULES = (_accounts, _database, _demo, _ledger, _parse, _payouts, _reconcile, _serve)
+_MODULES = (_accounts, _database, _demo, _ledger, _orders, _parse, _payouts, _reconcile, _serve)
 
 
 def main() -> None:

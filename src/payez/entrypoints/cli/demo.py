@@ -10,7 +10,6 @@ import typer
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.migrate import migrate
 from payez.entrypoints.cli.common import DatabaseUrlOption, app, settings_for
-from payez.sandbox.demo import seed_demo
 
 demo_app = typer.Typer(help="The sandbox demo world.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
@@ -22,6 +21,8 @@ def seed(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Create (idempotently) alice, bob, carol, restos, boutique and dave on the sandbox."""
+    from payez.sandbox.demo import seed_demo  # the sandbox pulls in the web stack: load on use
+
     settings = settings_for(database_url)
     migrate(settings.database_url)
     users = seed_demo(make_engine(settings.database_url), settings)

@@ -1,4 +1,7 @@
-"""``payez serve`` and ``payez worker``: the web app, the sandbox and the worker."""
+"""``payez serve`` and ``payez worker``: the web app, the sandbox and the worker.
+
+The web stack is imported when a command runs, so that other ``payez`` commands start fast.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +10,18 @@ import signal
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from fastapi import FastAPI
 
-from payez.adapters.db.engine import make_engine
-from payez.adapters.db.migrate import migrate
-from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.config import Settings
 from payez.entrypoints.cli.common import DatabaseUrlOption, app, settings_for
-from payez.entrypoints.web.app import OAuthClient, create_app
-from payez.entrypoints.worker import Worker
-from payez.sandbox.bootstrap import SANDBOX_NETWORK, SandboxWiring, wire_sandbox
-from payez.sandbox.network.app import create_sandbox_app
-from payez.service.context import ServiceContext
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from payez.adapters.networks.mastodon import MastodonNetwork
+    from payez.sandbox.bootstrap import SandboxWiring
 
 PortOption = Annotated[int | None, typer.Option("--port", help="HTTP port (default 8000)")]
 
@@ -39,6 +38,9 @@ def _settings(database_url: str | None, port: int | None) -> Settings:
 
 
 def _sandbox_network(wiring: SandboxWiring) -> MastodonNetwork:
+    from payez.adapters.networks.mastodon import MastodonNetwork
+    from payez.sandbox.bootstrap import SANDBOX_NETWORK
+
     return MastodonNetwork(
         wiring.api_base_url,
         wiring.service_token,
@@ -55,6 +57,16 @@ def serve(
     worker: Annotated[bool, typer.Option(help="Run the worker in this process too.")] = True,
 ) -> None:
     """Start the web app, the sandbox network and (by default) the worker, in one process."""
+    import uvicorn
+
+    from payez.adapters.db.engine import make_engine
+    from payez.adapters.db.migrate import migrate
+    from payez.entrypoints.web.app import OAuthClient, create_app
+    from payez.entrypoints.worker import Worker
+    from payez.sandbox.bootstrap import SANDBOX_NETWORK, wire_sandbox
+    from payez.sandbox.network.app import create_sandbox_app
+    from payez.service.context import ServiceContext
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(database_url, port)
     migrate(settings.database_url)
@@ -94,6 +106,11 @@ def serve(
 @app.command("worker")
 def worker(database_url: DatabaseUrlOption = None, port: PortOption = None) -> None:
     """Run only the worker, against the sandbox of a `payez serve` on --port."""
+    from payez.adapters.db.engine import make_engine
+    from payez.entrypoints.worker import Worker
+    from payez.sandbox.bootstrap import SANDBOX_NETWORK, wire_sandbox
+    from payez.service.context import ServiceContext
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(database_url, port)
     engine = make_engine(settings.database_url)
