@@ -10,11 +10,23 @@ from payez.entrypoints.cli import ledger as _ledger
 from payez.entrypoints.cli import orders as _orders
 from payez.entrypoints.cli import parse as _parse
 from payez.entrypoints.cli import payouts as _payouts
+from payez.entrypoints.cli import pipeline_bench as _pipeline_bench
 from payez.entrypoints.cli import reconcile as _reconcile
 from payez.entrypoints.cli import serve as _serve
 
 app = common.app
-_MODULES = (_accounts, _database, _demo, _ledger, _orders, _parse, _payouts, _reconcile, _serve)
+_MODULES = (
+    _accounts,
+    _database,
+    _demo,
+    _ledger,
+    _orders,
+    _parse,
+    _payouts,
+    _pipeline_bench,
+    _reconcile,
+    _serve,
+)
 
 
 def main() -> None:
