@@ -97,6 +97,7 @@ def test_concurrent_batches_never_deadlock_nor_double_apply(postgres_url: str) -
         assert not any(t.is_alive() for t in threads), "a worker is stuck: deadlock"
         assert errors == []
         assert "40P01" not in retries, "PostgreSQL detected a deadlock"
+        print("RETRIES", Counter(retries))
 
         everything = [pair for n in range(THREADS) for pair in outcomes[n]]
         first_applications = Counter(
