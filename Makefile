@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test setup lint typecheck unit integration e2e bench clean
+.PHONY: run test setup browser lint typecheck unit integration e2e bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -19,6 +19,10 @@ $(BIN)/payez: $(UV) pyproject.toml uv.lock
 	@touch $@
 
 setup: $(BIN)/payez
+
+# Browser tests drive Debian's Chromium (never a downloaded one); install it only if missing.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 # The sandbox confirms nothing until the confirmation page lands; override with PAYEZ_CONFIRM.
 run: setup
@@ -33,7 +37,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy src/payez
 
-test: setup lint typecheck
+test: setup browser lint typecheck
 	$(BIN)/python -m pytest -q tests
 
 bench: setup

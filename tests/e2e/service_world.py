@@ -64,8 +64,10 @@ class ServiceWorld:
                     "e2e", api_base_url=self.api_base_url, scopes=["read", "write"]
                 )
             api = Mastodon(
-                client_id=self._app[0], client_secret=self._app[1],
-                api_base_url=self.api_base_url, version_check_mode="none",
+                client_id=self._app[0],
+                client_secret=self._app[1],
+                api_base_url=self.api_base_url,
+                version_check_mode="none",
             )
             api.log_in(username, self.passwords[username], scopes=["read", "write"])
             self._clients[username] = api
@@ -111,19 +113,29 @@ class ServiceWorld:
 def start_world(database_url: str, **overrides: Any) -> ServiceWorld:
     port = free_port()
     settings = load_settings(
-        {}, database_url=database_url, base_url=f"http://127.0.0.1:{port}", port=port,
-        confirm=overrides.pop("confirm", "never"), **overrides,
+        {},
+        database_url=database_url,
+        base_url=f"http://127.0.0.1:{port}",
+        port=port,
+        confirm=overrides.pop("confirm", "never"),
+        **overrides,
     )
     engine = make_engine(database_url)
     passwords = {u.handle: u.password for u in seed_demo(engine, settings)}
     wiring = wire_sandbox(engine, settings)
     clock = ManualClock(datetime.now(UTC))
     network = MastodonNetwork(wiring.api_base_url, wiring.service_token, name=SANDBOX_NETWORK)
-    ctx = ServiceContext(engine=engine, settings=settings, clock=clock,
-                         networks={SANDBOX_NETWORK: network})
+    ctx = ServiceContext(
+        engine=engine, settings=settings, clock=clock, networks={SANDBOX_NETWORK: network}
+    )
     sandbox = create_sandbox_app(engine, settings)
-    client = OAuthClient(SANDBOX_NETWORK, wiring.api_base_url, wiring.client_id,
-                         wiring.client_secret, wiring.redirect_uri)
+    client = OAuthClient(
+        SANDBOX_NETWORK,
+        wiring.api_base_url,
+        wiring.client_id,
+        wiring.client_secret,
+        wiring.redirect_uri,
+    )
     app = create_app(ctx, oauth_clients={SANDBOX_NETWORK: client}, sandbox=sandbox)
     server = ServedApp(app, port=port, before_stop=sandbox.state.sandbox.streams.close_all)
     server.start()

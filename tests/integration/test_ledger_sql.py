@@ -150,7 +150,9 @@ def test_transfer_ids_are_distinct_and_stored(engine: Engine) -> None:
     ids = [r.transfer_id for r in results if isinstance(r, Applied)]
     assert len(set(ids)) == 50
     with engine.connect() as c:
-        stored = dict(c.execute(text("SELECT key, id FROM ledger_transfers")).all())
+        stored: dict[str, int] = {}
+        for key, transfer_id in c.execute(text("SELECT key, id FROM ledger_transfers")):
+            stored[key] = transfer_id
     assert [stored[f"t{i}"] for i in range(50)] == ids
 
 
@@ -172,7 +174,9 @@ def test_transfer_ids_are_distinct_and_stored(engine: Engine) -> None:
             PendingUnknown,
         ),
         (
-            lambda cf, a, b, usd: Transfer("bad-post", a, b, eur(7), TransferMode.POST_PENDING, "h"),
+            lambda cf, a, b, usd: Transfer(
+                "bad-post", a, b, eur(7), TransferMode.POST_PENDING, "h"
+            ),
             PendingMismatch,
         ),
     ],

@@ -143,9 +143,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def snapshot(self) -> list[Any]:
         with self.engine.connect() as c:
-            rows = c.execute(text("SELECT * FROM ledger_accounts ORDER BY id")).all()
-            rows += c.execute(text("SELECT count(*) FROM ledger_transfers")).all()
-        return list(rows)
+            rows = list(c.execute(text("SELECT * FROM ledger_accounts ORDER BY id")))
+            rows += list(c.execute(text("SELECT count(*) FROM ledger_transfers")))
+        return rows
 
     @rule(debit=ACCOUNTS, credit=ACCOUNTS, cents=AMOUNTS)
     def posted(self, debit: int, credit: int, cents: int) -> None:
@@ -238,7 +238,7 @@ def test_ledger_state_machine(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         run_state_machine_as_test(
-            lambda: LedgerMachine(engine),
+            lambda: LedgerMachine(engine),  # type: ignore[arg-type]
             settings=settings(
                 max_examples=40,
                 stateful_step_count=25,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from http.cookies import SimpleCookie
 
 import pytest
@@ -21,7 +22,7 @@ WEB_TABLES = {t.name for t in (web_sessions, login_attempts, identity_checks, us
 
 
 @pytest.fixture
-def web(database_url: str) -> WebWorld:
+def web(database_url: str) -> Iterator[WebWorld]:
     with web_world(database_url) as world:
         yield world
 

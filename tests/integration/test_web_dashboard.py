@@ -115,7 +115,6 @@ def test_history_search_and_pagination(payments: Payments) -> None:
     alice = payments.alice
     assert _ids(alice, q="pizza") == [payments.pizza]
     assert _ids(alice, q="@carol") == [payments.to_carol]
-    assert _ids(alice, q="CINÉ") in ([payments.cinema], [])  # case folding of non-ASCII varies
     assert _ids(alice, q="ciné") == [payments.cinema]
     assert _ids(alice, q="%") == []
     assert _ids(alice, q="_") == []
@@ -152,12 +151,11 @@ def test_csv_export_in_each_language(payments: Payments) -> None:
 def test_memo_cannot_smuggle_a_spreadsheet_formula(payments: Payments) -> None:
     world = payments.web.world
     world.ctx.settings = world.ctx.settings.with_overrides(confirm="never")
-    world.post("alice", "@payez envoie 1€ à @bob =HYPERLINK(\"http://x\")")
+    world.post("alice", '@payez envoie 1€ à @bob =HYPERLINK("http://x")')
     world.run()
     body = payments.alice.get("/dashboard/history.csv?q=hyperlink").text
     rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))
-    memos = [r[7] for r in rows[1:]]
-    assert memos and all(not m.startswith("=") for m in memos)
+    assert [r[7] for r in rows[1:]] == ['\'=HYPERLINK("http://x")']
 
 
 def test_no_user_sees_another_users_payments(payments: Payments) -> None:
@@ -205,7 +203,9 @@ def test_settings_change_language_and_privacy(payments: Payments) -> None:
     assert saved.status_code == 303
     with payments.web.world.ctx.engine.connect() as conn:
         row = conn.execute(
-            sa.select(users.c.language, users.c.hide_amount).where(users.c.email == "eve@example.org")
+            sa.select(users.c.language, users.c.hide_amount).where(
+                users.c.email == "eve@example.org"
+            )
         ).one()
     assert (row.language, row.hide_amount) == ("en", True)
     # The choice sticks, whatever the browser says, on this browser and on a new one.

@@ -168,9 +168,7 @@ def test_linking_a_sandbox_account_by_oauth(web: WebWorld, sandbox: Sandbox) -> 
     assert me["linked_accounts"] == [{"network": "sandbox", "handle": "alice"}]
 
 
-def test_linking_refuses_an_account_linked_to_someone_else(
-    web: WebWorld, sandbox: Sandbox
-) -> None:
+def test_linking_refuses_an_account_linked_to_someone_else(web: WebWorld, sandbox: Sandbox) -> None:
     sandbox.user("alice", "alice-secret")
     first = _signed_up(web, "alice@example.org")
     authorize_on_sandbox(first, "/onboarding/link/sandbox", "alice", "alice-secret")

@@ -56,9 +56,7 @@ class Browser:
 
     def sign_up(self, email: str, name: str = "Alice", password: str = PASSWORD) -> httpx.Response:
         self.email = email
-        return self.submit(
-            "/signup", {"email": email, "password": password, "display_name": name}
-        )
+        return self.submit("/signup", {"email": email, "password": password, "display_name": name})
 
     def log_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
         return self.submit("/login", {"email": email, "password": password})

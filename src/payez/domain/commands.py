@@ -566,3 +566,9 @@ def command_to_json(command: Command) -> dict[str, object]:
     if isinstance(command, ParseError):
         return {"kind": "error", "code": command.code}
     return {"kind": "none"}
+
+
+def command_language(text: str, service_handle: str) -> Language:
+    """The language to answer ``text`` in: its verb's, French when it has none."""
+    command = parse(text, service_handle)
+    return "fr" if isinstance(command, NoCommand) else command.language

@@ -276,7 +276,7 @@ def plan_batch(
             )
             continue
         mode = t.mode
-        if mode == posted_mode or mode == pending_mode:
+        if mode in (posted_mode, pending_mode):
             if debit.no_overdraft and debit.posted - debit.pending_out < cents:
                 results.append(InsufficientFunds(f"{key}: account {debit.id}"))
                 continue

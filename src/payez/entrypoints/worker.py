@@ -19,6 +19,7 @@ from payez.service.expire_payments import (
     refund_expired_claims,
     send_claim_reminders,
 )
+from payez.service.fund_from_card import fund_waiting_posts
 from payez.service.process_inbox import process_inbox
 from payez.service.record_posts import poll_mentions, record_posts
 from payez.service.send_outbox import send_outbox
@@ -49,6 +50,7 @@ class Worker:
         loops: list[tuple[str, Callable[[], None]]] = [
             ("processor", self._process_loop),
             ("outbox", self._outbox_loop),
+            ("funding", self._funding_loop),
             ("timers", self._timer_loop),
         ]
         for network in self.ctx.networks.values():
@@ -88,6 +90,12 @@ class Worker:
         while not self.stop.is_set():
             if send_outbox(self.ctx) == 0:
                 self.stop.wait(self.idle_seconds * 2)
+
+    def _funding_loop(self) -> None:
+        while not self.stop.is_set():
+            if fund_waiting_posts(self.ctx):
+                self.wake.set()
+            self.stop.wait(self.idle_seconds * 10)
 
     def _timer_loop(self) -> None:
         while not self.stop.is_set():

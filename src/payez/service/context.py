@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from payez.config import Settings
 from payez.domain.policy import Limits
+from payez.ports.cards import CardProcessor
 from payez.ports.clock import Clock, SystemClock
 from payez.ports.network import SocialNetwork
 
@@ -35,6 +36,7 @@ class ServiceContext:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     networks: Mapping[str, SocialNetwork] = field(default_factory=dict)
+    cards: CardProcessor | None = None
 
     @property
     def limits(self) -> Limits:

@@ -22,6 +22,7 @@ from payez.service.context import ServiceContext, as_utc
 
 MAX_PER_PAGE = 100
 MAX_QUERY_LENGTH = 100
+MAX_ID = 2**63 - 1  # ids are 64-bit signed integers in both databases
 # The recipient sees a payment once the money is theirs.
 _RECEIVED_STATES = (PaymentState.SETTLED.value, PaymentState.CLAIMED.value)
 
@@ -178,6 +179,8 @@ def full_history(ctx: ServiceContext, user_id: int, *, query: str = "") -> list[
 
 
 def payment_detail(ctx: ServiceContext, user_id: int, payment_id: int) -> HistoryEntry:
+    if not 1 <= payment_id <= MAX_ID:
+        raise PaymentNotFound(str(payment_id)[:24])
     selected = _select(user_id, "").where(payments.c.id == payment_id)
     with ctx.engine.connect() as conn:
         row = conn.execute(selected).first()

@@ -151,6 +151,11 @@ class _Batch:
             self.conn, {u.id for u in self.users.values()}, self.now
         )
         self.claims_held = self.ledger.account_id("claims_held")
+        wallets = {u.wallet_account_id: u.id for u in self.users.values()}
+        balances = self.ledger.balances(sorted(wallets))
+        # What each sender can still spend, lowered as this batch accepts their payments.
+        self.available = {wallets[w]: b.available.cents for w, b in balances.items()}
+        self.shortfalls: dict[int, int] = {}
 
     # -- deciding each post ---------------------------------------------------------------------
 
@@ -262,6 +267,11 @@ class _Batch:
             decision.facts["minimum"] = Money(self.limits.min_cents, amount.currency)
             return
         row = decision.row
+        available = self.available.get(sender.id, 0)
+        if amount.cents > available and self._fund_from_card(
+            decision, sender, amount.cents - available
+        ):
+            return
         reason = confirmation_reason(
             self.limits,
             amount.cents,
@@ -291,6 +301,22 @@ class _Batch:
             decision.claim_expires_at = self.now + window
         decision.transfer = Transfer(key, sender.wallet_account_id, credit_account, amount, mode)
         self.totals[sender.id] = _add_payment(totals, amount.cents, confirmed=reason is not None)
+        self.available[sender.id] = available - amount.cents
+
+    def _fund_from_card(self, decision: Decision, sender: UserRow, shortfall: int) -> bool:
+        """Park the post while the sender's card is charged for the shortfall, once.
+
+        The post is decided again, from scratch, when the charge has succeeded or failed; a
+        post whose charge already ran is never parked twice (that would charge twice).
+        """
+        if decision.row.funding is not None or not sender.card_customer_id or not self.ctx.cards:
+            return False
+        self.shortfalls[decision.row.id] = shortfall
+        if decision.listing is not None:
+            listings_repo.release_one(self.conn, decision.listing.id)
+        decision.state = PaymentState.IGNORED
+        decision.reason = "awaiting_funding"
+        return True
 
     # -- money and writes -----------------------------------------------------------------------
 
@@ -309,6 +335,8 @@ class _Batch:
                     listings_repo.release_one(self.conn, decision.listing.id)
 
     def _write(self, decisions: list[Decision]) -> None:
+        inbox_repo.wait_for_funding(self.conn, self.shortfalls)
+        decisions = [d for d in decisions if d.row.id not in self.shortfalls]
         payment_rows = [self._payment_row(d) for d in decisions]
         payments_repo.insert_many(self.conn, payment_rows)
         purchases = [d for d in decisions if d.listing and d.state is PaymentState.SETTLED]

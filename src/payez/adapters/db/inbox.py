@@ -31,6 +31,8 @@ class InboxRow:
     is_quote: bool
     visibility: str
     edited: bool
+    funding: str | None = None
+    funding_cents: int | None = None
 
 
 def record(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -45,7 +47,14 @@ def take_unprocessed(conn: Connection, limit: int) -> list[InboxRow]:
     each other; SQLite transactions are already serialised by ``BEGIN IMMEDIATE``.
     """
     query = (
-        sa.select(inbox).where(inbox.c.processed == sa.false()).order_by(inbox.c.id).limit(limit)
+        sa.select(inbox)
+        .where(
+            inbox.c.processed == sa.false(),
+            # Parked posts wait for their sender's card charge (see fund_from_card).
+            sa.or_(inbox.c.funding.is_(None), inbox.c.funding != "waiting"),
+        )
+        .order_by(inbox.c.id)
+        .limit(limit)
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -66,3 +75,36 @@ def unprocessed_count(conn: Connection) -> int:
             sa.select(sa.func.count()).select_from(inbox).where(inbox.c.processed == sa.false())
         ).scalar_one()
     )
+
+
+def wait_for_funding(conn: Connection, shortfalls: dict[int, int]) -> None:
+    """Park these posts until their senders' cards are charged for the shortfall (cents)."""
+    for inbox_id, cents in shortfalls.items():
+        conn.execute(
+            inbox.update()
+            .where(inbox.c.id == inbox_id)
+            .values(funding="waiting", funding_cents=cents)
+        )
+
+
+def waiting_for_funding(conn: Connection, limit: int) -> list[InboxRow]:
+    query = (
+        sa.select(inbox)
+        .where(inbox.c.processed == sa.false(), inbox.c.funding == "waiting")
+        .order_by(inbox.c.id)
+        .limit(limit)
+    )
+    return [
+        InboxRow(**{k: v for k, v in row._mapping.items() if k != "processed"})
+        for row in conn.execute(query)
+    ]
+
+
+def funding_done(conn: Connection, inbox_id: int, outcome: str) -> bool:
+    """Release a parked post to the processor: ``funded`` or ``failed``; False if not parked."""
+    result = conn.execute(
+        inbox.update()
+        .where(inbox.c.id == inbox_id, inbox.c.funding == "waiting")
+        .values(funding=outcome)
+    )
+    return result.rowcount == 1

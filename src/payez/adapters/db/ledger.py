@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -172,11 +173,11 @@ class SqlLedger:
             raise AccountUnknown(code)
         return int(found)
 
-    def _load_accounts(self, ids: list[int], *, lock: bool) -> dict[int, AccountState]:
+    def _load_accounts(self, ids: list[int]) -> dict[int, AccountState]:
         if not ids:
             return {}
         if self._postgres:
-            rows = self._rows(_PG_LOCK if lock else _PG_READ, (ids,))
+            rows = self._rows(_PG_READ, (ids,))
         else:
             rows = self._rows(_SQLITE_READ, (json.dumps(ids),))
         return {row[0]: _account(row) for row in rows}
@@ -184,7 +185,7 @@ class SqlLedger:
     def balances(self, account_ids: Sequence[int]) -> dict[int, Balance]:
         """Balances of the accounts that exist among ``account_ids`` (no lock taken)."""
         ids = sorted({int(i) for i in account_ids})
-        return {i: a.balance() for i, a in self._load_accounts(ids, lock=False).items()}
+        return {i: a.balance() for i, a in self._load_accounts(ids).items()}
 
     def balance(self, account_id: int) -> Balance:
         found = self.balances([account_id]).get(account_id)
@@ -205,93 +206,102 @@ class SqlLedger:
             rows = self._rows(_SQLITE_STORED, (json.dumps(key_list),))
         return {row[1]: _recorded(row) for row in rows}
 
-    def _allocate_ids(self, count: int) -> Iterator[int]:
-        if self._postgres:
-            return iter(self._rows(_PG_IDS, (count,))[0][0])
-        # The transaction holds SQLite's write lock (BEGIN IMMEDIATE): nobody else inserts.
-        start = int(self._rows(_SQLITE_MAX_ID, ())[0][0]) + 1
-        return iter(range(start, start + count))
-
     def apply(self, transfers: Sequence[Transfer]) -> list[Applied | LedgerError]:
         """Apply ``transfers`` in order; one result per transfer, a failing one failing alone."""
         if not transfers:
             return []
-        accounts = self._load_accounts(batch_account_ids(transfers), lock=True)
+        if self._postgres:
+            return self._apply_postgres(transfers)
+        # SQLite: the transaction already holds the database's write lock (BEGIN IMMEDIATE),
+        # so these reads stay true until commit and nobody else allocates ids.
+        accounts = self._load_accounts(batch_account_ids(transfers))
         stored = self.transfers(batch_lookup_keys(transfers))
-        ids: Iterator[int] | None = None
+        next_ids: Iterator[int] | None = None
 
         def allocate() -> int:
-            nonlocal ids
-            if ids is None:
-                ids = self._allocate_ids(len(transfers))
-            return next(ids)
+            nonlocal next_ids
+            if next_ids is None:
+                start = int(self._rows(_SQLITE_MAX_ID, ())[0][0]) + 1
+                next_ids = iter(range(start, start + len(transfers)))
+            return next(next_ids)
 
         plan = plan_batch(transfers, accounts, stored, allocate)
         if plan.inserts:
-            self._insert(plan.inserts)
+            # Batch order: a pending transfer is inserted before the transfer resolving it.
+            self._connection.exec_driver_sql(_SQLITE_INSERT, [_insert_row(r) for r in plan.inserts])
         if plan.deltas:
-            self._update(list(plan.deltas.items()))
+            self._connection.exec_driver_sql(
+                _SQLITE_UPDATE, [(d[0], d[1], d[2], i) for i, d in plan.deltas.items()]
+            )
         return plan.results
 
-    def _insert(self, inserts: list[Recorded]) -> None:
-        if self._postgres:
-            # Sorted keys make concurrent batches wait on each other's keys in one order.
-            rows = sorted(inserts, key=lambda r: r.transfer.key)
-            columns: list[list[Any]] = [[] for _ in range(9)]
-            for r in rows:
-                t = r.transfer
-                values = (
-                    r.transfer_id,
-                    t.key,
-                    t.debit,
-                    t.credit,
-                    t.amount.cents,
-                    t.amount.currency,
-                    str(t.mode),
-                    t.pending_key,
-                    t.memo,
-                )
-                for column, value in zip(columns, values, strict=True):
-                    column.append(value)
-            self._connection.exec_driver_sql(_PG_INSERT, tuple(columns))
-            return
-        # Batch order: a pending transfer is inserted before the transfer resolving it.
-        self._connection.exec_driver_sql(
-            _SQLITE_INSERT,
-            [
-                (
-                    r.transfer_id,
-                    r.transfer.key,
-                    r.transfer.debit,
-                    r.transfer.credit,
-                    r.transfer.amount.cents,
-                    r.transfer.amount.currency,
-                    str(r.transfer.mode),
-                    r.transfer.pending_key,
-                    r.transfer.memo,
-                )
-                for r in inserts
-            ],
-        )
+    def _apply_postgres(self, transfers: Sequence[Transfer]) -> list[Applied | LedgerError]:
+        # Pipeline mode: the reads go in one round trip, the writes in another. The server
+        # still runs them one after the other, each with a fresh snapshot, so the keys are
+        # read after the account locks are granted.
+        raw: psycopg.Connection[Any] = self._connection.connection.driver_connection  # type: ignore[assignment]
+        account_ids = batch_account_ids(transfers)
+        keys = batch_lookup_keys(transfers)
+        statement = _PG_LOCK
+        try:
+            with raw.pipeline():
+                locked = raw.execute(_PG_LOCK, (account_ids,))
+                found = raw.execute(_PG_STORED, (keys,))
+                allocated = raw.execute(_PG_IDS, (len(transfers),))
+                accounts = {row[0]: _account(row) for row in locked.fetchall()}
+                stored = {row[1]: _recorded(row) for row in found.fetchall()}
+                row = allocated.fetchone()
+                ids = iter(row[0] if row is not None else ())
+            plan = plan_batch(transfers, accounts, stored, ids.__next__)
+            if plan.inserts or plan.deltas:
+                statement = _PG_INSERT
+                with raw.pipeline():
+                    if plan.inserts:
+                        raw.execute(_PG_INSERT, _pg_insert_columns(plan.inserts))
+                    if plan.deltas:
+                        raw.execute(_PG_UPDATE, _pg_update_columns(plan.deltas))
+        except psycopg.Error as exc:
+            # Callers see the same SQLAlchemy exceptions as from any other statement.
+            raise DBAPIError.instance(
+                statement, None, exc, psycopg.Error, dialect=self._connection.dialect
+            ) from exc
+        return plan.results
 
-    def _update(self, changed: list[tuple[int, list[int]]]) -> None:
-        if self._postgres:
-            changed.sort()
-            ids = [i for i, _ in changed]
-            self._connection.exec_driver_sql(
-                _PG_UPDATE,
-                (
-                    ids,
-                    [d[0] for _, d in changed],
-                    [d[1] for _, d in changed],
-                    [d[2] for _, d in changed],
-                    ids,
-                ),
-            )
-            return
-        self._connection.exec_driver_sql(
-            _SQLITE_UPDATE, [(d[0], d[1], d[2], i) for i, d in changed]
-        )
+
+def _insert_row(r: Recorded) -> tuple[Any, ...]:
+    t = r.transfer
+    return (
+        r.transfer_id,
+        t.key,
+        t.debit,
+        t.credit,
+        t.amount.cents,
+        t.amount.currency,
+        str(t.mode),
+        t.pending_key,
+        t.memo,
+    )
+
+
+def _pg_insert_columns(inserts: list[Recorded]) -> tuple[list[Any], ...]:
+    # Sorted keys make concurrent batches wait on each other's keys in one order.
+    rows = sorted(inserts, key=lambda r: r.transfer.key)
+    columns: tuple[list[Any], ...] = tuple([] for _ in range(9))
+    for r in rows:
+        for column, value in zip(columns, _insert_row(r), strict=True):
+            column.append(value)
+    return columns
+
+
+def _pg_update_columns(deltas: dict[int, list[int]]) -> tuple[list[int], ...]:
+    ids = sorted(deltas)
+    return (
+        ids,
+        [deltas[i][0] for i in ids],
+        [deltas[i][1] for i in ids],
+        [deltas[i][2] for i in ids],
+        ids,
+    )
 
 
 # PostgreSQL SQLSTATEs worth retrying the whole batch on: unique_violation (a key raced in),
@@ -377,6 +387,12 @@ JOIN ledger_accounts c ON c.id = t.credit_account_id
 WHERE t.currency <> d.currency OR t.currency <> c.currency
 ORDER BY t.id
 """
+_CHECK_ORPHANS = """
+SELECT t.key, t.debit_account_id, t.credit_account_id FROM ledger_transfers t
+WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = t.debit_account_id)
+   OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = t.credit_account_id)
+ORDER BY t.id
+"""
 _CHECK_RESOLUTIONS = """
 SELECT r.key, r.pending_key FROM ledger_transfers r
 LEFT JOIN ledger_transfers p ON p.key = r.pending_key
@@ -436,6 +452,8 @@ def check_ledger(engine: Engine) -> LedgerReport:
                 f"transfer {key}: currency {currency} on accounts in "
                 f"{debit_currency}/{credit_currency}"
             )
+        for key, debit, credit in rows(_CHECK_ORPHANS):
+            problems.append(f"transfer {key}: names a missing account ({debit} -> {credit})")
         for key, pending_key in rows(_CHECK_RESOLUTIONS):
             problems.append(f"transfer {key}: does not match the pending transfer {pending_key}")
         for key, amount, debit, credit, mode in rows(_CHECK_TRANSFERS):

@@ -24,6 +24,7 @@ class UserRow:
     wallet_account_id: int
     language: str
     hide_amount: bool
+    card_customer_id: str | None = None
 
     @property
     def is_frozen(self) -> bool:
@@ -40,6 +41,7 @@ _USER_COLUMNS = (
     users.c.wallet_account_id,
     users.c.language,
     users.c.hide_amount,
+    users.c.card_customer_id,
 )
 
 
@@ -55,6 +57,7 @@ def _user(row: Any) -> UserRow:
         wallet_account_id=int(m["wallet_account_id"]),
         language=str(m["language"]),
         hide_amount=bool(m["hide_amount"]),
+        card_customer_id=m["card_customer_id"],
     )
 
 

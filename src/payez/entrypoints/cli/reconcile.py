@@ -9,31 +9,13 @@ import json
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 
 from payez.adapters.db.engine import make_engine
-from payez.config import Settings
 from payez.domain.errors import PayezError
 from payez.entrypoints.cli.common import DatabaseUrlOption, app, settings_for
-from payez.ports.cards import CardProcessor
+from payez.entrypoints.composition import card_processor_for
 from payez.service.context import ServiceContext
 from payez.service.reconcile import reconcile as reconcile_records
-
-
-def card_processor_for(settings: Settings, engine: Engine) -> CardProcessor:
-    """The processor ``settings.card_processor`` names, as the application uses it."""
-    if settings.card_processor == "stripe":
-        # Imported here: the sandbox never needs the stripe package loaded.
-        from payez.adapters.cards.stripe import StripeCardProcessor
-
-        return StripeCardProcessor(
-            settings.stripe_secret_key,
-            webhook_secret=settings.stripe_webhook_secret,
-            api_base=settings.stripe_api_base or None,
-        )
-    from payez.sandbox.cards import SandboxCardProcessor
-
-    return SandboxCardProcessor(engine, base_url=settings.base_url)
 
 
 @app.command("reconcile")

@@ -61,6 +61,7 @@ def serve(
 
     from payez.adapters.db.engine import make_engine
     from payez.adapters.db.migrate import migrate
+    from payez.entrypoints.composition import card_processor_for
     from payez.entrypoints.web.app import OAuthClient, create_app
     from payez.entrypoints.worker import Worker
     from payez.sandbox.bootstrap import SANDBOX_NETWORK, wire_sandbox
@@ -73,7 +74,10 @@ def serve(
     engine = make_engine(settings.database_url)
     wiring = wire_sandbox(engine, settings)
     ctx = ServiceContext(
-        engine=engine, settings=settings, networks={SANDBOX_NETWORK: _sandbox_network(wiring)}
+        engine=engine,
+        settings=settings,
+        networks={SANDBOX_NETWORK: _sandbox_network(wiring)},
+        cards=card_processor_for(settings, engine),
     )
     clients = {
         SANDBOX_NETWORK: OAuthClient(
@@ -107,6 +111,7 @@ def serve(
 def worker(database_url: DatabaseUrlOption = None, port: PortOption = None) -> None:
     """Run only the worker, against the sandbox of a `payez serve` on --port."""
     from payez.adapters.db.engine import make_engine
+    from payez.entrypoints.composition import card_processor_for
     from payez.entrypoints.worker import Worker
     from payez.sandbox.bootstrap import SANDBOX_NETWORK, wire_sandbox
     from payez.service.context import ServiceContext
@@ -116,7 +121,10 @@ def worker(database_url: DatabaseUrlOption = None, port: PortOption = None) -> N
     engine = make_engine(settings.database_url)
     wiring = wire_sandbox(engine, settings)
     ctx = ServiceContext(
-        engine=engine, settings=settings, networks={SANDBOX_NETWORK: _sandbox_network(wiring)}
+        engine=engine,
+        settings=settings,
+        networks={SANDBOX_NETWORK: _sandbox_network(wiring)},
+        cards=card_processor_for(settings, engine),
     )
     background = Worker(ctx)
     stopped = threading.Event()

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
 from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.site import Site
 from payez.service.account_overview import overview
 from payez.service.history import (
+    MAX_ID,
     MAX_PER_PAGE,
     MAX_QUERY_LENGTH,
     HistoryEntry,
@@ -129,7 +130,7 @@ def api_routes(site: Site) -> APIRouter:
         response_model=Payment,
         responses={404: {"model": ErrorOut, "description": "Not one of your payments"}},
     )
-    def payment(request: Request, payment_id: int) -> Payment:
+    def payment(request: Request, payment_id: int = Path(ge=1, le=MAX_ID)) -> Payment:
         user_id = visitor_of(request).require_user()
         return _payment(payment_detail(site.ctx, user_id, payment_id))
 

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payez.domain.errors import Forbidden, InvalidInput, NotFound, PayezError
+from payez.entrypoints.composition import card_processor_for
 from payez.entrypoints.web.account import account_routes
 from payez.entrypoints.web.api import api_routes
 from payez.entrypoints.web.auth import NotAuthenticated, visitor_middleware
@@ -63,22 +64,6 @@ def status_for(error: PayezError) -> int:
     return 400
 
 
-def default_card_processor(ctx: ServiceContext) -> CardProcessor:
-    settings = ctx.settings
-    if settings.card_processor == "stripe":
-        from payez.adapters.cards.stripe import StripeCardProcessor
-
-        return StripeCardProcessor(
-            settings.stripe_secret_key,
-            webhook_secret=settings.stripe_webhook_secret,
-            api_base=settings.stripe_api_base or None,
-            clock=ctx.clock,
-        )
-    from payez.sandbox.cards import SandboxCardProcessor
-
-    return SandboxCardProcessor(ctx.engine, base_url=settings.base_url, clock=ctx.clock)
-
-
 def create_app(
     ctx: ServiceContext,
     *,
@@ -96,7 +81,8 @@ def create_app(
     )
     site = Site(
         ctx=ctx,
-        cards=cards or default_card_processor(ctx),
+        # The processor the worker charges is the one cards are saved with.
+        cards=cards or ctx.cards or card_processor_for(ctx.settings, ctx.engine),
         identity=identity or SandboxIdentityVerifier(),
         oauth_clients=dict(oauth_clients or {}),
     )

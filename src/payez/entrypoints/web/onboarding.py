@@ -144,13 +144,18 @@ class LinkStateInvalid(PayezError):
     message_en = "This link was started in another session. Please start again."
 
 
+def link_state_matches(request: Request, state: dict[str, Any]) -> bool:
+    visitor = visitor_of(request)
+    return visitor.logged_in and state.get("session") == visitor.session_fingerprint
+
+
 def finish_link(
     site: Site, request: Request, state: dict[str, Any], network: str, account: NetworkAccount
 ) -> Response:
     """The network proved who signed in: link that account to the logged-in user."""
     visitor = visitor_of(request)
     user_id = visitor.require_user()
-    if state.get("session") != visitor.session_fingerprint:
+    if not link_state_matches(request, state):
         return site.error_page(request, LinkStateInvalid(), 403)
     try:
         link_social_account(site.ctx, user_id, network, account)

@@ -59,6 +59,9 @@ inbox = sa.Table(
     sa.Column("visibility", sa.String(16), nullable=False, server_default="public"),
     sa.Column("edited", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("processed", sa.Boolean, nullable=False, server_default=sa.false()),
+    # A sender short of money whose card is being charged: waiting | funded | failed.
+    sa.Column("funding", sa.String(16)),
+    sa.Column("funding_cents", Cents),
     sa.UniqueConstraint("network", "original_id"),
     sa.Index("ix_inbox_unprocessed", "processed", "id"),
 )

@@ -1,0 +1,31 @@
+"""Every table declared in Python matches what the migrations create, on both databases."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import payez.adapters.db.tables as table_modules
+from payez.adapters.db.engine import make_engine
+from payez.adapters.db.metadata import metadata
+
+
+def load_every_table_module() -> None:
+    for module in pkgutil.iter_modules(table_modules.__path__):
+        importlib.import_module(f"{table_modules.__name__}.{module.name}")
+    importlib.import_module("payez.sandbox.network.tables")
+
+
+def test_migrations_create_exactly_the_declared_schema(database_url: str) -> None:
+    load_every_table_module()
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diffs = [d for d in compare_metadata(context, metadata) if "alembic_version" not in str(d)]
+        present = set(conn.dialect.get_table_names(conn))
+    engine.dispose()
+    assert present >= set(metadata.tables)
+    assert diffs == []
