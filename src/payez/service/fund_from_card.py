@@ -51,14 +51,6 @@ def _fund(ctx: ServiceContext, cards: CardProcessor, row: InboxRow) -> int:
         with ctx.engine.begin() as conn:
             return int(inbox_repo.funding_done(conn, row.id, "failed"))
 
-    def on_change(conn: Connection, change: ChargeTransition) -> None:
-        record = change.record
-        if record.status == "succeeded":
-            _credit_wallet(conn, record.id, sender.wallet_account_id, record.amount)
-            inbox_repo.funding_done(conn, row.id, "funded")
-        elif record.status == "failed":
-            inbox_repo.funding_done(conn, row.id, "failed")
-
     try:
         charge = charge_once(
             ctx.engine,
@@ -68,7 +60,7 @@ def _fund(ctx: ServiceContext, cards: CardProcessor, row: InboxRow) -> int:
             amount=Money.eur(row.funding_cents),
             description=f"Payez top-up for post {row.network}:{row.post_id}",
             clock=ctx.clock,
-            on_change=on_change,
+            on_change=settle_funding_charge,
         )
     except ProcessorError:
         return 0  # nothing was decided: the next pass tries again
@@ -76,6 +68,27 @@ def _fund(ctx: ServiceContext, cards: CardProcessor, row: InboxRow) -> int:
         _ask_for_authentication(ctx, row, charge.action_url)
         return 0
     return 1 if charge.status in ("succeeded", "failed") else 0
+
+
+def settle_funding_charge(conn: Connection, change: ChargeTransition) -> None:
+    """React, once, to a funding charge's final status: by our call or by a webhook.
+
+    Runs inside the transaction that records the status, so the wallet credit and the release
+    of the parked post commit with it, or not at all.
+    """
+    record = change.record
+    prefix, _, inbox_id = record.idempotency_key.partition(":")
+    if prefix != FUNDING_KEY.partition(":")[0] or not inbox_id.isdigit():
+        return  # not a funding charge
+    if record.status == "succeeded":
+        row = inbox_repo.get(conn, int(inbox_id))
+        if row is None:
+            return
+        sender = users_repo.users_by_network_account(conn, row.network, [row.author_id])
+        _credit_wallet(conn, record.id, sender[row.author_id].wallet_account_id, record.amount)
+        inbox_repo.funding_done(conn, row.id, "funded")
+    elif record.status == "failed":
+        inbox_repo.funding_done(conn, int(inbox_id), "failed")
 
 
 def _credit_wallet(conn: Connection, charge_row_id: int, wallet: int, amount: Money) -> None:

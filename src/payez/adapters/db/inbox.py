@@ -35,6 +35,10 @@ class InboxRow:
     funding_cents: int | None = None
 
 
+def _inbox_row(row: Any) -> InboxRow:
+    return InboxRow(**{k: v for k, v in row._mapping.items() if k != "processed"})
+
+
 def record(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Record posts; a post already recorded (a replay, an edit) is skipped. Returns new rows."""
     return insert_ignoring_duplicates(conn, inbox, rows)
@@ -58,10 +62,7 @@ def take_unprocessed(conn: Connection, limit: int) -> list[InboxRow]:
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return [
-        InboxRow(**{k: v for k, v in row._mapping.items() if k != "processed"})
-        for row in conn.execute(query)
-    ]
+    return [_inbox_row(row) for row in conn.execute(query)]
 
 
 def mark_processed(conn: Connection, ids: Sequence[int]) -> None:
@@ -94,10 +95,7 @@ def waiting_for_funding(conn: Connection, limit: int) -> list[InboxRow]:
         .order_by(inbox.c.id)
         .limit(limit)
     )
-    return [
-        InboxRow(**{k: v for k, v in row._mapping.items() if k != "processed"})
-        for row in conn.execute(query)
-    ]
+    return [_inbox_row(row) for row in conn.execute(query)]
 
 
 def funding_done(conn: Connection, inbox_id: int, outcome: str) -> bool:
@@ -108,3 +106,8 @@ def funding_done(conn: Connection, inbox_id: int, outcome: str) -> bool:
         .values(funding=outcome)
     )
     return result.rowcount == 1
+
+
+def get(conn: Connection, inbox_id: int) -> InboxRow | None:
+    row = conn.execute(sa.select(inbox).where(inbox.c.id == inbox_id)).first()
+    return None if row is None else _inbox_row(row)
