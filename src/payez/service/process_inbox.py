@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from payez.adapters.db import inbox as inbox_repo
 from payez.adapters.db import listings as listings_repo
@@ -24,7 +25,7 @@ from payez.adapters.db import outbox as outbox_repo
 from payez.adapters.db import payments as payments_repo
 from payez.adapters.db import users as users_repo
 from payez.adapters.db.inbox import InboxRow
-from payez.adapters.db.ledger import SqlLedger
+from payez.adapters.db.ledger import SqlLedger, is_retryable
 from payez.adapters.db.listings import ListingRow
 from payez.adapters.db.payments import transfer_key
 from payez.adapters.db.users import UserRow
@@ -85,14 +86,27 @@ class Decision:
         self.transfer = None
 
 
+RETRIES = 5
+
+
 def process_inbox(ctx: ServiceContext, *, batch_size: int = 200) -> int:
-    """Decide one batch of recorded posts; returns how many were processed (0: inbox empty)."""
-    with ctx.engine.begin() as conn:
-        rows = inbox_repo.take_unprocessed(conn, batch_size)
-        if not rows:
-            return 0
-        _Batch(ctx, conn, rows).run()
-        return len(rows)
+    """Decide one batch of recorded posts; returns how many were processed (0: inbox empty).
+
+    A batch that loses a race on PostgreSQL (a unique key taken by a concurrent transaction,
+    a deadlock the server broke) was rolled back whole; it is simply decided again.
+    """
+    for attempt in range(RETRIES):
+        try:
+            with ctx.engine.begin() as conn:
+                rows = inbox_repo.take_unprocessed(conn, batch_size)
+                if not rows:
+                    return 0
+                _Batch(ctx, conn, rows).run()
+                return len(rows)
+        except DBAPIError as exc:
+            if attempt + 1 == RETRIES or not is_retryable(exc):
+                raise
+    return 0
 
 
 def process_until_empty(ctx: ServiceContext, *, batch_size: int = 200) -> int:

@@ -309,6 +309,11 @@ def _pg_update_columns(deltas: dict[int, list[int]]) -> tuple[list[int], ...]:
 _RETRY_SQLSTATES = frozenset({"23505", "40001", "40P01"})
 
 
+def is_retryable(exc: DBAPIError) -> bool:
+    """Whether a failed transaction lost a race and may simply be run again."""
+    return getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
+
+
 def apply_batch(
     engine: Engine, transfers: Sequence[Transfer], *, attempts: int = 20
 ) -> list[Applied | LedgerError]:
@@ -333,11 +338,10 @@ def apply_batch_on(
             with connection.begin():
                 return SqlLedger(connection).apply(transfers)
         except DBAPIError as exc:
-            sqlstate = getattr(exc.orig, "sqlstate", None)
-            if attempt + 1 == attempts or sqlstate not in _RETRY_SQLSTATES:
+            if attempt + 1 == attempts or not is_retryable(exc):
                 raise
             if on_retry is not None:
-                on_retry(sqlstate)
+                on_retry(str(getattr(exc.orig, "sqlstate", "")))
             # Desynchronise the racers so the retry finds the winner committed.
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
     raise AssertionError("unreachable")
