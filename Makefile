@@ -31,8 +31,8 @@ run: setup
 	PAYEZ_CONFIRM=$${PAYEZ_CONFIRM:-never} $(BIN)/payez serve
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 typecheck: setup
 	$(BIN)/mypy src/payez
@@ -44,6 +44,8 @@ bench: setup
 	$(BIN)/payez bench ledger --db sqlite --json
 	$(BIN)/payez bench ledger --db postgres --json
 	$(BIN)/payez bench parse --json
+	$(BIN)/payez bench pipeline --db sqlite --json
+	$(BIN)/payez bench pipeline --db postgres --json
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

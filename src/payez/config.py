@@ -50,6 +50,14 @@ class Settings:
     claim_reminder_hours: int = 24
     stale_post_minutes: int = 10
     confirmation_ttl_minutes: int = 15
+    # Velocity rules: flags for an operator's review, never refusals; 0 turns a rule off.
+    velocity_burst_count: int = 10
+    velocity_burst_minutes: int = 10
+    velocity_new_recipients_per_day: int = 5
+    velocity_near_limit_percent: int = 90
+    velocity_near_limit_count: int = 3
+    # Where the back-office writes the payout files it exports.
+    payout_export_dir: str = "payout-exports"
     # Card processor: "sandbox" or "stripe".
     card_processor: str = "sandbox"
     stripe_secret_key: str = ""

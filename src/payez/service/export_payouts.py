@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -171,8 +172,13 @@ def export_payouts(
     *,
     rail: PayoutRail | None = None,
     execution_date: date | None = None,
+    within: Callable[[Connection, ExportResult], None] | None = None,
 ) -> ExportResult:
-    """Export every requested payout to ``out`` (see the module docstring for the order)."""
+    """Export every requested payout to ``out`` (see the module docstring for the order).
+
+    ``within`` runs in the export's transaction once the batch is recorded (the back-office
+    writes its audit entry there, so the entry and the export commit together).
+    """
     rail = rail or SepaPayoutRail(now=ctx.now)
     out = Path(out)
     temp: Path | None = None
@@ -215,6 +221,8 @@ def export_payouts(
             )
             if moved != len(ids):
                 raise PayoutExportConflict(f"{moved} of {len(ids)} moved")
+            if within is not None:
+                within(conn, ExportResult(batch_id, tuple(ids), total, out))
             temp = _write_temporary(out, document)
     except BaseException:
         if temp is not None:

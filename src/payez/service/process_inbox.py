@@ -53,6 +53,7 @@ from payez.domain.policy import (
 )
 from payez.service.context import ServiceContext, as_utc
 from payez.service.outbox_messages import private_notice, public_reply
+from payez.service.velocity_flags import flag_settled_payments
 
 PUBLIC_VISIBILITIES = frozenset({"public", "unlisted"})
 
@@ -353,6 +354,7 @@ class _Batch:
         decisions = [d for d in decisions if d.row.id not in self.shortfalls]
         payment_rows = [self._payment_row(d) for d in decisions]
         payments_repo.insert_many(self.conn, payment_rows)
+        flag_settled_payments(self.conn, self.ctx.settings, _money_moved(decisions), self.now)
         purchases = [d for d in decisions if d.listing and d.state is PaymentState.SETTLED]
         if purchases:
             ids = payments_repo.by_inbox_ids(self.conn, [d.row.id for d in purchases])
@@ -459,6 +461,12 @@ class _Batch:
                 )
             )
         return messages
+
+
+def _money_moved(decisions: list[Decision]) -> list[tuple[int, int]]:
+    """(inbox id, sender id) of the payments whose money left the sender's wallet."""
+    moved = (PaymentState.SETTLED, PaymentState.HELD_FOR_CLAIM)
+    return [(d.row.id, d.sender.id) for d in decisions if d.sender and d.state in moved]
 
 
 def _recipient_kind(recipient: UserRow | None) -> RecipientKind:

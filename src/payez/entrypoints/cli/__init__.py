@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from payez.entrypoints.cli import accounts as _accounts
+from payez.entrypoints.cli import audit as _audit
 from payez.entrypoints.cli import common
 from payez.entrypoints.cli import database as _database
 from payez.entrypoints.cli import demo as _demo
 from payez.entrypoints.cli import ledger as _ledger
+from payez.entrypoints.cli import operators as _operators
 from payez.entrypoints.cli import orders as _orders
 from payez.entrypoints.cli import parse as _parse
 from payez.entrypoints.cli import payouts as _payouts
@@ -17,9 +19,11 @@ from payez.entrypoints.cli import serve as _serve
 app = common.app
 _MODULES = (
     _accounts,
+    _audit,
     _database,
     _demo,
     _ledger,
+    _operators,
     _orders,
     _parse,
     _payouts,

@@ -1,0 +1,284 @@
+"""Strong authentication in the browser: the confirmation page and the second-factor settings.
+
+``/confirm/{token}`` belongs to the payment's sender alone: anyone else logged in gets the
+same 404 as for a token that does not exist. The page says what will be paid and why it must be
+confirmed, and takes a one-time code or a passkey assertion; only once the factor is verified
+does it call ``confirm_payment``, whose compare-and-set makes a second confirmation (double
+click, second tab, replayed form) a no-op that reports "already confirmed".
+
+``/settings/security`` enrols the factors: a TOTP secret (shown as text and as an
+``otpauth://`` URI, enabled by one good code) and passkeys (a few lines of JavaScript hand the
+browser's WebAuthn answer to a form field; no other script runs on these pages).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from payez.adapters.db.payments import PaymentRow
+from payez.domain.payments import PaymentState
+from payez.entrypoints.web.account import safe_next
+from payez.entrypoints.web.auth import visitor_of
+from payez.entrypoints.web.i18n import texts
+from payez.entrypoints.web.site import Site
+from payez.service.account_overview import profile_of
+from payez.service.confirm_payment import confirm_payment, find_confirmation
+from payez.service.context import as_utc
+from payez.service.errors import ConfirmationClosed, ConfirmationNotYours, ConfirmationUnknown
+from payez.service.payment_transfers import payment_amount
+from payez.service.second_factor import (
+    PasskeyInvalid,
+    SecondFactorInvalid,
+    TooManyAttempts,
+    TotpAlreadyEnabled,
+    attempts_left,
+    enable_totp,
+    factors_of,
+    passkey_authentication_options,
+    passkey_registration_options,
+    pending_totp,
+    register_passkey,
+    reserve_attempt,
+    start_totp_enrolment,
+    verify_passkey,
+    verify_totp,
+)
+
+SECURITY_PATH = "/settings/security"
+_DONE_STATES = (PaymentState.SETTLED, PaymentState.HELD_FOR_CLAIM, PaymentState.CLAIMED)
+
+
+def confirm_purpose(payment_id: int) -> str:
+    return f"confirm:{payment_id}"
+
+
+def script_json(text: str | None) -> str | None:
+    """JSON safe to put inside a <script> element: a display name cannot close it."""
+    if text is None:
+        return None
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def confirm_routes(site: Site) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    ctx = site.ctx
+
+    def own_payment(token: str, user_id: int) -> PaymentRow:
+        if not 8 <= len(token) <= 64:
+            raise ConfirmationUnknown()
+        try:
+            return find_confirmation(ctx, token, user_id)
+        except ConfirmationNotYours:
+            # Telling "forbidden" would confirm the token exists: another user sees a 404.
+            raise ConfirmationUnknown() from None
+
+    def is_expired(payment: PaymentRow) -> bool:
+        deadline = payment.confirm_expires_at
+        return deadline is not None and as_utc(deadline) <= ctx.now()
+
+    def outcome(
+        request: Request, payment: PaymentRow, name: str, status: int = 200
+    ) -> HTMLResponse:
+        t = texts(visitor_of(request).language)
+        return site.render(
+            request,
+            "confirm_outcome.html",
+            status,
+            outcome=name,
+            title=t[f"confirm_{name}_title"],
+            body=t[f"confirm_{name}_body"],
+            payment=payment,
+            amount=payment_amount(payment).format(visitor_of(request).language),
+        )
+
+    def closed(request: Request, payment: PaymentRow) -> HTMLResponse | None:
+        """The page for a payment that no longer waits (or may not be confirmed any more)."""
+        if payment.state in _DONE_STATES:
+            return outcome(request, payment, "already")
+        if payment.state is PaymentState.AWAITING_CONFIRMATION:
+            if is_expired(payment):
+                return outcome(request, payment, "expired", 410)
+            if attempts_left(ctx, payment.id) == 0:
+                return outcome(request, payment, "locked", 429)
+            return None
+        if payment.reason == "confirmation_expired":
+            return outcome(request, payment, "expired", 410)
+        return outcome(request, payment, "closed", 410)
+
+    def confirm_page(
+        request: Request, payment: PaymentRow, user_id: int, error: str = "", status: int = 200
+    ) -> HTMLResponse:
+        factors = factors_of(ctx, user_id)
+        options = (
+            passkey_authentication_options(ctx, user_id, confirm_purpose(payment.id))
+            if factors.passkeys
+            else None
+        )
+        reason = payment.confirm_reason or "always"
+        t = texts(visitor_of(request).language)
+        return site.render(
+            request,
+            "confirm.html",
+            status,
+            payment=payment,
+            amount=payment_amount(payment).format(visitor_of(request).language),
+            reason=t.get(f"confirm_reason_{reason}", t["confirm_reason_always"]),
+            expires_at=as_utc(payment.confirm_expires_at) if payment.confirm_expires_at else None,
+            factors=factors,
+            passkey_options=script_json(options),
+            attempts_left=attempts_left(ctx, payment.id),
+            error=error,
+        )
+
+    def enrol_first(token: str) -> RedirectResponse:
+        target = quote(f"/confirm/{token}", safe="/")
+        return RedirectResponse(f"{SECURITY_PATH}?next={target}", status_code=303)
+
+    @router.get("/confirm/{token}", response_class=HTMLResponse)
+    def show(request: Request, token: str) -> Response:
+        user_id = visitor_of(request).require_user()
+        payment = own_payment(token, user_id)
+        page = closed(request, payment)
+        if page is not None:
+            return page
+        if not factors_of(ctx, user_id).any:
+            return enrol_first(token)
+        return confirm_page(request, payment, user_id)
+
+    @router.post("/confirm/{token}")
+    def confirm(
+        request: Request,
+        token: str,
+        csrf_token: str = Form(""),
+        method: str = Form("totp"),
+        code: str = Form(""),
+        credential: str = Form(""),
+    ) -> Response:
+        visitor = visitor_of(request)
+        visitor.check_csrf(csrf_token)
+        user_id = visitor.require_user()
+        payment = own_payment(token, user_id)
+        page = closed(request, payment)
+        if page is not None:
+            return page
+        if not factors_of(ctx, user_id).any:
+            return enrol_first(token)
+        try:
+            reserve_attempt(ctx, payment.id, user_id)
+        except TooManyAttempts:
+            return outcome(request, payment, "locked", 429)
+        if method == "passkey":
+            verified = verify_passkey(ctx, user_id, credential, confirm_purpose(payment.id))
+            wrong = PasskeyInvalid()
+        else:
+            verified = verify_totp(ctx, user_id, code[:32])
+            wrong = SecondFactorInvalid()
+        if not verified:
+            # A double click spends the code on the first request: the second sees the outcome.
+            again = own_payment(token, user_id)
+            page = closed(request, again)
+            if page is not None:
+                return page
+            return confirm_page(
+                request, again, user_id, error=wrong.message(visitor.language), status=400
+            )
+        try:
+            confirm_payment(ctx, token, user_id)
+        except ConfirmationClosed:
+            page = closed(request, own_payment(token, user_id))
+            assert page is not None  # confirm_payment only refuses a payment that stopped waiting
+            return page
+        return outcome(request, own_payment(token, user_id), "done")
+
+    # -- enrolment ---------------------------------------------------------------------------
+
+    def security_page(
+        request: Request,
+        user_id: int,
+        next_path: str,
+        error: str = "",
+        status: int = 200,
+        done: str = "",
+    ) -> HTMLResponse:
+        profile = profile_of(ctx, user_id)
+        account = profile.email or profile.display_name
+        factors = factors_of(ctx, user_id)
+        return site.render(
+            request,
+            "confirm_security.html",
+            status,
+            factors=factors,
+            pending=None if factors.totp else pending_totp(ctx, user_id, account),
+            registration_options=script_json(
+                passkey_registration_options(ctx, user_id, account, profile.display_name)
+            ),
+            next=next_path,
+            error=error,
+            done=done if done in ("totp", "passkey") else "",
+        )
+
+    def after_enrolment(next_path: str, done: str) -> RedirectResponse:
+        if next_path:
+            return RedirectResponse(safe_next(next_path), status_code=303)
+        return RedirectResponse(f"{SECURITY_PATH}?done={done}", status_code=303)
+
+    def next_of(value: str) -> str:
+        return safe_next(value) if value else ""
+
+    @router.get(SECURITY_PATH, response_class=HTMLResponse)
+    def security(request: Request, next: str = "", done: str = "") -> HTMLResponse:
+        user_id = visitor_of(request).require_user()
+        return security_page(request, user_id, next_of(next), done=done)
+
+    @router.post(f"{SECURITY_PATH}/totp")
+    def start_totp(request: Request, csrf_token: str = Form(""), next: str = Form("")) -> Response:
+        visitor = visitor_of(request)
+        visitor.check_csrf(csrf_token)
+        user_id = visitor.require_user()
+        profile = profile_of(ctx, user_id)
+        try:
+            start_totp_enrolment(ctx, user_id, profile.email or profile.display_name)
+        except TotpAlreadyEnabled as exc:
+            return security_page(
+                request, user_id, next_of(next), exc.message(visitor.language), 400
+            )
+        target = f"{SECURITY_PATH}?next={quote(next_of(next), safe='/')}#totp"
+        return RedirectResponse(target, status_code=303)
+
+    @router.post(f"{SECURITY_PATH}/totp/verify")
+    def verify_totp_enrolment(
+        request: Request, csrf_token: str = Form(""), code: str = Form(""), next: str = Form("")
+    ) -> Response:
+        visitor = visitor_of(request)
+        visitor.check_csrf(csrf_token)
+        user_id = visitor.require_user()
+        try:
+            enable_totp(ctx, user_id, code[:32])
+        except SecondFactorInvalid as exc:
+            return security_page(
+                request, user_id, next_of(next), exc.message(visitor.language), 400
+            )
+        return after_enrolment(next_of(next), "totp")
+
+    @router.post(f"{SECURITY_PATH}/passkey")
+    def add_passkey(
+        request: Request,
+        csrf_token: str = Form(""),
+        credential: str = Form(""),
+        next: str = Form(""),
+    ) -> Response:
+        visitor = visitor_of(request)
+        visitor.check_csrf(csrf_token)
+        user_id = visitor.require_user()
+        try:
+            register_passkey(ctx, user_id, credential)
+        except PasskeyInvalid as exc:
+            return security_page(
+                request, user_id, next_of(next), exc.message(visitor.language), 400
+            )
+        return after_enrolment(next_of(next), "passkey")
+
+    return router
