@@ -24,11 +24,11 @@ setup: $(BIN)/payez
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
-# The sandbox confirms nothing until the confirmation page lands; override with PAYEZ_CONFIRM.
+# PAYEZ_CONFIRM defaults to psd2: `demo seed` prints each member's web login and TOTP secret.
 run: setup
 	$(BIN)/payez migrate
 	$(BIN)/payez demo seed
-	PAYEZ_CONFIRM=$${PAYEZ_CONFIRM:-never} $(BIN)/payez serve
+	$(BIN)/payez serve
 
 lint: setup
 	$(BIN)/ruff check src tests

@@ -58,7 +58,8 @@ def velocity_flags(rules: VelocityRules, activity: SenderActivity) -> list[Flag]
         flags.append(
             Flag(VelocityRule.BURST, f"{activity.in_burst_window} payments in {minutes} min")
         )
-    if rules.new_recipients_per_day and activity.new_recipients_today > rules.new_recipients_per_day:
+    new_limit = rules.new_recipients_per_day
+    if new_limit and activity.new_recipients_today > new_limit:
         flags.append(
             Flag(
                 VelocityRule.NEW_RECIPIENTS,

@@ -1,11 +1,14 @@
 """``payez demo seed``: a ready-made sandbox world a newcomer can play with in a minute.
 
 Idempotent: seeding twice changes nothing. Passwords derive from the secret key, so they can be
-printed again without being stored in clear.
+printed again without being stored in clear. Every member on Payez also gets a web login
+(``{handle}@demo.payez.test`` with the same password) and a TOTP secret, already enabled, so the
+demo can confirm payments (``PAYEZ_CONFIRM=psd2`` asks for a first payment).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from payez.adapters.db import listings as listings_repo
 from payez.adapters.db import users as users_repo
+from payez.adapters.db import web_accounts
 from payez.adapters.db.tables.payments import listings
 from payez.config import Settings
 from payez.domain.money import Money
@@ -25,6 +29,8 @@ from payez.sandbox.network.accounts import create_sandbox_user
 from payez.sandbox.network.statuses import Urls, post_status
 from payez.service.load_wallet import load_wallet
 from payez.service.open_account import open_user
+from payez.service.passwords import hash_password
+from payez.service.second_factor import enrol_totp_secret
 
 DEMO_BALANCE = Money.eur(50_000)
 PEOPLE = ("alice", "bob", "carol")
@@ -39,11 +45,23 @@ class DemoUser:
     password: str
     kind: str
     on_payez: bool
+    email: str | None = None
+    web_password: str | None = None
+    totp_secret: str | None = None
 
 
 def demo_password(settings: Settings, username: str) -> str:
     digest = hmac.new(settings.secret_key.encode(), f"demo:{username}".encode(), hashlib.sha256)
     return digest.hexdigest()[:16]
+
+
+def demo_totp_secret(settings: Settings, username: str) -> str:
+    digest = hmac.new(settings.secret_key.encode(), f"demo-totp:{username}".encode(), "sha256")
+    return base64.b32encode(digest.digest()[:20]).decode("ascii")
+
+
+def demo_email(username: str) -> str:
+    return f"{username}@demo.payez.test"
 
 
 def seed_demo(engine: Engine, settings: Settings) -> list[DemoUser]:
@@ -52,22 +70,43 @@ def seed_demo(engine: Engine, settings: Settings) -> list[DemoUser]:
     seeded: list[DemoUser] = []
     with engine.begin() as conn:
         for handle in PEOPLE:
-            _member(conn, settings, urls, handle, "person", now)
-            load_wallet(conn, _user_id(conn, urls, handle), DEMO_BALANCE, f"demo:load:{handle}")
-            seeded.append(DemoUser(handle, demo_password(settings, handle), "person", True))
-        _member(conn, settings, urls, "restos", "association", now, legal_id="W751234567")
-        seeded.append(DemoUser("restos", demo_password(settings, "restos"), "association", True))
+            _, user_id = _member(conn, settings, urls, handle, "person", now)
+            load_wallet(conn, user_id, DEMO_BALANCE, f"demo:load:{handle}")
+            seeded.append(_web_login(conn, settings, user_id, handle, "person", now))
+        _, user_id = _member(
+            conn, settings, urls, "restos", "association", now, legal_id="W751234567"
+        )
+        seeded.append(_web_login(conn, settings, user_id, "restos", "association", now))
         merchant = _member(conn, settings, urls, "boutique", "merchant", now, legal_id="123456789")
         _listing(conn, urls, merchant, now)
-        seeded.append(DemoUser("boutique", demo_password(settings, "boutique"), "merchant", True))
+        seeded.append(_web_login(conn, settings, merchant[1], "boutique", "merchant", now))
         create_sandbox_user(conn, "dave", demo_password(settings, "dave"), "Dave")
         seeded.append(DemoUser("dave", demo_password(settings, "dave"), "person", False))
     return seeded
 
 
-def _user_id(conn: Connection, urls: Urls, handle: str) -> int:
-    uri = urls.account_uri(handle)
-    return users_repo.users_by_network_account(conn, SANDBOX_NETWORK, [uri])[uri].id
+def _web_login(
+    conn: Connection, settings: Settings, user_id: int, handle: str, kind: str, now: datetime
+) -> DemoUser:
+    """A web login and an enabled TOTP secret for a demo member (kept if already there)."""
+    password = demo_password(settings, handle)
+    found = web_accounts.profile(conn, user_id)
+    if found is not None and found.email is None:
+        # Hashed once: a second seed would otherwise rewrite the hash for nothing.
+        web_accounts.update_user(
+            conn, user_id, email=demo_email(handle), password_hash=hash_password(password)
+        )
+    secret = demo_totp_secret(settings, handle)
+    enrol_totp_secret(conn, settings, user_id, secret, now)
+    return DemoUser(
+        handle,
+        password,
+        kind,
+        True,
+        email=demo_email(handle),
+        web_password=password,
+        totp_secret=secret,
+    )
 
 
 def _member(

@@ -47,8 +47,9 @@ def export_dir(ctx: ServiceContext) -> Path:
 def payouts_overview(ctx: ServiceContext, limit: int = 50) -> PayoutsOverview:
     with ctx.engine.connect() as conn:
         count, total = conn.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(payouts.c.amount_cents), 0))
-            .where(payouts.c.state == payouts_repo.PayoutState.REQUESTED.value)
+            sa.select(
+                sa.func.count(), sa.func.coalesce(sa.func.sum(payouts.c.amount_cents), 0)
+            ).where(payouts.c.state == payouts_repo.PayoutState.REQUESTED.value)
         ).one()
         ids = conn.execute(
             sa.select(payout_batches.c.id)

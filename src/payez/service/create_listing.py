@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from payez.adapters.db import listings as listings_repo
 from payez.adapters.db import users as users_repo
 from payez.adapters.db.tables.listing_details import listing_details
-from payez.adapters.db.tables.payments import listings, users
+from payez.adapters.db.tables.payments import listings, social_links, users
 from payez.domain.errors import InvalidInput, Language, NotFound
 from payez.domain.money import Money
 from payez.domain.policy import RecipientKind
@@ -64,8 +64,12 @@ class ListingUnknown(NotFound):
 
 class PriceInvalid(InvalidInput):
     code = "price_invalid"
-    message_fr = "Prix invalide : écrivez un montant en euros comme 12 ou 12,50 (deux décimales au plus)."
-    message_en = "Invalid price: write an amount in euros such as 12 or 12.50 (two decimals at most)."
+    message_fr = (
+        "Prix invalide : écrivez un montant en euros comme 12 ou 12,50 (deux décimales au plus)."
+    )
+    message_en = (
+        "Invalid price: write an amount in euros such as 12 or 12.50 (two decimals at most)."
+    )
 
 
 class PriceOutOfRange(InvalidInput):
@@ -142,6 +146,7 @@ class PublicListing:
     network: str
     post_id: str
     merchant_name: str
+    merchant_handle: str | None  # on the listing's network
     has_picture: bool
 
 
@@ -316,9 +321,7 @@ def _make_listing(conn: Connection, draft: Draft, network: str, post_id: str, no
 def _lock_draft(conn: Connection, merchant_user_id: int, draft_id: int) -> Draft:
     """The draft, locked so two clicks on "publish" make one post and one listing."""
     conn.execute(
-        sa.select(listing_details.c.id)
-        .where(listing_details.c.id == draft_id)
-        .with_for_update()
+        sa.select(listing_details.c.id).where(listing_details.c.id == draft_id).with_for_update()
     )
     return _draft(conn, merchant_user_id, draft_id)
 
@@ -432,6 +435,7 @@ def public_listing(ctx: ServiceContext, listing_id: int) -> PublicListing:
                 listings.c.stock,
                 listings.c.network,
                 listings.c.post_id,
+                listings.c.merchant_user_id,
                 users.c.display_name,
                 listing_details.c.picture_type,
             )
@@ -439,6 +443,19 @@ def public_listing(ctx: ServiceContext, listing_id: int) -> PublicListing:
             .outerjoin(listing_details, listing_details.c.listing_id == listings.c.id)
             .where(listings.c.id == listing_id)
         ).first()
+        handle = (
+            conn.execute(
+                sa.select(social_links.c.handle)
+                .where(
+                    social_links.c.user_id == row.merchant_user_id,
+                    social_links.c.network == row.network,
+                )
+                .order_by(social_links.c.id)
+                .limit(1)
+            ).scalar_one_or_none()
+            if row is not None
+            else None
+        )
     if row is None:
         raise ListingUnknown(str(listing_id))
     return PublicListing(
@@ -449,6 +466,7 @@ def public_listing(ctx: ServiceContext, listing_id: int) -> PublicListing:
         network=str(row.network),
         post_id=str(row.post_id),
         merchant_name=str(row.display_name),
+        merchant_handle=str(handle) if handle else None,
         has_picture=row.picture_type is not None,
     )
 

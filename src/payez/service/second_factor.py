@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
 from webauthn import (
     base64url_to_bytes,
     generate_authentication_options,
@@ -64,7 +65,6 @@ from payez.adapters.db.tables.second_factor import (
     webauthn_challenges,
     webauthn_credentials,
 )
-from payez.adapters.db.upsert import insert_ignoring_duplicates
 from payez.config import Settings
 from payez.domain.errors import InvalidInput, PayezError
 from payez.service.context import ServiceContext
@@ -148,6 +148,18 @@ def factors_of(ctx: ServiceContext, user_id: int) -> Factors:
             .where(webauthn_credentials.c.user_id == user_id)
         ).scalar_one()
     return Factors(totp=totp is not None, passkeys=int(passkeys))
+
+
+def _insert_if_absent(conn: Connection, table: sa.Table, row: dict[str, Any]) -> bool:
+    """Insert one row unless it breaks a unique key; True when it went in.
+
+    Told by the returned key rather than the row count, which the PostgreSQL driver leaves
+    at -1 when the statement returns rows.
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    key = next(iter(table.primary_key.columns))
+    statement = dialect.insert(table).values(**row).on_conflict_do_nothing().returning(key)
+    return conn.execute(statement).first() is not None
 
 
 # -- sealing TOTP secrets ------------------------------------------------------------------
@@ -269,20 +281,17 @@ def enrol_totp_secret(
 ) -> bool:
     """Enable ``secret`` for ``user_id`` at once (the demo's users); False if one exists."""
     _totp(secret).now()  # refuses a secret that is not base32
-    inserted = insert_ignoring_duplicates(
+    return _insert_if_absent(
         conn,
         totp_secrets,
-        [
-            {
-                "user_id": user_id,
-                "secret_sealed": _seal(settings, user_id, secret),
-                "enabled_at": now,
-                "last_used_step": None,
-                "created_at": now,
-            }
-        ],
+        {
+            "user_id": user_id,
+            "secret_sealed": _seal(settings, user_id, secret),
+            "enabled_at": now,
+            "last_used_step": None,
+            "created_at": now,
+        },
     )
-    return inserted == 1
 
 
 def verify_totp(ctx: ServiceContext, user_id: int, code: str) -> bool:
@@ -438,21 +447,19 @@ def register_passkey(ctx: ServiceContext, user_id: int, credential_json: str) ->
             )
         except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
             raise PasskeyInvalid(type(exc).__name__) from None
-        inserted = insert_ignoring_duplicates(
+        inserted = _insert_if_absent(
             conn,
             webauthn_credentials,
-            [
-                {
-                    "user_id": user_id,
-                    "credential_id": _b64url(verified.credential_id),
-                    "public_key": verified.credential_public_key,
-                    "sign_count": verified.sign_count,
-                    "created_at": now,
-                    "last_used_at": None,
-                }
-            ],
+            {
+                "user_id": user_id,
+                "credential_id": _b64url(verified.credential_id),
+                "public_key": verified.credential_public_key,
+                "sign_count": verified.sign_count,
+                "created_at": now,
+                "last_used_at": None,
+            },
         )
-        if inserted != 1:
+        if not inserted:
             raise PasskeyInvalid("credential already registered")
 
 
@@ -530,10 +537,10 @@ def reserve_attempt(ctx: ServiceContext, payment_id: int, user_id: int) -> int:
     """
     now = ctx.now()
     with ctx.engine.begin() as conn:
-        insert_ignoring_duplicates(
+        _insert_if_absent(
             conn,
             confirmation_attempts,
-            [{"payment_id": payment_id, "user_id": user_id, "attempts": 0, "last_attempt_at": now}],
+            {"payment_id": payment_id, "user_id": user_id, "attempts": 0, "last_attempt_at": now},
         )
         reserved = conn.execute(
             confirmation_attempts.update()

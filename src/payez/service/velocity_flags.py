@@ -31,8 +31,8 @@ def velocity_rules_from(settings: Settings) -> VelocityRules:
 def flag_settled_payments(
     conn: Connection, settings: Settings, settled: Sequence[tuple[int, int]], now: datetime
 ) -> int:
-    """Flag the payments (``(inbox id, sender id)`` pairs) whose sender trips a rule;
-    returns how many flags were raised."""
+    """Flag the payments (``(inbox id, sender id)`` pairs) whose sender trips a rule, once
+    the batch counts; returns how many flags were raised."""
     if not settled:
         return 0
     rules = velocity_rules_from(settings)
@@ -40,7 +40,12 @@ def flag_settled_payments(
         conn, {sender for _inbox, sender in settled}, now, rules, settings.max_person_payment_cents
     )
     tripped = {sender: velocity_flags(rules, found) for sender, found in activity.items()}
-    flagged = [(inbox_id, sender) for inbox_id, sender in settled if tripped.get(sender)]
+    # The sender's last payment of the batch is the one that completes the pattern; the
+    # earlier ones were within the rules when they were made.
+    latest: dict[int, int] = {}
+    for inbox_id, sender in settled:
+        latest[sender] = max(inbox_id, latest.get(sender, inbox_id))
+    flagged = [(inbox_id, sender) for sender, inbox_id in latest.items() if tripped.get(sender)]
     if not flagged:
         return 0
     by_inbox = payments_repo.by_inbox_ids(conn, [inbox_id for inbox_id, _ in flagged])

@@ -160,9 +160,7 @@ def search_payments(
     return [PaymentHit(**dict(r._mapping)) for r in rows]
 
 
-def set_status(
-    conn: Connection, user_id: int, *, from_status: str, to_status: str
-) -> bool:
+def set_status(conn: Connection, user_id: int, *, from_status: str, to_status: str) -> bool:
     """Compare-and-set the account's status: False when it was not ``from_status``."""
     result = conn.execute(
         users.update()
@@ -183,7 +181,5 @@ def set_organisation_verified(conn: Connection, user_id: int, verified: bool) ->
 
 
 def user_id_by_email(conn: Connection, email: str) -> int | None:
-    found = conn.execute(
-        sa.select(users.c.id).where(users.c.email == email)
-    ).scalar_one_or_none()
+    found = conn.execute(sa.select(users.c.id).where(users.c.email == email)).scalar_one_or_none()
     return None if found is None else int(found)

@@ -29,11 +29,21 @@ def seed(
     if as_json:
         payload = {
             "users": {
-                u.handle: {"password": u.password, "kind": u.kind, "on_payez": u.on_payez}
+                u.handle: {
+                    "password": u.password,
+                    "kind": u.kind,
+                    "on_payez": u.on_payez,
+                    "email": u.email,
+                    "web_password": u.web_password,
+                    "totp_secret": u.totp_secret,
+                }
                 for u in users
             }
         }
         typer.echo(json.dumps(payload))
         return
     for user in users:
-        typer.echo(f"{user.handle:10} {user.kind:12} password: {user.password}")
+        line = f"{user.handle:10} {user.kind:12} password: {user.password}"
+        if user.email:
+            line += f"  web: {user.email}  totp: {user.totp_secret}"
+        typer.echo(line)

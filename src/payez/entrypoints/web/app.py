@@ -18,10 +18,15 @@ from payez.domain.errors import Forbidden, InvalidInput, NotFound, PayezError
 from payez.entrypoints.composition import card_processor_for
 from payez.entrypoints.web.account import account_routes
 from payez.entrypoints.web.api import api_routes
+from payez.entrypoints.web.associations import association_routes
 from payez.entrypoints.web.auth import NotAuthenticated, visitor_middleware
+from payez.entrypoints.web.backoffice import backoffice_routes
 from payez.entrypoints.web.callback import callback_routes
+from payez.entrypoints.web.cards import card_routes
 from payez.entrypoints.web.claims import claim_routes
+from payez.entrypoints.web.confirm import confirm_routes
 from payez.entrypoints.web.dashboard import dashboard_routes
+from payez.entrypoints.web.merchants import merchant_routes
 from payez.entrypoints.web.metrics import metrics_routes
 from payez.entrypoints.web.oauth import OAuthClient
 from payez.entrypoints.web.onboarding import onboarding_routes
@@ -127,6 +132,11 @@ def create_app(
         dashboard_routes(site),
         claim_routes(site),
         callback_routes(site),
+        confirm_routes(site),
+        card_routes(site),
+        backoffice_routes(site),
+        merchant_routes(site),
+        association_routes(site),
         api_routes(site),
         metrics_routes(ctx),
     ):

@@ -31,8 +31,10 @@ CSRF_COOKIE = "payez_csrf"
 LANGUAGE_COOKIE = "payez_lang"
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 CSRF_FIELD = "csrf_token"
-# Paths served by other applications mounted in this one (they manage their own state).
+# Paths served by other applications mounted in this one (they manage their own state)...
 UNMANAGED_PREFIXES = ("/sandbox",)
+# ...except the sandbox card processor's pages, which are this app's own forms.
+MANAGED_SANDBOX_PREFIXES = ("/sandbox/cards/",)
 
 
 class CsrfRejected(Forbidden):
@@ -150,7 +152,8 @@ def visitor_middleware(
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        if request.url.path.startswith(UNMANAGED_PREFIXES):
+        path = request.url.path
+        if path.startswith(UNMANAGED_PREFIXES) and not path.startswith(MANAGED_SANDBOX_PREFIXES):
             return await call_next(request)
         visitor = await run_in_threadpool(build_visitor, ctx, request)
         request.state.visitor = visitor

@@ -202,7 +202,7 @@ def backoffice_routes(site: Site) -> APIRouter:
             content,
             media_type="application/xml",
             headers={
-                "Content-Disposition": f"attachment; filename=\"{quote(name)}\"",
+                "Content-Disposition": f'attachment; filename="{quote(name)}"',
                 "Cache-Control": "no-store",
             },
         )

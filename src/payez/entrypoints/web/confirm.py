@@ -19,6 +19,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from payez.adapters.db.payments import PaymentRow
+from payez.domain.errors import InvalidInput
 from payez.domain.payments import PaymentState
 from payez.entrypoints.web.account import safe_next
 from payez.entrypoints.web.auth import visitor_of
@@ -170,6 +171,7 @@ def confirm_routes(site: Site) -> APIRouter:
             reserve_attempt(ctx, payment.id, user_id)
         except TooManyAttempts:
             return outcome(request, payment, "locked", 429)
+        wrong: InvalidInput
         if method == "passkey":
             verified = verify_passkey(ctx, user_id, credential, confirm_purpose(payment.id))
             wrong = PasskeyInvalid()

@@ -38,9 +38,7 @@ payment_flags = sa.Table(
     sa.Column("reviewed_at", Timestamp),
     sa.UniqueConstraint("payment_id", "rule"),
     sa.CheckConstraint("state IN ('open', 'cleared', 'confirmed')", name="state_known"),
-    sa.CheckConstraint(
-        "(state = 'open') = (reviewer_user_id IS NULL)", name="reviewed_iff_closed"
-    ),
+    sa.CheckConstraint("(state = 'open') = (reviewer_user_id IS NULL)", name="reviewed_iff_closed"),
     sa.Index("ix_payment_flags_state_id", "state", "id"),
 )
 

@@ -52,9 +52,7 @@ def upgrade() -> None:
         _user_fk("campaigns", "association_user_id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),
     )
-    op.create_index(
-        "ix_campaigns_association", "campaigns", ["association_user_id"], unique=False
-    )
+    op.create_index("ix_campaigns_association", "campaigns", ["association_user_id"], unique=False)
     op.create_table(
         "receipt_counters",
         sa.Column("association_user_id", sa.BigInteger(), nullable=False),

@@ -41,12 +41,8 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("granted_by", sa.BigInteger(), nullable=True),
-        sa.CheckConstraint(
-            "role IN ('operator', 'admin')", name=op.f("ck_operators_role_known")
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_operators_user_id_users")
-        ),
+        sa.CheckConstraint("role IN ('operator', 'admin')", name=op.f("ck_operators_role_known")),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_operators_user_id_users")),
         sa.ForeignKeyConstraint(
             ["granted_by"], ["users.id"], name=op.f("fk_operators_granted_by_users")
         ),
@@ -80,9 +76,7 @@ def upgrade() -> None:
             name=op.f("fk_payment_flags_reviewer_user_id_users"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_flags")),
-        sa.UniqueConstraint(
-            "payment_id", "rule", name=op.f("uq_payment_flags_payment_id_rule")
-        ),
+        sa.UniqueConstraint("payment_id", "rule", name=op.f("uq_payment_flags_payment_id_rule")),
     )
     op.create_index("ix_payment_flags_state_id", "payment_flags", ["state", "id"], unique=False)
     op.create_table(

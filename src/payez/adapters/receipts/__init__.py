@@ -1,0 +1,1 @@
+"""Documents Payez writes for its users: tax receipts as PDF."""
