@@ -17,8 +17,9 @@ from payez.adapters.db import payments as payments_repo
 from payez.adapters.db.payments import PaymentRow, transfer_key
 from payez.adapters.db.tables.payments import users
 from payez.domain.errors import Language
-from payez.domain.payments import PaymentKind, PaymentState
+from payez.domain.payments import PaymentState
 from payez.service.context import ServiceContext, as_utc
+from payez.service.decisions import settled_outcome
 from payez.service.errors import ConfirmationClosed, ConfirmationNotYours, ConfirmationUnknown
 from payez.service.expire_payments import release_hold
 from payez.service.outbox_messages import public_reply
@@ -101,12 +102,8 @@ def _reply(
         outcome = "claim_pending"
         facts["link"] = ctx.link(f"/claim/{payment.claim_token}")
         facts["days"] = ctx.settings.claim_window_days
-    elif payment.kind == PaymentKind.PURCHASE:
-        outcome = "purchase_settled"
-    elif payment.kind == PaymentKind.DONATION:
-        outcome = "donation_settled"
     else:
-        outcome = "settled"
+        outcome = settled_outcome(payment.kind)
     return public_reply(
         payment.network,
         payment.post_id,

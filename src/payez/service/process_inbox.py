@@ -12,8 +12,7 @@ Several processors may run at once: on PostgreSQL each takes different rows
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -43,7 +42,6 @@ from payez.domain.ledger import InsufficientFunds, LedgerError, Transfer, Transf
 from payez.domain.money import Money
 from payez.domain.payments import PaymentKind, PaymentState
 from payez.domain.policy import (
-    ConfirmReason,
     Limits,
     RecipientKind,
     Refusal,
@@ -52,39 +50,10 @@ from payez.domain.policy import (
     refusal_for_amount,
 )
 from payez.service.context import ServiceContext, as_utc
-from payez.service.outbox_messages import private_notice, public_reply
+from payez.service.decisions import Decision, payment_row, replies_for
 from payez.service.velocity_flags import flag_settled_payments
 
 PUBLIC_VISIBILITIES = frozenset({"public", "unlisted"})
-
-
-@dataclass
-class Decision:
-    """What one post comes to; filled in as the batch is decided."""
-
-    row: InboxRow
-    language: Language
-    kind: PaymentKind = PaymentKind.SEND
-    state: PaymentState = PaymentState.IGNORED
-    reason: str | None = None
-    sender: UserRow | None = None
-    recipient: UserRow | None = None
-    recipient_handle: str | None = None
-    amount: Money | None = None
-    memo: str | None = None
-    listing: ListingRow | None = None
-    transfer: Transfer | None = None
-    claim_token: str | None = None
-    claim_expires_at: datetime | None = None
-    confirm_token: str | None = None
-    confirm_expires_at: datetime | None = None
-    confirm_reason: ConfirmReason | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
-
-    def refuse(self, reason: str) -> None:
-        self.state = PaymentState.REJECTED
-        self.reason = reason
-        self.transfer = None
 
 
 RETRIES = 5
@@ -352,7 +321,7 @@ class _Batch:
     def _write(self, decisions: list[Decision]) -> None:
         inbox_repo.wait_for_funding(self.conn, self.shortfalls)
         decisions = [d for d in decisions if d.row.id not in self.shortfalls]
-        payment_rows = [self._payment_row(d) for d in decisions]
+        payment_rows = [payment_row(d, self.now) for d in decisions]
         payments_repo.insert_many(self.conn, payment_rows)
         flag_settled_payments(self.conn, self.ctx.settings, _money_moved(decisions), self.now)
         purchases = [d for d in decisions if d.listing and d.state is PaymentState.SETTLED]
@@ -371,96 +340,9 @@ class _Batch:
                 )
         messages: list[dict[str, Any]] = []
         for d in decisions:
-            messages.extend(self._messages(d))
+            messages.extend(replies_for(self.ctx, d, self.now))
         outbox_repo.enqueue(self.conn, messages)
         inbox_repo.mark_processed(self.conn, [d.row.id for d in decisions])
-
-    def _payment_row(self, d: Decision) -> dict[str, Any]:
-        return {
-            "inbox_id": d.row.id,
-            "network": d.row.network,
-            "post_id": d.row.post_id,
-            "kind": d.kind.value,
-            "state": d.state.value,
-            "reason": str(d.reason) if d.reason else None,
-            "language": d.language,
-            "sender_user_id": d.sender.id if d.sender else None,
-            "recipient_user_id": d.recipient.id if d.recipient else None,
-            "recipient_account_id": d.row.recipient_account_id if d.kind != "purchase" else None,
-            "recipient_handle": d.recipient_handle,
-            "amount_cents": d.amount.cents if d.amount else None,
-            "currency": d.amount.currency if d.amount else None,
-            "memo": d.memo,
-            "listing_id": d.listing.id if d.listing else None,
-            "claim_token": d.claim_token,
-            "claim_expires_at": d.claim_expires_at,
-            "reminder_sent_at": None,
-            "confirm_token": d.confirm_token,
-            "confirm_expires_at": d.confirm_expires_at,
-            "confirm_reason": d.confirm_reason.value if d.confirm_reason else None,
-            "created_at": self.now,
-            "updated_at": self.now,
-        }
-
-    def _messages(self, d: Decision) -> list[dict[str, Any]]:
-        """The replies a decision sends: none for posts that were not commands."""
-        if d.state is PaymentState.IGNORED and d.reason != "help":
-            return []
-        row, language = d.row, d.language
-        hide = bool(d.sender and d.sender.hide_amount)
-        facts: dict[str, Any] = dict(d.facts)
-        facts.update(
-            amount=d.amount,
-            recipient=d.recipient_handle,
-            show_amount=not hide,
-            service=self.ctx.service_handle(row.network),
-        )
-        if d.reason == "help":
-            outcome = "help"
-            facts["link"] = self.ctx.link("/")
-        elif d.state is PaymentState.REJECTED:
-            outcome = str(d.reason)
-            facts["link"] = self.ctx.link("/")
-        elif d.state is PaymentState.AWAITING_CONFIRMATION:
-            outcome = "confirmation_required"
-            facts["link"] = self.ctx.link(f"/confirm/{d.confirm_token}")
-            facts["minutes"] = self.ctx.settings.confirmation_ttl_minutes
-        elif d.state is PaymentState.HELD_FOR_CLAIM:
-            outcome = "claim_pending"
-            facts["link"] = self.ctx.link(f"/claim/{d.claim_token}")
-            facts["days"] = self.ctx.settings.claim_window_days
-        elif d.kind is PaymentKind.PURCHASE:
-            outcome = "purchase_settled"
-        elif d.kind is PaymentKind.DONATION:
-            outcome = "donation_settled"
-        else:
-            outcome = "settled"
-        messages = [
-            public_reply(
-                row.network,
-                row.post_id,
-                row.author_handle,
-                outcome,
-                language,
-                key=f"reply:{row.id}",
-                facts=facts,
-                now=self.now,
-            )
-        ]
-        if d.state is PaymentState.AWAITING_CONFIRMATION or (hide and d.amount is not None):
-            messages.append(
-                private_notice(
-                    row.network,
-                    row.author_id,
-                    row.author_handle,
-                    outcome,
-                    language,
-                    key=f"notice:{row.id}",
-                    facts={**facts, "show_amount": True},
-                    now=self.now,
-                )
-            )
-        return messages
 
 
 def _money_moved(decisions: list[Decision]) -> list[tuple[int, int]]:
