@@ -8,6 +8,7 @@ leave Bob's wallet untouched.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -195,3 +196,20 @@ def test_the_secret_is_sealed_at_rest(scene: Scene) -> None:
         stored = conn.execute(sa.select(totp_secrets.c.secret_sealed)).scalar_one()
     assert secret not in stored
     assert scene.alice.get("/settings/security").text.count(secret) == 0  # shown only once
+
+
+def test_a_double_click_sent_at_once_moves_the_money_once(scene: Scene) -> None:
+    secret = enrol_totp(scene.web, scene.alice)
+    form = {
+        "method": "totp",
+        "code": code_now(scene.web, secret),
+        "csrf_token": scene.alice.token(scene.payment.path),
+    }
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(
+            pool.map(lambda _: scene.alice.client.post(scene.payment.path, data=form), range(2))
+        )
+    outcomes = sorted(outcome_of(a.text) for a in answers)
+    assert outcomes == ["already", "done"]
+    assert _balances(scene.web) == (6_000, 4_000)
+    scene.web.world.assert_ledger_sound()

@@ -326,6 +326,24 @@ def verify_totp(ctx: ServiceContext, user_id: int, code: str) -> bool:
     return spent == 1
 
 
+def totp_code_spent(ctx: ServiceContext, user_id: int, code: str) -> bool:
+    """Whether ``code`` is a good code already used: a double submission, or a replay."""
+    with ctx.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(totp_secrets).where(
+                totp_secrets.c.user_id == user_id, totp_secrets.c.enabled_at.is_not(None)
+            )
+        ).first()
+    if row is None or row.last_used_step is None:
+        return False
+    try:
+        secret = _unseal(ctx.settings, user_id, row.secret_sealed)
+    except SecondFactorInvalid:
+        return False
+    step = _matching_step(secret, code, ctx.now())
+    return step is not None and step <= int(row.last_used_step)
+
+
 # -- WebAuthn challenges -------------------------------------------------------------------
 
 
@@ -525,6 +543,25 @@ def verify_passkey(ctx: ServiceContext, user_id: int, credential_json: str, purp
             .values(sign_count=verified.new_sign_count, last_used_at=now)
         ).rowcount
     return moved == 1
+
+
+def passkey_challenge_spent(
+    ctx: ServiceContext, user_id: int, credential_json: str, purpose: str
+) -> bool:
+    """Whether the assertion answers one of our challenges that was already used."""
+    try:
+        challenge = _answered_challenge(_parse_credential(credential_json))
+    except (ValueError, WebAuthnException):
+        return False
+    with ctx.engine.connect() as conn:
+        used = conn.execute(
+            sa.select(webauthn_challenges.c.used_at).where(
+                webauthn_challenges.c.challenge == challenge,
+                webauthn_challenges.c.user_id == user_id,
+                webauthn_challenges.c.purpose == purpose,
+            )
+        ).first()
+    return used is not None and used.used_at is not None
 
 
 # -- attempts per confirmation -------------------------------------------------------------

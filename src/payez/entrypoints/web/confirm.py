@@ -13,6 +13,7 @@ browser's WebAuthn answer to a form field; no other script runs on these pages).
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -39,16 +40,20 @@ from payez.service.second_factor import (
     enable_totp,
     factors_of,
     passkey_authentication_options,
+    passkey_challenge_spent,
     passkey_registration_options,
     pending_totp,
     register_passkey,
     reserve_attempt,
     start_totp_enrolment,
+    totp_code_spent,
     verify_passkey,
     verify_totp,
 )
 
 SECURITY_PATH = "/settings/security"
+# How long a second submission of the same factor waits for the first one to finish.
+DOUBLE_SUBMIT_WAIT_SECONDS = 3.0
 _DONE_STATES = (PaymentState.SETTLED, PaymentState.HELD_FOR_CLAIM, PaymentState.CLAIMED)
 
 
@@ -134,6 +139,15 @@ def confirm_routes(site: Site) -> APIRouter:
             error=error,
         )
 
+    def wait_for_other_submission(token: str, user_id: int) -> PaymentRow | None:
+        deadline = time.monotonic() + DOUBLE_SUBMIT_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            payment = own_payment(token, user_id)
+            if payment.state is not PaymentState.AWAITING_CONFIRMATION:
+                return payment
+            time.sleep(0.05)
+        return None
+
     def enrol_first(token: str) -> RedirectResponse:
         target = quote(f"/confirm/{token}", safe="/")
         return RedirectResponse(f"{SECURITY_PATH}?next={target}", status_code=303)
@@ -179,8 +193,15 @@ def confirm_routes(site: Site) -> APIRouter:
             verified = verify_totp(ctx, user_id, code[:32])
             wrong = SecondFactorInvalid()
         if not verified:
-            # A double click spends the code on the first request: the second sees the outcome.
-            again = own_payment(token, user_id)
+            # A double click spends the factor on the first request: the second one waits for
+            # the first to finish and shows its outcome.
+            spent = (
+                passkey_challenge_spent(ctx, user_id, credential, confirm_purpose(payment.id))
+                if method == "passkey"
+                else totp_code_spent(ctx, user_id, code[:32])
+            )
+            again = wait_for_other_submission(token, user_id) if spent else None
+            again = again or own_payment(token, user_id)
             page = closed(request, again)
             if page is not None:
                 return page
