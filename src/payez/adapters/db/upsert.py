@@ -17,6 +17,6 @@ def insert_ignoring_duplicates(
     if not rows:
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing()
-    result = conn.execute(statement, list(rows))
-    return max(result.rowcount, 0)
+    # Drivers report no reliable row count for a many-row insert: count what comes back.
+    statement = dialect.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return len(conn.execute(statement, list(rows)).all())

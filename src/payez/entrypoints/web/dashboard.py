@@ -24,6 +24,7 @@ from payez.service.history import (
     pending_claims,
 )
 from payez.service.settings_update import update_settings
+from payez.service.work_areas import work_areas
 
 PAGE_SIZE = 20
 # A spreadsheet runs a cell that starts with one of these as a formula.
@@ -95,6 +96,7 @@ def dashboard_routes(site: Site) -> APIRouter:
             q=q,
             claims=pending_claims(site.ctx, user_id),
             confirmations=awaiting_confirmation(site.ctx, user_id),
+            areas=work_areas(site.ctx, user_id),
             money=money_formatter(visitor.language),
         )
 

@@ -1,0 +1,39 @@
+"""Counting what an insert-or-ignore really inserted, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from payez.adapters.db.engine import make_engine
+from payez.adapters.db.tables.payments import network_cursors, outbox
+from payez.adapters.db.upsert import insert_ignoring_duplicates
+
+
+def message(key: str) -> dict[str, object]:
+    now = datetime.now(UTC)
+    return {
+        "network": "memory",
+        "kind": "reply",
+        "in_reply_to": "1",
+        "text": "ok",
+        "idempotency_key": key,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def test_counts_only_the_rows_that_went_in(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        assert insert_ignoring_duplicates(conn, outbox, [message("a")]) == 1
+        assert insert_ignoring_duplicates(conn, outbox, [message("a")]) == 0
+        assert insert_ignoring_duplicates(conn, outbox, [message("a"), message("b")]) == 1
+        assert insert_ignoring_duplicates(conn, outbox, []) == 0
+        now = datetime.now(UTC)
+        row = {"network": "x", "cursor": "1", "updated_at": now}
+        assert (
+            insert_ignoring_duplicates(conn, network_cursors, [row, {**row, "network": "y"}]) == 2
+        )
+    engine.dispose()
