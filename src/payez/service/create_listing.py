@@ -24,6 +24,7 @@ from payez.adapters.db.tables.payments import listings, social_links, users
 from payez.domain.errors import InvalidInput, Language, NotFound
 from payez.domain.money import Money
 from payez.domain.policy import RecipientKind
+from payez.domain.typed_amounts import TypedAmountUnreadable, parse_typed_euros
 from payez.ports.network import NetworkError
 from payez.sandbox.network import tables as sandbox_tables
 from payez.sandbox.network.statuses import post_status
@@ -40,10 +41,6 @@ _PICTURE_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"GIF87a", 0, "image/gif"),
     (b"GIF89a", 0, "image/gif"),
     (b"WEBP", 8, "image/webp"),
-)
-_SPACES = "\u00a0\u202f\u2009 "
-_PRICE = re.compile(
-    r"^(?P<euros>\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+|\d{1,9})(?:[.,](?P<cents>\d{1,2}))?$"
 )
 _POST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -151,23 +148,11 @@ class PublicListing:
 
 
 def parse_price(text: str, max_cents: int) -> Money:
-    """Euros typed by a person, to integer cents: "12", "12,5", "12.50 €", "1 200,00".
-
-    Read digit by digit, never through a float; three decimals ("12,999"), signs and anything
-    else are refused, and so is a price no single payment could pay.
-    """
-    cleaned = text.strip().strip(_SPACES)
-    lowered = cleaned.lower()
-    for suffix in ("euros", "euro", "eur", "€"):
-        if lowered.endswith(suffix):
-            cleaned = cleaned[: -len(suffix)].strip(_SPACES)
-            break
-    found = _PRICE.match(cleaned)
-    if found is None:
-        raise PriceInvalid(text[:40])
-    euros = int("".join(c for c in found["euros"] if c.isdigit()))
-    cents = int((found["cents"] or "0").ljust(2, "0"))
-    total = euros * 100 + cents
+    """A price typed by a merchant, in integer cents, no more than one payment can pay."""
+    try:
+        total = parse_typed_euros(text)
+    except TypedAmountUnreadable:
+        raise PriceInvalid(text[:40]) from None
     if not 0 < total <= max_cents:
         raise PriceOutOfRange(str(total))
     return Money.eur(total)

@@ -230,3 +230,14 @@ def mark_batch_executed(conn: Connection, batch_id: str, now: datetime) -> None:
         .where(payout_batches.c.id == batch_id, payout_batches.c.executed_at.is_(None))
         .values(executed_at=now)
     )
+
+
+def payouts_of_user(conn: Connection, user_id: int, limit: int = 50) -> list[PayoutRow]:
+    """A user's payouts, newest first."""
+    query = (
+        sa.select(payouts)
+        .where(payouts.c.user_id == user_id)
+        .order_by(payouts.c.id.desc())
+        .limit(limit)
+    )
+    return [_payout(r) for r in conn.execute(query)]
