@@ -50,6 +50,8 @@ class Settings:
     claim_reminder_hours: int = 24
     stale_post_minutes: int = 10
     confirmation_ttl_minutes: int = 15
+    # Payment kinds a sender without the identity check may still make (comma-separated).
+    unverified_may: str = "donation,purchase"
     # Velocity rules: flags for an operator's review, never refusals; 0 turns a rule off.
     velocity_burst_count: int = 10
     velocity_burst_minutes: int = 10
@@ -89,6 +91,16 @@ class Settings:
             raise SettingsError("PAYEZ_SECRET_KEY must be a random secret of 32+ characters")
         if self.confirm == "never":
             raise SettingsError("PAYEZ_CONFIRM=never is refused in production")
+        if "send" in self.unverified_kinds:
+            raise SettingsError("PAYEZ_UNVERIFIED_MAY cannot include send in production")
+
+    @property
+    def unverified_kinds(self) -> frozenset[str]:
+        kinds = frozenset(k.strip() for k in self.unverified_may.split(",") if k.strip())
+        unknown = kinds - {"send", "donation", "purchase"}
+        if unknown:
+            raise SettingsError(f"PAYEZ_UNVERIFIED_MAY: unknown kinds {sorted(unknown)}")
+        return kinds
 
 
 def _coerce(name: str, raw: str, default: object) -> object:
@@ -125,6 +137,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         if name in values and values[name] not in choices:
             raise SettingsError(f"PAYEZ_{name.upper()} must be one of {', '.join(choices)}")
     settings = replace(defaults, **values)  # type: ignore[arg-type]
+    settings.unverified_kinds  # noqa: B018 - validates the list early, whatever the environment
     settings.check_production_safety()
     return settings
 

@@ -255,3 +255,27 @@ def test_rate_limited_replies_are_retried_with_the_same_key(world: World) -> Non
 def send_outbox_all(world: World) -> None:
     world.later(hours=1)
     send_outbox(world.ctx)
+
+
+def test_unverified_senders_may_donate_but_not_pay_persons_by_default(database_url: str) -> None:
+    w = World.create(database_url)
+    w.join("zoe", verified=False)
+    w.join("bob")
+    w.join("restos", kind="association", cents=0)
+    to_bob = w.post("zoe", "@payez envoie 5€ à @bob")
+    to_restos = w.post("zoe", "@payez donne 5€ à @restos")
+    w.run()
+    assert w.payment_for(to_bob)["reason"] == "sender_unverified"
+    assert w.payment_for(to_restos)["state"] == PaymentState.SETTLED
+
+
+def test_what_unverified_senders_may_do_is_configurable(database_url: str) -> None:
+    w = World.create(database_url, unverified_may="send")
+    w.join("zoe", verified=False)
+    w.join("bob")
+    w.join("restos", kind="association", cents=0)
+    to_bob = w.post("zoe", "@payez envoie 5€ à @bob")
+    to_restos = w.post("zoe", "@payez donne 5€ à @restos")
+    w.run()
+    assert w.payment_for(to_bob)["state"] == PaymentState.SETTLED
+    assert w.payment_for(to_restos)["reason"] == "sender_unverified"

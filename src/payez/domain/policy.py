@@ -63,6 +63,9 @@ class Limits:
     psd2_cumulative_cents: int = 10_000
     psd2_cumulative_count: int = 5
     stale_after: timedelta = timedelta(minutes=10)
+    # What a sender who has not passed the identity check may still pay: payment kinds
+    # ("send", "donation", "purchase"). EU rules allow no anonymous person-to-person e-money.
+    unverified_may: frozenset[str] = frozenset({"donation", "purchase"})
 
     def max_for(self, recipient: RecipientKind) -> int:
         if recipient is RecipientKind.ASSOCIATION:

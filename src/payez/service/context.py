@@ -27,6 +27,7 @@ def limits_from(settings: Settings) -> Limits:
         psd2_cumulative_cents=settings.psd2_cumulative_cents,
         psd2_cumulative_count=settings.psd2_cumulative_count,
         stale_after=timedelta(minutes=settings.stale_post_minutes),
+        unverified_may=settings.unverified_kinds,
     )
 
 

@@ -200,10 +200,6 @@ class _Batch:
         kind = _recipient_kind(recipient)
         if kind is RecipientKind.ASSOCIATION:
             decision.kind = PaymentKind.DONATION
-        elif not sender.identity_verified:
-            # No anonymous person-to-person e-money: donations and purchases stay open.
-            decision.refuse(Refusal.SENDER_UNVERIFIED)
-            return
         self._accept(decision, sender, kind, credit=recipient)
 
     def _decide_buy(self, decision: Decision, command: BuyCommand) -> None:
@@ -243,6 +239,9 @@ class _Batch:
         """Apply the limits, then plan the transfer: posted, held for a claim, or pending."""
         assert decision.amount is not None
         amount = decision.amount
+        if not sender.identity_verified and decision.kind.value not in self.limits.unverified_may:
+            decision.refuse(Refusal.SENDER_UNVERIFIED)
+            return
         totals = self.totals.get(sender.id, SenderTotals())
         refusal = refusal_for_amount(self.limits, amount.cents, kind, totals)
         if refusal is not None:
