@@ -73,6 +73,9 @@ class Settings:
     # Networks.
     mastodon_base_url: str = ""
     mastodon_access_token: str = ""
+    # Payez's OAuth application on that server, for claims and account linking.
+    mastodon_client_id: str = ""
+    mastodon_client_secret: str = ""
     # Web app: sessions and login rate limiting.
     session_days: int = 14
     login_window_minutes: int = 15

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine
 
 from payez.config import Settings
 from payez.ports.cards import CardProcessor
+from payez.ports.network import SocialNetwork
+
+if TYPE_CHECKING:
+    from payez.entrypoints.web.app import OAuthClient
+    from payez.sandbox.bootstrap import SandboxWiring
+    from payez.service.context import ServiceContext
+
+MASTODON = "mastodon"
 
 
 def card_processor_for(settings: Settings, engine: Engine) -> CardProcessor:
@@ -22,3 +32,62 @@ def card_processor_for(settings: Settings, engine: Engine) -> CardProcessor:
     from payez.sandbox.cards import SandboxCardProcessor
 
     return SandboxCardProcessor(engine, base_url=settings.base_url)
+
+
+def networks_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SocialNetwork]:
+    """The sandbox network always; a real Mastodon server when its URL and token are set."""
+    from payez.adapters.networks.mastodon import MastodonNetwork
+    from payez.sandbox.bootstrap import SANDBOX_NETWORK
+
+    networks: dict[str, SocialNetwork] = {
+        SANDBOX_NETWORK: MastodonNetwork(
+            wiring.api_base_url,
+            wiring.service_token,
+            name=SANDBOX_NETWORK,
+            backoff_initial=0.2,
+            backoff_maximum=5.0,
+        )
+    }
+    if settings.mastodon_base_url and settings.mastodon_access_token:
+        networks[MASTODON] = MastodonNetwork(
+            settings.mastodon_base_url, settings.mastodon_access_token, name=MASTODON
+        )
+    return networks
+
+
+def oauth_clients_for(settings: Settings, wiring: SandboxWiring) -> dict[str, OAuthClient]:
+    """Payez's OAuth applications: on the sandbox, and on Mastodon when configured."""
+    from payez.entrypoints.web.app import OAuthClient
+    from payez.sandbox.bootstrap import SANDBOX_NETWORK
+
+    clients = {
+        SANDBOX_NETWORK: OAuthClient(
+            SANDBOX_NETWORK,
+            wiring.api_base_url,
+            wiring.client_id,
+            wiring.client_secret,
+            wiring.redirect_uri,
+        )
+    }
+    if settings.mastodon_base_url and settings.mastodon_client_id:
+        clients[MASTODON] = OAuthClient(
+            MASTODON,
+            settings.mastodon_base_url,
+            settings.mastodon_client_id,
+            settings.mastodon_client_secret,
+            f"{settings.base_url.rstrip('/')}/oauth/{MASTODON}/callback",
+        )
+    return clients
+
+
+def service_context_for(
+    settings: Settings, engine: Engine, wiring: SandboxWiring
+) -> ServiceContext:
+    from payez.service.context import ServiceContext
+
+    return ServiceContext(
+        engine=engine,
+        settings=settings,
+        networks=networks_for(settings, wiring),
+        cards=card_processor_for(settings, engine),
+    )

@@ -20,8 +20,6 @@ from payez.entrypoints.cli.common import DatabaseUrlOption, app, settings_for
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from payez.adapters.networks.mastodon import MastodonNetwork
-    from payez.sandbox.bootstrap import SandboxWiring
 
 PortOption = Annotated[int | None, typer.Option("--port", help="HTTP port (default 8000)")]
 
@@ -37,19 +35,6 @@ def _settings(database_url: str | None, port: int | None) -> Settings:
     return settings
 
 
-def _sandbox_network(wiring: SandboxWiring) -> MastodonNetwork:
-    from payez.adapters.networks.mastodon import MastodonNetwork
-    from payez.sandbox.bootstrap import SANDBOX_NETWORK
-
-    return MastodonNetwork(
-        wiring.api_base_url,
-        wiring.service_token,
-        name=SANDBOX_NETWORK,
-        backoff_initial=0.2,
-        backoff_maximum=5.0,
-    )
-
-
 @app.command("serve")
 def serve(
     database_url: DatabaseUrlOption = None,
@@ -61,33 +46,19 @@ def serve(
 
     from payez.adapters.db.engine import make_engine
     from payez.adapters.db.migrate import migrate
-    from payez.entrypoints.composition import card_processor_for
-    from payez.entrypoints.web.app import OAuthClient, create_app
+    from payez.entrypoints.composition import oauth_clients_for, service_context_for
+    from payez.entrypoints.web.app import create_app
     from payez.entrypoints.worker import Worker
-    from payez.sandbox.bootstrap import SANDBOX_NETWORK, wire_sandbox
+    from payez.sandbox.bootstrap import wire_sandbox
     from payez.sandbox.network.app import create_sandbox_app
-    from payez.service.context import ServiceContext
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(database_url, port)
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     wiring = wire_sandbox(engine, settings)
-    ctx = ServiceContext(
-        engine=engine,
-        settings=settings,
-        networks={SANDBOX_NETWORK: _sandbox_network(wiring)},
-        cards=card_processor_for(settings, engine),
-    )
-    clients = {
-        SANDBOX_NETWORK: OAuthClient(
-            SANDBOX_NETWORK,
-            wiring.api_base_url,
-            wiring.client_id,
-            wiring.client_secret,
-            wiring.redirect_uri,
-        )
-    }
+    ctx = service_context_for(settings, engine, wiring)
+    clients = oauth_clients_for(settings, wiring)
     sandbox = create_sandbox_app(engine, settings)
     background = Worker(ctx) if worker else None
 
@@ -111,22 +82,15 @@ def serve(
 def worker(database_url: DatabaseUrlOption = None, port: PortOption = None) -> None:
     """Run only the worker, against the sandbox of a `payez serve` on --port."""
     from payez.adapters.db.engine import make_engine
-    from payez.entrypoints.composition import card_processor_for
+    from payez.entrypoints.composition import service_context_for
     from payez.entrypoints.worker import Worker
-    from payez.sandbox.bootstrap import SANDBOX_NETWORK, wire_sandbox
-    from payez.service.context import ServiceContext
+    from payez.sandbox.bootstrap import wire_sandbox
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(database_url, port)
     engine = make_engine(settings.database_url)
     wiring = wire_sandbox(engine, settings)
-    ctx = ServiceContext(
-        engine=engine,
-        settings=settings,
-        networks={SANDBOX_NETWORK: _sandbox_network(wiring)},
-        cards=card_processor_for(settings, engine),
-    )
-    background = Worker(ctx)
+    background = Worker(service_context_for(settings, engine, wiring))
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
