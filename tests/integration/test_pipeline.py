@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from payez.adapters.db.tables.payments import users
 from payez.domain.payments import PaymentState
 from payez.service.claim_payment import claim_payment
 from payez.service.confirm_payment import confirm_payment
@@ -279,3 +280,19 @@ def test_what_unverified_senders_may_do_is_configurable(database_url: str) -> No
     w.run()
     assert w.payment_for(to_bob)["state"] == PaymentState.SETTLED
     assert w.payment_for(to_restos)["reason"] == "sender_unverified"
+
+
+def test_a_recipient_who_asked_is_told_privately_when_money_arrives(database_url: str) -> None:
+    w = World.create(database_url)
+    w.join("alice")
+    bob = w.join("bob")
+    w.join("carol")
+    with w.ctx.engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == bob).values(notify_received=True))
+    w.post("alice", "@payez envoie 7€ à @bob")
+    w.post("bob", "@payez envoie 3€ à @carol")
+    w.run()
+    (notice,) = w.network.notices
+    assert notice.account.handle == "bob"
+    assert "7,00" in notice.text
+    assert "@alice" in notice.text

@@ -79,6 +79,7 @@ OUTCOMES: Final = (
     "rejected",
     "refunded",
     "claim_reminder",
+    "received",
     *REJECTION_REASONS,
 )
 
@@ -142,6 +143,10 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "settled": (
         "{at}C'est fait : paiement{of} envoyé{to}.",
         "{at}Done: payment{of} sent{to}.",
+    ),
+    "received": (
+        "{at}Vous avez reçu {amt} de {payer}.",
+        "{at}You received {amt} from {payer}.",
     ),
     "donation_settled": (
         "{at}Merci ! Votre don{of} a été versé{to}.",
@@ -326,6 +331,8 @@ def reply_text(outcome: str, language: Language, *, author: str, **facts: object
         "rcpt": f"@{recipient}" if recipient else ("de ce nom" if fr else "by that name"),
         "merchant": f"@{merchant}" if merchant else ("le vendeur" if fr else "the seller"),
         "sender": sender,
+        "payer": f"@{_handle(facts.get('payer'))}" if _handle(facts.get("payer")) else sender,
+        "amt": amount or ("un paiement" if fr else "a payment"),
         "link": link,
         "see": f" {link}" if link else "",
         "within": _within(facts, language),

@@ -139,4 +139,24 @@ def replies_for(ctx: ServiceContext, d: Decision, now: datetime) -> list[dict[st
                 now=now,
             )
         )
+    recipient = d.recipient
+    if (
+        d.state is PaymentState.SETTLED
+        and recipient is not None
+        and recipient.notify_received
+        and row.recipient_account_id
+    ):
+        recipient_language: Language = "en" if recipient.language == "en" else "fr"
+        messages.append(
+            private_notice(
+                row.network,
+                row.recipient_account_id,
+                d.recipient_handle or "",
+                "received",
+                recipient_language,
+                key=f"received:{row.id}",
+                facts={"amount": d.amount, "payer": row.author_handle},
+                now=now,
+            )
+        )
     return messages

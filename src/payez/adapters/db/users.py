@@ -25,6 +25,7 @@ class UserRow:
     language: str
     hide_amount: bool
     card_customer_id: str | None = None
+    notify_received: bool = False
 
     @property
     def is_frozen(self) -> bool:
@@ -42,6 +43,7 @@ _USER_COLUMNS = (
     users.c.language,
     users.c.hide_amount,
     users.c.card_customer_id,
+    users.c.notify_received,
 )
 
 
@@ -58,6 +60,7 @@ def _user(row: Any) -> UserRow:
         language=str(m["language"]),
         hide_amount=bool(m["hide_amount"]),
         card_customer_id=m["card_customer_id"],
+        notify_received=bool(m["notify_received"]),
     )
 
 

@@ -21,6 +21,7 @@ class Profile:
     display_name: str
     language: str
     hide_amount: bool
+    notify_received: bool
     identity_verified: bool
     card_customer_id: str | None
     status: str
@@ -51,6 +52,7 @@ def profile(conn: Connection, user_id: int) -> Profile | None:
             users.c.display_name,
             users.c.language,
             users.c.hide_amount,
+            users.c.notify_received,
             users.c.identity_verified,
             users.c.card_customer_id,
             users.c.status,
@@ -65,6 +67,7 @@ def profile(conn: Connection, user_id: int) -> Profile | None:
         display_name=str(row.display_name),
         language=str(row.language),
         hide_amount=bool(row.hide_amount),
+        notify_received=bool(row.notify_received),
         identity_verified=bool(row.identity_verified),
         card_customer_id=row.card_customer_id,
         status=str(row.status),

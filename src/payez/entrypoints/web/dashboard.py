@@ -136,12 +136,19 @@ def dashboard_routes(site: Site) -> APIRouter:
         csrf_token: str = Form(""),
         language: str = Form(""),
         hide_amount: str = Form(""),
+        notify_received: str = Form(""),
     ) -> Response:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
         visitor.check_csrf(csrf_token)
         try:
-            update_settings(site.ctx, user_id, language=language, hide_amount=hide_amount == "1")
+            update_settings(
+                site.ctx,
+                user_id,
+                language=language,
+                hide_amount=hide_amount == "1",
+                notify_received=notify_received == "1",
+            )
         except InvalidInput as exc:
             return site.render(
                 request,

@@ -22,6 +22,8 @@ users = sa.Table(
     sa.Column("legal_id", sa.String(32)),  # SIREN or RNA of an association or a merchant
     sa.Column("wallet_account_id", sa.BigInteger, nullable=False, unique=True),
     sa.Column("hide_amount", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Tell the user privately (a direct message) when money reaches them.
+    sa.Column("notify_received", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("card_customer_id", sa.String(64)),
     sa.Column("last_confirmation_at", Timestamp),
     sa.Column("created_at", Timestamp, nullable=False),
