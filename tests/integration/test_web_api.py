@@ -107,6 +107,7 @@ def test_healthz_and_metrics(web: WebWorld) -> None:
     world.post("alice", "@payez envoie 1€ à @carol")
     world.run()
     world.post("alice", "@payez envoie 1€ à @bob")
+    world.later(seconds=90)  # the listener sees this post a minute and a half late
     poll_mentions(world.ctx, world.network)  # recorded, not yet processed
     client = web.browser().client
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -121,6 +122,8 @@ def test_healthz_and_metrics(web: WebWorld) -> None:
     assert any(
         line.startswith('payez_processing_latency_seconds{quantile="0.5"}') for line in lines
     )
+    assert 'payez_listener_lag_seconds{quantile="1"} 90.0' in lines
+    assert 'payez_listener_lag_seconds{quantile="0.5"} 0.0' in lines
 
 
 def test_html_errors_are_pages_not_json(web: WebWorld) -> None:

@@ -22,6 +22,9 @@ class HealthFigures:
     # Seconds from "post seen" to "payment decided", over the latest decisions.
     latency_p50_seconds: float
     latency_max_seconds: float
+    # Seconds from "post written" to "post seen" (the listeners' lag), over the latest posts.
+    listener_lag_p50_seconds: float = 0.0
+    listener_lag_max_seconds: float = 0.0
 
 
 def health_figures(ctx: ServiceContext) -> HealthFigures:
@@ -39,6 +42,12 @@ def health_figures(ctx: ServiceContext) -> HealthFigures:
             .order_by(payments.c.id.desc())
             .limit(LATENCY_SAMPLE)
         ).all()
+        seen = conn.execute(
+            sa.select(inbox.c.posted_at, inbox.c.seen_at)
+            .order_by(inbox.c.id.desc())
+            .limit(LATENCY_SAMPLE)
+        ).all()
+    lags = sorted(max(0.0, (as_utc(r.seen_at) - as_utc(r.posted_at)).total_seconds()) for r in seen)
     waits = sorted(
         max(0.0, (as_utc(r.created_at) - as_utc(r.seen_at)).total_seconds()) for r in recent
     )
@@ -48,4 +57,6 @@ def health_figures(ctx: ServiceContext) -> HealthFigures:
         inbox_backlog=int(backlog),
         latency_p50_seconds=waits[len(waits) // 2] if waits else 0.0,
         latency_max_seconds=waits[-1] if waits else 0.0,
+        listener_lag_p50_seconds=lags[len(lags) // 2] if lags else 0.0,
+        listener_lag_max_seconds=lags[-1] if lags else 0.0,
     )

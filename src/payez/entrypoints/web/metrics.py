@@ -48,6 +48,14 @@ class PayezCollector(Collector):
         latency.add_metric(["0.5"], figures.latency_p50_seconds)
         latency.add_metric(["1"], figures.latency_max_seconds)
         yield latency
+        lag = GaugeMetricFamily(
+            "payez_listener_lag_seconds",
+            "Seconds from a post being written to the listener recording it (latest posts).",
+            labels=["quantile"],
+        )
+        lag.add_metric(["0.5"], figures.listener_lag_p50_seconds)
+        lag.add_metric(["1"], figures.listener_lag_max_seconds)
+        yield lag
 
 
 def metrics_routes(ctx: ServiceContext) -> APIRouter:
