@@ -12,11 +12,10 @@ Every page is checked at 375 px wide and saved under ``test-artifacts/browser/``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from payez.adapters.db.tables.payments import payments, users
 from payez.domain.payments import PaymentState
@@ -24,10 +23,11 @@ from payez.service.account_summary import account_summary
 from payez.service.operators import grant_operator
 from payez.service.passwords import hash_password
 from payez.service.sign_up import sign_up
+from tests.e2e.browser import chromium, phone, snapshot
 from tests.e2e.service_world import ServiceWorld, start_world
-from tests.e2e.test_browser_onboarding import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE
 
 pytestmark = pytest.mark.slow
+__all__ = ["chromium"]  # the fixture
 PASSWORD = "correct horse battery"
 
 
@@ -39,35 +39,6 @@ def world(sqlite_url: str) -> Iterator[ServiceWorld]:
     finally:
         w.server.stop()
         w.engine.dispose()
-
-
-@pytest.fixture
-def chromium() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: make browser"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def _snapshot(page: Page, name: str) -> None:
-    """Save the page and check it fits a phone's width and says its language."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{name}: {width}px wide"
-    assert page.evaluate("document.documentElement.lang") in ("fr", "en")
-
-
-def _phone(chromium: Browser) -> tuple[BrowserContext, Page]:
-    context = chromium.new_context(
-        viewport={"width": PHONE["width"], "height": PHONE["height"]}, locale="fr-FR"
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    return context, page
 
 
 def _give_login(world: ServiceWorld, handle: str, email: str) -> None:
@@ -100,19 +71,19 @@ def test_a_payment_posted_on_the_sandbox_timeline_shows_in_the_dashboard(
 ) -> None:
     base = world.settings.base_url
     _give_login(world, "alice", "alice@example.org")
-    context, page = _phone(chromium)
+    context, page = phone(chromium)
     _log_in(page, base, "alice@example.org", "/dashboard")
     assert page.locator("#balance").inner_text().replace("\u00a0", " ") == "500,00 €"
-    _snapshot(page, "bo-01-dashboard-before")
+    snapshot(page, "bo-01-dashboard-before")
 
     page.goto(base + "/sandbox/")
     page.locator("#account_id").select_option(label="@alice — Alice")
     page.locator("#status").fill("@payez envoie 12,50€ à @bob pour les croissants")
-    _snapshot(page, "bo-02-sandbox-timeline")
+    snapshot(page, "bo-02-sandbox-timeline")
     page.locator("form button[type=submit]").click()
     page.wait_for_load_state()
     assert "pour les croissants" in page.content()
-    _snapshot(page, "bo-03-sandbox-posted")
+    snapshot(page, "bo-03-sandbox-posted")
 
     world.step()
     assert world.balance("bob") == 50_000 + 1250
@@ -121,11 +92,11 @@ def test_a_payment_posted_on_the_sandbox_timeline_shows_in_the_dashboard(
     assert page.locator("#balance").inner_text().replace("\u00a0", " ") == "487,50 €"
     history = page.locator("#history").inner_text().replace("\u00a0", " ")
     assert "@bob" in history and "12,50 €" in history and "pour les croissants" in history
-    _snapshot(page, "bo-04-dashboard-after")
+    snapshot(page, "bo-04-dashboard-after")
     page.locator("#history a").first.click()
     page.wait_for_url("**/dashboard/payments/*")
     assert "12,50" in page.content()
-    _snapshot(page, "bo-05-payment")
+    snapshot(page, "bo-05-payment")
     context.close()
 
 
@@ -138,20 +109,20 @@ def test_a_newcomer_claims_money_through_the_sandbox_sign_in(
     (reply,) = world.replies_to(status)
     token = world.link_in(reply, "claim")
 
-    context, page = _phone(chromium)
+    context, page = phone(chromium)
     page.goto(f"{base}/claim/{token}")
     assert "8,00" in page.content()
-    _snapshot(page, "bo-06-claim")
+    snapshot(page, "bo-06-claim")
     page.get_by_role("link", name="Se connecter avec").click()
     page.wait_for_url("**/sandbox/oauth/authorize*")
-    _snapshot(page, "bo-07-claim-sandbox-sign-in")
+    snapshot(page, "bo-07-claim-sandbox-sign-in")
     page.locator("#username").fill("dave")
     page.locator("#password").fill(world.passwords["dave"])
     page.locator("form button[type=submit]").click()
     page.wait_for_url("**/oauth/sandbox/callback*")
     main = page.locator("main").inner_text().replace("\u00a0", " ")
     assert "C'est à vous !" in main and "8,00 €" in main
-    _snapshot(page, "bo-08-claimed")
+    snapshot(page, "bo-08-claimed")
     assert world.balance("dave") == 800
     assert _payment_of_post(world, str(status["id"]))["state"] == PaymentState.CLAIMED
     context.close()
@@ -169,25 +140,25 @@ def test_an_operator_freezes_an_account_and_its_next_command_is_refused(
         language="fr",
     )
     grant_operator(world.ctx, "ops@example.org")
-    context, page = _phone(chromium)
+    context, page = phone(chromium)
     _log_in(page, base, "ops@example.org", "/backoffice")
-    _snapshot(page, "bo-09-backoffice")
+    snapshot(page, "bo-09-backoffice")
 
     page.get_by_label("E-mail, pseudo ou nom affiché").fill("carol")
     page.get_by_role("button", name="Rechercher").first.click()
     page.wait_for_url("**/backoffice/users?q=carol")
-    _snapshot(page, "bo-10-user-search")
+    snapshot(page, "bo-10-user-search")
     page.locator("#users a").first.click()
     page.wait_for_url("**/backoffice/users/*")
     assert page.locator("#status").inner_text() == "Actif"
-    _snapshot(page, "bo-11-user")
+    snapshot(page, "bo-11-user")
 
     page.get_by_label("Raison (obligatoire)").fill("Carte déclarée volée")
     page.get_by_role("button", name="Geler le compte").click()
     page.wait_for_url("**done=frozen")
     assert page.locator("#status").inner_text() == "Gelé"
     assert "Compte gelé." in page.content()
-    _snapshot(page, "bo-12-user-frozen")
+    snapshot(page, "bo-12-user-frozen")
 
     status = world.post("carol", "@payez envoie 5€ à @bob")
     world.step()
@@ -199,18 +170,18 @@ def test_an_operator_freezes_an_account_and_its_next_command_is_refused(
 
     page.goto(base + "/backoffice/payments?handle=carol")
     assert "sender_frozen" in page.content()
-    _snapshot(page, "bo-13-payments")
+    snapshot(page, "bo-13-payments")
     page.goto(base + "/backoffice/audit")
     audit = page.locator("#audit").inner_text()
     assert "account.freeze" in audit and "Carte déclarée volée" in audit
-    _snapshot(page, "bo-14-audit")
+    snapshot(page, "bo-14-audit")
     page.goto(base + "/backoffice/flags")
-    _snapshot(page, "bo-15-flags")
+    snapshot(page, "bo-15-flags")
     page.goto(base + "/backoffice/payouts")
-    _snapshot(page, "bo-16-payouts")
+    snapshot(page, "bo-16-payouts")
     page.goto(base + "/backoffice/reconcile")
-    _snapshot(page, "bo-17-reconcile")
+    snapshot(page, "bo-17-reconcile")
     page.goto(base + "/backoffice/audit?lang=en")
     assert "Audit log" in page.content()
-    _snapshot(page, "bo-18-audit-en")
+    snapshot(page, "bo-18-audit-en")
     context.close()

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
 from payez.adapters.db.engine import make_engine
 from payez.config import load_settings
@@ -23,22 +22,11 @@ from payez.sandbox.bootstrap import SANDBOX_NETWORK, wire_sandbox
 from payez.sandbox.network.accounts import create_sandbox_user
 from payez.sandbox.network.app import create_sandbox_app
 from payez.service.context import ServiceContext
+from tests.e2e.browser import PHONE, chromium, snapshot
 from tests.integration.network_server import ServedApp
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-PHONE = {"width": 375, "height": 740}
-
 pytestmark = pytest.mark.slow
+__all__ = ["chromium"]  # the fixture
 
 
 @dataclass
@@ -75,26 +63,6 @@ def server(sqlite_url: str) -> Iterator[Running]:
         engine.dispose()
 
 
-@pytest.fixture
-def chromium() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: make browser"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def _snapshot(page: Page, name: str) -> None:
-    """Save the page and check it fits a phone's width."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{name}: {width}px wide"
-    assert page.evaluate("document.documentElement.lang") in ("fr", "en")
-
-
 def test_sign_up_onboard_and_see_the_dashboard(server: Running, chromium: Browser) -> None:
     context = chromium.new_context(viewport=PHONE, locale="fr-FR")
     page = context.new_page()
@@ -102,62 +70,62 @@ def test_sign_up_onboard_and_see_the_dashboard(server: Running, chromium: Browse
 
     page.goto(server.url + "/")
     assert page.locator("html").get_attribute("lang") == "fr"
-    _snapshot(page, "01-home")
+    snapshot(page, "01-home")
 
     page.get_by_role("link", name="Créer un compte").first.click()
     page.get_by_label("Nom affiché").fill("Alice Martin")
     page.get_by_label("Adresse e-mail").fill("alice@example.org")
     page.get_by_label("Mot de passe").fill("correct horse battery")
-    _snapshot(page, "02-signup")
+    snapshot(page, "02-signup")
     page.get_by_role("button", name="Créer mon compte").click()
     page.wait_for_url("**/onboarding")
     assert "0 / 3" in page.content()
-    _snapshot(page, "03-onboarding")
+    snapshot(page, "03-onboarding")
 
     page.get_by_label("Nom complet").fill("Alice Martin")
     page.get_by_label("Date de naissance").fill("1990-04-12")
     page.get_by_role("button", name="Vérifier mon identité").click()
     page.wait_for_url("**/onboarding?done=identity*")
     assert "Votre identité est vérifiée." in page.content()
-    _snapshot(page, "04-identity-done")
+    snapshot(page, "04-identity-done")
 
     page.get_by_label("Numéro de carte").fill("4000 0000 0000 0002")
     page.get_by_role("button", name="Enregistrer la carte").click()
     assert "La banque a refusé cette carte." in page.content()
-    _snapshot(page, "05-card-declined")
+    snapshot(page, "05-card-declined")
     page.get_by_label("Numéro de carte").fill("4242 4242 4242 4242")
     page.get_by_role("button", name="Enregistrer la carte").click()
     page.wait_for_url("**/onboarding?done=card*")
     assert "VISA •••• 4242" in page.content()
-    _snapshot(page, "06-card-saved")
+    snapshot(page, "06-card-saved")
 
     page.get_by_role("link", name="Relier avec Sandbox").click()
     page.wait_for_url("**/sandbox/oauth/authorize*")
-    _snapshot(page, "07-sandbox-authorize")
+    snapshot(page, "07-sandbox-authorize")
     page.locator("#username").fill("alice")
     page.locator("#password").fill("alice-sandbox-pw")
     page.locator("form button[type=submit]").click()
     page.wait_for_url("**/onboarding?done=link")
     content = page.content()
     assert "3 / 3" in content and "@alice" in content
-    _snapshot(page, "08-onboarding-done")
+    snapshot(page, "08-onboarding-done")
 
     page.get_by_role("link", name="Aller au tableau de bord").click()
     page.wait_for_url("**/dashboard")
     assert page.locator("#balance").inner_text().replace("\u00a0", " ") == "0,00 €"
     assert "Aucun paiement." in page.content()
-    _snapshot(page, "09-dashboard")
+    snapshot(page, "09-dashboard")
 
     page.goto(server.url + "/dashboard?lang=en")
     assert page.locator("html").get_attribute("lang") == "en"
     assert "No payments." in page.content()
-    _snapshot(page, "10-dashboard-en")
+    snapshot(page, "10-dashboard-en")
 
     page.goto(server.url + "/settings")
-    _snapshot(page, "11-settings")
+    snapshot(page, "11-settings")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(server.url + "/")
     page.goto(server.url + "/dashboard")
     page.wait_for_url("**/login?next=/dashboard")
-    _snapshot(page, "12-login")
+    snapshot(page, "12-login")
     context.close()

@@ -9,15 +9,9 @@ from playwright.sync_api import Browser
 
 from payez.service.account_summary import account_summary
 from payez.service.campaigns import save_association_profile, save_donor_settings
+from tests.e2e.browser import chromium, phone, snapshot
 from tests.e2e.service_world import ServiceWorld
-from tests.e2e.test_browser_backoffice import (
-    _give_login,
-    _log_in,
-    _phone,
-    _snapshot,
-    chromium,
-    world,
-)
+from tests.e2e.test_browser_backoffice import _give_login, _log_in, world
 
 pytestmark = pytest.mark.slow
 __all__ = ["chromium", "world"]  # fixtures, shared with the back-office browser tests
@@ -39,11 +33,11 @@ def test_a_donor_downloads_a_tax_receipt(
     world.later(days=400)  # a receipt covers a year that is over
     _give_login(world, "alice", "alice@example.org")
 
-    context, page = _phone(chromium)
+    context, page = phone(chromium)
     _log_in(page, base, "alice@example.org", "/dashboard/donations")
     gifts = page.locator("#gifts").inner_text().replace("\u00a0", " ")
     assert "40,00 €" in gifts
-    _snapshot(page, "receipt-01-donations")
+    snapshot(page, "receipt-01-donations")
     with page.expect_download() as download:
         page.locator("#gifts button[type=submit]").first.click()
     saved = tmp_path / "receipt.pdf"
@@ -52,5 +46,5 @@ def test_a_donor_downloads_a_tax_receipt(
     assert download.value.suggested_filename.startswith("recu-fiscal-")
     page.goto(base + "/dashboard/donations")
     assert "n° 000001" in page.content()
-    _snapshot(page, "receipt-02-issued")
+    snapshot(page, "receipt-02-issued")
     context.close()

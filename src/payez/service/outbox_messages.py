@@ -10,6 +10,34 @@ from payez.domain.errors import Language
 from payez.domain.replies import reply_text
 
 
+def _message(
+    network: str,
+    kind: str,
+    handle: str,
+    outcome: str,
+    language: Language,
+    *,
+    key: str,
+    facts: Mapping[str, Any],
+    now: datetime,
+    in_reply_to: str | None = None,
+    account_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "network": network,
+        "kind": kind,
+        "in_reply_to": in_reply_to,
+        "recipient_account_id": account_id,
+        "recipient_handle": handle,
+        "text": reply_text(outcome, language, author=handle, **facts),
+        "idempotency_key": key,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
 def public_reply(
     network: str,
     post_id: str,
@@ -21,19 +49,11 @@ def public_reply(
     facts: Mapping[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
-    return {
-        "network": network,
-        "kind": "reply",
-        "in_reply_to": post_id,
-        "recipient_account_id": None,
-        "recipient_handle": author_handle,
-        "text": reply_text(outcome, language, author=author_handle, **facts),
-        "idempotency_key": key,
-        "state": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    """A reply under ``post_id`` that addresses ``author_handle`` (nobody when empty)."""
+    return _message(
+        network, "reply", author_handle, outcome, language,
+        key=key, facts=facts, now=now, in_reply_to=post_id,
+    )  # fmt: skip
 
 
 def private_notice(
@@ -47,16 +67,8 @@ def private_notice(
     facts: Mapping[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
-    return {
-        "network": network,
-        "kind": "private",
-        "in_reply_to": None,
-        "recipient_account_id": account_id,
-        "recipient_handle": handle,
-        "text": reply_text(outcome, language, author=handle, **facts),
-        "idempotency_key": key,
-        "state": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    """A direct message to the account ``account_id`` (``handle``)."""
+    return _message(
+        network, "private", handle, outcome, language,
+        key=key, facts=facts, now=now, account_id=account_id,
+    )  # fmt: skip
