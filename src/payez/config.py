@@ -66,6 +66,8 @@ class Settings:
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
     stripe_api_base: str = ""
+    # Where browsers load Stripe.js from (tests point it at a local fake).
+    stripe_js_url: str = "https://js.stripe.com/v3/"
     # SEPA payouts leave from this account of ours (the default is a sandbox test IBAN).
     payout_debtor_name: str = "Payez SAS"
     payout_debtor_iban: str = "FR7630006000011234567890189"

@@ -28,11 +28,13 @@ from payez.ports.cards import CardProcessor
 from payez.ports.network import Post
 from payez.sandbox.cards import AUTHENTICATION_PATH, SandboxCardProcessor, charge_payload
 from payez.service.fund_from_card import fund_waiting_posts
+from payez.service.passwords import hash_password
 from tests.integration.localstripe_server import LocalStripe, localstripe  # noqa: F401
 from tests.integration.pipeline_world import World
 from tests.integration.web_world import Browser, WebWorld
 
 SECRET = "whsec_endpoint_tests"
+PASSWORD = "correct horse battery"
 NEEDS_AUTHENTICATION = "4000002500003155"
 _LINK = re.compile(r"https?://\S+/sandbox/cards/authenticate/(\w+)")
 
@@ -315,6 +317,47 @@ def test_stripe_webhooks_are_verified_and_applied_once(
         )
         assert _deliver(browser, "/webhooks/stripe", payload, header)[1]["outcome"] == "duplicate"
         assert _deliver(browser, "/webhooks/sandbox", payload, header)[0] == 404
+        scene.world.run()
+        assert scene.payment() == ("settled", None)
+        assert scene.charges() == [(1500, "succeeded")]
+        assert scene.balances() == (0, 52_500)
+        scene.world.assert_ledger_sound()
+
+
+def test_the_cardholder_finishes_stripe_authentication_on_our_page(
+    database_url: str,
+    localstripe: LocalStripe,  # noqa: F811
+) -> None:
+    def make(world: World, delivered: list[tuple[bytes, str]]) -> StripeCardProcessor:
+        return StripeCardProcessor(
+            localstripe.api_key, webhook_secret=SECRET, api_base=localstripe.base_url
+        )
+
+    with parked(database_url, make) as scene:
+        charge_id = scene.charge_id()
+        path = f"/cards/authenticate/{charge_id}"
+        carol = scene.world.users["carol"]
+        with scene.world.ctx.engine.begin() as conn:
+            conn.execute(
+                users.update()
+                .where(users.c.id == carol)
+                .values(email="carol@example.org", password_hash=hash_password(PASSWORD))
+            )
+        anonymous = scene.web.browser()
+        assert anonymous.client.get(path, follow_redirects=False).status_code in (302, 303)
+        mallory = scene.web.browser()
+        assert mallory.sign_up("mallory@example.org", name="Mallory").status_code == 303
+        assert mallory.get(path).status_code == 404  # someone else's charge does not exist
+        holder = scene.web.browser()
+        assert holder.log_in("carol@example.org", PASSWORD).status_code == 303
+        page = holder.get(path)
+        assert page.status_code == 200
+        assert json.dumps(scene.cards.authentication(charge_id)[0]) in page.text  # type: ignore[attr-defined]
+        assert "handleNextAction" in page.text
+        assert scene.balances() == (1000, 50_000)
+        localstripe.authenticate(charge_id, approve=True)  # what Stripe.js does in her browser
+        done = holder.get(path + "/done")
+        assert 'data-status="succeeded"' in done.text
         scene.world.run()
         assert scene.payment() == ("settled", None)
         assert scene.charges() == [(1500, "succeeded")]

@@ -224,6 +224,13 @@ class StripeCardProcessor:
         loaded.setdefault("last_payment_error", error)
         return self._to_charge(loaded, error=error)
 
+    def authentication(self, charge_id: str) -> tuple[str, str]:
+        """(client secret, customer id) of a charge, for Stripe.js to finish its authentication
+        in the cardholder's browser."""
+        with _translated():
+            intent = self._client.v1.payment_intents.retrieve(charge_id).to_dict()
+        return str(intent["client_secret"]), str(intent.get("customer") or "")
+
     def retrieve_charge(self, charge_id: str) -> Charge:
         with _translated():
             return self._to_charge(self._client.v1.payment_intents.retrieve(charge_id).to_dict())

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from payez.adapters.cards.stripe import StripeCardProcessor
 from payez.domain.errors import Language, NotFound
 from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.site import Site
@@ -37,6 +38,7 @@ from payez.ports.cards import (
     WebhookSignatureInvalid,
 )
 from payez.sandbox.cards import AUTHENTICATION_PATH, SandboxCardProcessor
+from payez.service.account_overview import profile_of
 from payez.service.card_charges import apply_webhook_once
 from payez.service.fund_from_card import fund_waiting_posts, settle_funding_charge
 
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 256 * 1024
 _SAFE_EVENT_ID = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _CHARGE_ID = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+# The Stripe adapter's default action URL for a charge that needs 3-D Secure.
+STRIPE_AUTHENTICATION_PATH = "/cards/authenticate/{charge_id}"
 
 
 class ChargeNotFound(NotFound):
@@ -160,5 +164,48 @@ def card_routes(site: Site) -> APIRouter:
         # the wallet and releases the parked post in that transaction.
         fund_waiting_posts(dataclasses.replace(ctx, cards=processor))
         return page(request, charge_id, answered=decision)
+
+    # -- Stripe: the cardholder finishes 3-D Secure with Stripe.js ---------------------------
+
+    def stripe_charge(request: Request, charge_id: str) -> tuple[StripeCardProcessor, str]:
+        """The processor and the charge's client secret, for its own cardholder only."""
+        user_id = visitor_of(request).require_user()
+        processor = site.cards
+        if not isinstance(processor, StripeCardProcessor) or not _CHARGE_ID.match(charge_id):
+            raise ChargeNotFound(charge_id[:64])
+        try:
+            secret, customer = processor.authentication(charge_id)
+        except ProcessorObjectNotFound:
+            raise ChargeNotFound(charge_id) from None
+        if not customer or customer != profile_of(site.ctx, user_id).card_customer_id:
+            raise ChargeNotFound(charge_id)  # someone else's charge: it does not exist for you
+        return processor, secret
+
+    @router.get(STRIPE_AUTHENTICATION_PATH, response_class=HTMLResponse)
+    def stripe_authenticate(request: Request, charge_id: str) -> Response:
+        _processor, secret = stripe_charge(request, charge_id)
+        return site.render(
+            request,
+            "stripe_authenticate.html",
+            client_secret=secret,
+            publishable_key=ctx.settings.stripe_publishable_key,
+            stripe_js=ctx.settings.stripe_js_url,
+            done=STRIPE_AUTHENTICATION_PATH.format(charge_id=charge_id) + "/done",
+        )
+
+    @router.get(STRIPE_AUTHENTICATION_PATH + "/done", response_class=HTMLResponse)
+    def stripe_authenticated(request: Request, charge_id: str) -> Response:
+        processor, _secret = stripe_charge(request, charge_id)
+        # Stripe.js has told the bank; our row learns the outcome once, by this refresh or by
+        # the webhook, whichever comes first.
+        fund_waiting_posts(dataclasses.replace(ctx, cards=processor))
+        charge = processor.retrieve_charge(charge_id)
+        language: Language = visitor_of(request).language
+        return site.render(
+            request,
+            "stripe_authenticate.html",
+            charge=charge,
+            amount=charge.amount.format(language),
+        )
 
     return router
