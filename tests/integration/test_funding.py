@@ -10,6 +10,8 @@ from payez.sandbox.cards import SandboxCardProcessor
 from payez.service.fund_from_card import fund_waiting_posts
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
+from payez.service.refund_order import orders_of, refund_order
+from payez.service.return_to_card import return_order_to_card
 from tests.integration.pipeline_world import World
 
 VISA = "4242424242424242"
@@ -100,3 +102,29 @@ def _processor_ids(world: World) -> list[tuple[str]]:
     with world.ctx.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT processor_charge_id FROM card_charges"))
         return [(str(r[0]),) for r in rows]
+
+
+def test_refunding_a_card_funded_order_returns_the_card_part_to_the_card(
+    database_url: str,
+) -> None:
+    world = world_with_card(database_url, VISA)  # carol: 10 € and a card
+    merchant = world.join("boutique", kind="merchant", cents=0)
+    listing = world.listing("boutique", "Casquette", 1500, stock=3)
+    world.post("carol", "@payez j'achète", in_reply_to=listing.id)
+    world.run()
+    fund_waiting_posts(world.ctx)
+    world.run()
+    assert charges(world) == [(500, "succeeded")]
+    assert (world.balance("carol"), world.balance("boutique")) == (0, 1500)
+    (order,) = orders_of(world.ctx, merchant)
+    refund_order(world.ctx, order.id, merchant)
+    cards = world.ctx.cards
+    assert cards is not None
+    (refund,) = cards.list_refunds()
+    assert (refund.amount.cents, refund.status) == (500, "succeeded")
+    # 15 € back to the wallet, of which the 5 € the card paid went on to the card.
+    assert (world.balance("carol"), world.balance("boutique")) == (1000, 0)
+    assert return_order_to_card(world.ctx, order.id) is not None  # again: nothing more moves
+    assert len(cards.list_refunds()) == 1
+    assert world.balance("carol") == 1000
+    world.assert_ledger_sound()

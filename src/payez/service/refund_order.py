@@ -13,6 +13,7 @@ from payez.domain.errors import Forbidden, NotFound, PayezError
 from payez.domain.ledger import InsufficientFunds, LedgerError, Transfer
 from payez.domain.money import Money
 from payez.service.context import ServiceContext
+from payez.service.return_to_card import return_order_to_card
 
 
 class OrderUnknown(NotFound):
@@ -89,6 +90,8 @@ def refund_order(ctx: ServiceContext, order_id: int, merchant_user_id: int) -> O
             raise RefundUnfunded()
         if isinstance(result, LedgerError):
             raise result
+    # The buyer's money goes back where it came from: the card, for what a card paid.
+    return_order_to_card(ctx, order_id)
     return OrderView(
         order.id, order.listing_id, order.buyer_user_id, Money.eur(order.amount_cents), "refunded"
     )
