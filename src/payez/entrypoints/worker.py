@@ -32,7 +32,7 @@ class Worker:
         self,
         ctx: ServiceContext,
         *,
-        idle_seconds: float = 0.05,
+        idle_seconds: float = 1.0,
         poll_seconds: float = 30.0,
         timer_seconds: float = 30.0,
         stream: bool = True,
@@ -40,6 +40,7 @@ class Worker:
         self.ctx = ctx
         self.stop = threading.Event()
         self.wake = threading.Event()
+        self.replies_due = threading.Event()
         self.idle_seconds = idle_seconds
         self.poll_seconds = poll_seconds
         self.timer_seconds = timer_seconds
@@ -65,6 +66,7 @@ class Worker:
     def shutdown(self, timeout: float = 5.0) -> None:
         self.stop.set()
         self.wake.set()
+        self.replies_due.set()
         for thread in self.threads:
             thread.join(timeout)
 
@@ -80,22 +82,28 @@ class Worker:
 
         return run
 
+    # Idle loops sleep until woken (a recorded post wakes the processor, a decided batch wakes
+    # the outbox sender) or until ``idle_seconds``: what other processes write (a confirmation
+    # on the web app, a reply due for a retry) is picked up within that time.
     def _process_loop(self) -> None:
         while not self.stop.is_set():
             if process_inbox(self.ctx) == 0:
                 self.wake.wait(self.idle_seconds)
                 self.wake.clear()
+            else:
+                self.replies_due.set()
 
     def _outbox_loop(self) -> None:
         while not self.stop.is_set():
             if send_outbox(self.ctx) == 0:
-                self.stop.wait(self.idle_seconds * 2)
+                self.replies_due.wait(self.idle_seconds)
+                self.replies_due.clear()
 
     def _funding_loop(self) -> None:
         while not self.stop.is_set():
             if fund_waiting_posts(self.ctx):
                 self.wake.set()
-            self.stop.wait(self.idle_seconds * 10)
+            self.stop.wait(self.idle_seconds)
 
     def _timer_loop(self) -> None:
         while not self.stop.is_set():
