@@ -37,3 +37,15 @@ def test_counts_only_the_rows_that_went_in(database_url: str) -> None:
             insert_ignoring_duplicates(conn, network_cursors, [row, {**row, "network": "y"}]) == 2
         )
     engine.dispose()
+
+
+def test_the_uncounted_form_still_skips_duplicates(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        insert_ignoring_duplicates(conn, outbox, [message("a"), message("b")], count=False)
+        insert_ignoring_duplicates(conn, outbox, [message("b"), message("c")], count=False)
+        keys = sorted(
+            conn.execute(outbox.select().with_only_columns(outbox.c.idempotency_key)).scalars()
+        )
+    engine.dispose()
+    assert keys == ["a", "b", "c"]

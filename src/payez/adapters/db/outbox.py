@@ -27,9 +27,9 @@ class OutboxMessage:
     attempts: int
 
 
-def enqueue(conn: Connection, messages: Sequence[dict[str, Any]]) -> int:
+def enqueue(conn: Connection, messages: Sequence[dict[str, Any]]) -> None:
     """Queue messages; one whose idempotency key is already queued is skipped."""
-    return insert_ignoring_duplicates(conn, outbox, messages)
+    insert_ignoring_duplicates(conn, outbox, messages, count=False)
 
 
 def due(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
