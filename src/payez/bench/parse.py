@@ -9,6 +9,7 @@ few repeats, so that other work on the machine does not count against the parser
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -89,7 +90,7 @@ def make_stream(posts: int, seed: int = 2014) -> tuple[list[str], list[str]]:
 
 
 def _best_cpu_seconds(work: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
+    best = math.inf
     for _ in range(repeats):
         start = time.thread_time()
         work()
