@@ -64,11 +64,14 @@ class Forbidden(PayezError):
 
 
 def all_error_classes() -> list[type[PayezError]]:
-    """Every class of the tree that has been imported, the root first."""
+    """Every class of the tree that has been imported, the root first, each once (a class with
+    two parents in the tree is reached twice)."""
     seen: list[type[PayezError]] = []
     stack: list[type[PayezError]] = [PayezError]
     while stack:
         cls = stack.pop()
+        if cls in seen:
+            continue
         seen.append(cls)
         stack.extend(reversed(cls.__subclasses__()))
     return seen

@@ -59,3 +59,9 @@ class ListingInvalid(InvalidInput):
     code = "listing_invalid"
     message_fr = "Annonce invalide : un titre, un prix positif et un stock d'au moins 0."
     message_en = "Invalid listing: a title, a positive price and a stock of at least 0."
+
+
+class UserKindInvalid(InvalidInput):
+    code = "user_kind_invalid"
+    message_fr = "Type de compte inconnu : personne, association ou commerçant."
+    message_en = "Unknown account type: person, association or merchant."

@@ -10,7 +10,7 @@ from payez.adapters.db import users as users_repo
 from payez.adapters.db.ledger import SqlLedger
 from payez.ports.network import NetworkAccount
 from payez.service.context import ServiceContext
-from payez.service.errors import AccountAlreadyLinked
+from payez.service.errors import AccountAlreadyLinked, UserKindInvalid
 
 USER_KINDS = ("person", "association", "merchant")
 
@@ -30,7 +30,7 @@ def open_user(
 ) -> int:
     """Create the user and its wallet (a ledger account that can never go below zero)."""
     if kind not in USER_KINDS:
-        raise ValueError(kind)
+        raise UserKindInvalid(kind)
     wallet = SqlLedger(conn).open_account(no_overdraft=True, owner=f"user:{display_name}")
     return users_repo.insert_user(
         conn,
