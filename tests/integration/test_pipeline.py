@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from payez.adapters.db.tables.payments import users
 from payez.domain.payments import PaymentState
@@ -296,3 +297,23 @@ def test_a_recipient_who_asked_is_told_privately_when_money_arrives(database_url
     assert notice.account.handle == "bob"
     assert "7,00" in notice.text
     assert "@alice" in notice.text
+
+
+@pytest.mark.parametrize(("burst_count", "flags"), [(2, 3), (5, 0)])
+def test_payments_confirmed_later_are_watched_by_the_velocity_rules(
+    database_url: str, burst_count: int, flags: int
+) -> None:
+    w = World.create(database_url, confirm="always", velocity_burst_count=burst_count)
+    w.join("alice")
+    w.join("bob")
+    posts = [w.post("alice", f"@payez envoie {n}€ à @bob") for n in (2, 3, 4)]
+    w.run()
+    with w.ctx.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM payment_flags")).scalar_one() == 0
+    for post in posts:
+        confirm_payment(w.ctx, w.payment_for(post)["confirm_token"], w.users["alice"])
+    with w.ctx.engine.connect() as conn:
+        flagged = conn.execute(sa.text("SELECT payment_id, rule FROM payment_flags")).all()
+    assert len(flagged) == flags
+    assert {rule for _id, rule in flagged} <= {"burst"}
+    assert {payment for payment, _rule in flagged} <= {w.payment_for(p)["id"] for p in posts}

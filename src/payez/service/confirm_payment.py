@@ -25,6 +25,7 @@ from payez.service.expire_payments import release_hold
 from payez.service.outbox_messages import public_reply
 from payez.service.payment_transfers import apply_one, first_transfer, payment_amount
 from payez.service.post_checks import post_was_deleted
+from payez.service.velocity_flags import flag_settled_payments
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,8 @@ def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
                 now=now,
             )
         outbox_repo.enqueue(conn, [_reply(ctx, payment, target, now)])
+        # The money moves now: the velocity rules look at it as they do in the processor.
+        flag_settled_payments(conn, ctx.settings, [(payment.inbox_id, user_id)], now)
     return Confirmed(payment.id, target)
 
 
