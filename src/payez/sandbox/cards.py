@@ -30,7 +30,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,11 +97,6 @@ NAMED_TOKENS = {
 
 def _new_id(prefix: str) -> str:
     return f"{prefix}_sbx_{secrets.token_hex(10)}"
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns: they were stored in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class SandboxCardProcessor:
@@ -431,7 +426,7 @@ class SandboxCardProcessor:
                 else None
             ),
             idempotency_key=row.idempotency_key,
-            created_at=_utc(row.created_at),
+            created_at=row.created_at,
         )
 
     @staticmethod
@@ -441,7 +436,7 @@ class SandboxCardProcessor:
             charge_id=row.charge_id,
             amount=Money(int(row.amount_cents), row.currency),
             status=row.status,
-            created_at=_utc(row.created_at),
+            created_at=row.created_at,
         )
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -92,10 +92,6 @@ def _record(row: Any) -> CardChargeRecord:
     )
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _select(conn: Connection, key: str) -> Any:
     return conn.execute(
         sa.select(card_charges).where(card_charges.c.idempotency_key == key)
@@ -109,7 +105,7 @@ def _charge_from_row(row: Any) -> Charge:
         status=row.status,
         failure_code=row.failure_code,
         idempotency_key=row.idempotency_key,
-        created_at=_utc(row.created_at),
+        created_at=row.created_at,
     )
 
 
@@ -179,7 +175,7 @@ def _claim(
         ).rowcount
         if not claimed:
             raise ChargeInProgress(key)
-        return _Claimed(int(row.id), _utc(row.created_at), search_first=row.attempts > 0)
+        return _Claimed(int(row.id), row.created_at, search_first=row.attempts > 0)
 
 
 def _find_by_key(processor: CardProcessor, key: str, since: datetime) -> Charge | None:

@@ -20,7 +20,7 @@ from payez.domain.ledger import Transfer
 from payez.domain.money import Money
 from payez.domain.payments import PaymentState
 from payez.ports.network import NetworkAccount
-from payez.service.context import ServiceContext, as_utc
+from payez.service.context import ServiceContext
 from payez.service.errors import ClaimClosed, ClaimUnknown, ClaimWrongAccount
 from payez.service.open_account import link_network_account, open_user
 from payez.service.payment_transfers import apply_one, payment_amount
@@ -73,7 +73,7 @@ def claim_payment(ctx: ServiceContext, token: str, claimant: NetworkAccount) -> 
     if payment is None:
         raise ClaimUnknown()
     if payment.state is not PaymentState.HELD_FOR_CLAIM or (
-        payment.claim_expires_at and as_utc(payment.claim_expires_at) <= ctx.now()
+        payment.claim_expires_at and payment.claim_expires_at <= ctx.now()
     ):
         raise ClaimClosed(payment.state.value)
     if payment.recipient_account_id != claimant.id:

@@ -18,7 +18,7 @@ from payez.adapters.db.payments import PaymentRow, transfer_key
 from payez.adapters.db.tables.payments import users
 from payez.domain.errors import Language
 from payez.domain.payments import PaymentState
-from payez.service.context import ServiceContext, as_utc
+from payez.service.context import ServiceContext
 from payez.service.decisions import settled_outcome
 from payez.service.errors import ConfirmationClosed, ConfirmationNotYours, ConfirmationUnknown
 from payez.service.expire_payments import release_hold
@@ -50,7 +50,7 @@ def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
     if payment.state is not PaymentState.AWAITING_CONFIRMATION:
         raise ConfirmationClosed(payment.state.value)
     now = ctx.now()
-    expired = payment.confirm_expires_at and as_utc(payment.confirm_expires_at) <= now
+    expired = payment.confirm_expires_at and payment.confirm_expires_at <= now
     deleted = not expired and post_was_deleted(ctx, payment)
     with ctx.engine.begin() as conn:
         if expired or deleted:

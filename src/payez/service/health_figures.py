@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from payez.adapters.db import payments as payments_repo
 from payez.adapters.db.tables.payments import inbox, outbox, payments
-from payez.service.context import ServiceContext, as_utc
+from payez.service.context import ServiceContext
 
 LATENCY_SAMPLE = 200
 
@@ -47,10 +47,8 @@ def health_figures(ctx: ServiceContext) -> HealthFigures:
             .order_by(inbox.c.id.desc())
             .limit(LATENCY_SAMPLE)
         ).all()
-    lags = sorted(max(0.0, (as_utc(r.seen_at) - as_utc(r.posted_at)).total_seconds()) for r in seen)
-    waits = sorted(
-        max(0.0, (as_utc(r.created_at) - as_utc(r.seen_at)).total_seconds()) for r in recent
-    )
+    lags = sorted(max(0.0, (r.seen_at - r.posted_at).total_seconds()) for r in seen)
+    waits = sorted(max(0.0, (r.created_at - r.seen_at).total_seconds()) for r in recent)
     return HealthFigures(
         payments_by_state=by_state,
         outbox_by_state={str(s): int(n) for s, n in outbox_rows},

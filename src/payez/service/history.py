@@ -18,7 +18,7 @@ from payez.adapters.db.tables.payments import inbox, payments
 from payez.domain.errors import InvalidInput, NotFound
 from payez.domain.money import Money
 from payez.domain.payments import PaymentState
-from payez.service.context import ServiceContext, as_utc
+from payez.service.context import ServiceContext
 
 MAX_PER_PAGE = 100
 MAX_QUERY_LENGTH = 100
@@ -139,7 +139,7 @@ def _entry(user_id: int, row: Any) -> HistoryEntry:
     sent = row.sender_user_id == user_id
     return HistoryEntry(
         id=int(row.id),
-        created_at=as_utc(row.created_at),
+        created_at=row.created_at,
         direction="sent" if sent else "received",
         counterparty=str((row.recipient_handle if sent else row.author_handle) or ""),
         amount=Money(int(row.amount_cents), str(row.currency or "EUR")),
@@ -223,7 +223,7 @@ def _pending(ctx: ServiceContext, user_id: int, state: PaymentState) -> list[Pen
             recipient_handle=str(r.recipient_handle or ""),
             network=str(r.network),
             amount=Money(int(r.amount_cents), str(r.currency or "EUR")),
-            expires_at=as_utc(r.expires_at) if r.expires_at else None,
+            expires_at=r.expires_at if r.expires_at else None,
             token=r.token,
         )
         for r in rows

@@ -49,7 +49,7 @@ from payez.domain.policy import (
     confirmation_reason,
     refusal_for_amount,
 )
-from payez.service.context import ServiceContext, as_utc
+from payez.service.context import ServiceContext
 from payez.service.decisions import Decision, payment_row, replies_for
 from payez.service.velocity_flags import flag_settled_payments
 
@@ -259,8 +259,8 @@ class _Batch:
             self.limits,
             amount.cents,
             totals,
-            posted_at=as_utc(row.posted_at),
-            seen_at=as_utc(row.seen_at),
+            posted_at=row.posted_at,
+            seen_at=row.seen_at,
             edited=row.edited,
         )
         credit_account = credit.wallet_account_id if credit else self.claims_held

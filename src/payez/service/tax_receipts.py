@@ -36,7 +36,7 @@ from payez.service.campaigns import (
     load_association,
     paris_today,
 )
-from payez.service.context import ServiceContext, as_utc
+from payez.service.context import ServiceContext
 
 
 class ReceiptUnknown(NotFound):
@@ -157,7 +157,7 @@ def _receipt(row: sa.Row[tuple[object, ...]]) -> TaxReceipt:
         amount=Money.eur(int(m["amount_cents"])),
         donation_dates=dates,
         tax_article=str(m["tax_article"]),
-        issued_at=as_utc(m["issued_at"]),
+        issued_at=m["issued_at"],
     )
 
 
@@ -210,7 +210,7 @@ def issue_receipt(
             .where(receipt_counters.c.association_user_id == association_user_id)
             .values(last_number=number)
         )
-        days = sorted({as_utc(g.created_at).astimezone(PARIS).date() for g in gifts})
+        days = sorted({g.created_at.astimezone(PARIS).date() for g in gifts})
         receipt_id = conn.execute(
             tax_receipts.insert()
             .values(
@@ -286,7 +286,7 @@ def donation_years(ctx: ServiceContext, donor_user_id: int) -> list[DonationYear
         }
     groups: dict[tuple[int, int], tuple[str, int, int]] = {}
     for association_id, name, cents, created_at in rows:
-        year = as_utc(created_at).astimezone(PARIS).year
+        year = created_at.astimezone(PARIS).year
         key = (int(association_id), year)
         _name, total, count = groups.get(key, (str(name), 0, 0))
         groups[key] = (str(name), total + int(cents), count + 1)

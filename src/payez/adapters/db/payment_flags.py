@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,8 +85,7 @@ def sender_activity(
         key = int(sender)
         burst[key] = burst.get(key, 0) + int(in_burst or 0)
         near_count[key] = near_count.get(key, 0) + int(near_limit or 0)
-        first = first_at if isinstance(first_at, datetime) else datetime.fromisoformat(first_at)
-        if _as_naive_utc(first) >= _as_naive_utc(day_ago):
+        if first_at >= day_ago:
             new[key] = new.get(key, 0) + 1
     return {
         sender: SenderActivity(
@@ -96,11 +95,6 @@ def sender_activity(
         )
         for sender in ids
     }
-
-
-def _as_naive_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC times: compare everything that way."""
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def insert_flags(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

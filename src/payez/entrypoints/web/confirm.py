@@ -28,7 +28,6 @@ from payez.entrypoints.web.i18n import texts
 from payez.entrypoints.web.site import Site
 from payez.service.account_overview import profile_of
 from payez.service.confirm_payment import confirm_payment, find_confirmation
-from payez.service.context import as_utc
 from payez.service.errors import ConfirmationClosed, ConfirmationNotYours, ConfirmationUnknown
 from payez.service.payment_transfers import payment_amount
 from payez.service.second_factor import (
@@ -83,7 +82,7 @@ def confirm_routes(site: Site) -> APIRouter:
 
     def is_expired(payment: PaymentRow) -> bool:
         deadline = payment.confirm_expires_at
-        return deadline is not None and as_utc(deadline) <= ctx.now()
+        return deadline is not None and deadline <= ctx.now()
 
     def outcome(
         request: Request, payment: PaymentRow, name: str, status: int = 200
@@ -132,7 +131,7 @@ def confirm_routes(site: Site) -> APIRouter:
             payment=payment,
             amount=payment_amount(payment).format(visitor_of(request).language),
             reason=t.get(f"confirm_reason_{reason}", t["confirm_reason_always"]),
-            expires_at=as_utc(payment.confirm_expires_at) if payment.confirm_expires_at else None,
+            expires_at=payment.confirm_expires_at if payment.confirm_expires_at else None,
             factors=factors,
             passkey_options=script_json(options),
             attempts_left=attempts_left(ctx, payment.id),

@@ -31,11 +31,6 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def create_sandbox_user(
     conn: sa.Connection, username: str, password: str, display_name: str
 ) -> int:
@@ -214,7 +209,7 @@ def redeem_code(
         return None
     if row.redirect_uri != redirect_uri:
         return None
-    if (now_utc() - as_utc(row.created_at)).total_seconds() > CODE_LIFETIME_SECONDS:
+    if (now_utc() - row.created_at).total_seconds() > CODE_LIFETIME_SECONDS:
         return None
     # The guard on used_at makes a code good for one token even when redeemed concurrently.
     used = conn.execute(

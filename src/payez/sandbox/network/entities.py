@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from payez.sandbox.network import tables
-from payez.sandbox.network.accounts import as_utc
 from payez.sandbox.network.statuses import Urls, can_see, render_content
 
 Json = dict[str, Any]
@@ -18,9 +17,8 @@ Json = dict[str, Any]
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return (
-        as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.") + f"{as_utc(value).microsecond // 1000:03d}Z"
-    )
+    moment = value.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def account_json(row: sa.Row[tuple[object, ...]], urls: Urls, statuses_count: int = 0) -> Json:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from payez.adapters.db.metadata import metadata
+from payez.adapters.db.tables.columns import Timestamp
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -20,7 +21,7 @@ accounts = sa.Table(
     sa.Column("username", sa.String(30), nullable=False, unique=True),
     sa.Column("display_name", sa.String(100), nullable=False),
     sa.Column("password_hash", sa.String(200), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
 )
 
 apps = sa.Table(
@@ -33,7 +34,7 @@ apps = sa.Table(
     sa.Column("redirect_uris", sa.Text(), nullable=False),
     sa.Column("scopes", sa.String(500), nullable=False),
     sa.Column("website", sa.String(500), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
 )
 
 tokens = sa.Table(
@@ -44,7 +45,7 @@ tokens = sa.Table(
     sa.Column("app_id", Id, sa.ForeignKey("sandbox_apps.id"), nullable=True),
     sa.Column("account_id", Id, sa.ForeignKey("sandbox_accounts.id"), nullable=True),
     sa.Column("scopes", sa.String(500), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
 )
 
 authorization_codes = sa.Table(
@@ -56,8 +57,8 @@ authorization_codes = sa.Table(
     sa.Column("account_id", Id, sa.ForeignKey("sandbox_accounts.id"), nullable=False),
     sa.Column("redirect_uri", sa.Text(), nullable=False),
     sa.Column("scopes", sa.String(500), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("used_at", Timestamp, nullable=True),
 )
 
 statuses = sa.Table(
@@ -72,9 +73,9 @@ statuses = sa.Table(
     sa.Column("reblog_of_id", Id, sa.ForeignKey("sandbox_statuses.id"), nullable=True),
     sa.Column("quote_of_id", Id, sa.ForeignKey("sandbox_statuses.id"), nullable=True),
     sa.Column("idempotency_key", sa.String(200), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("edited_at", Timestamp, nullable=True),
+    sa.Column("deleted_at", Timestamp, nullable=True),
     sa.CheckConstraint(
         "visibility IN ('public', 'unlisted', 'private', 'direct')", name="visibility"
     ),
@@ -99,6 +100,6 @@ notifications = sa.Table(
     sa.Column("from_account_id", Id, sa.ForeignKey("sandbox_accounts.id"), nullable=False),
     sa.Column("type", sa.String(30), nullable=False),
     sa.Column("status_id", Id, sa.ForeignKey("sandbox_statuses.id"), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
     sa.Index("ix_sandbox_notifications_account_id_id", "account_id", "id"),
 )

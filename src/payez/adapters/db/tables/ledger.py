@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from payez.adapters.db.metadata import metadata
+from payez.adapters.db.tables.columns import Timestamp
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -27,7 +28,7 @@ ledger_accounts = sa.Table(
     sa.Column("pending_in", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column(
         "created_at",
-        sa.DateTime(timezone=True),
+        Timestamp,
         nullable=False,
         server_default=sa.text("CURRENT_TIMESTAMP"),
     ),
@@ -56,7 +57,7 @@ ledger_transfers = sa.Table(
     sa.Column("memo", sa.String(500), nullable=True),
     sa.Column(
         "created_at",
-        sa.DateTime(timezone=True),
+        Timestamp,
         nullable=False,
         server_default=sa.text("CURRENT_TIMESTAMP"),
     ),
