@@ -99,29 +99,29 @@ def backoffice_routes(site: Site) -> APIRouter:
             error=exc.message(visitor_of(request).language),
         )
 
+    def change_status(
+        request: Request, user_id: int, csrf_token: str, reason: str, freeze: bool
+    ) -> Response:
+        operator_id = operator_posting(request, csrf_token)
+        action = freeze_account if freeze else unfreeze_account
+        try:
+            changed = action(site.ctx, operator_id, user_id, reason)
+        except InvalidInput as exc:
+            return user_action_failed(request, user_id, exc)
+        done = ("frozen" if freeze else "unfrozen") if changed else "unchanged"
+        return RedirectResponse(f"{PREFIX}/users/{user_id}?done={done}", status_code=303)
+
     @router.post("/users/{user_id}/freeze")
     def freeze(
         request: Request, user_id: int, csrf_token: str = Form(""), reason: str = Form("")
     ) -> Response:
-        operator_id = operator_posting(request, csrf_token)
-        try:
-            changed = freeze_account(site.ctx, operator_id, user_id, reason)
-        except InvalidInput as exc:
-            return user_action_failed(request, user_id, exc)
-        done = "frozen" if changed else "unchanged"
-        return RedirectResponse(f"{PREFIX}/users/{user_id}?done={done}", status_code=303)
+        return change_status(request, user_id, csrf_token, reason, freeze=True)
 
     @router.post("/users/{user_id}/unfreeze")
     def unfreeze(
         request: Request, user_id: int, csrf_token: str = Form(""), reason: str = Form("")
     ) -> Response:
-        operator_id = operator_posting(request, csrf_token)
-        try:
-            changed = unfreeze_account(site.ctx, operator_id, user_id, reason)
-        except InvalidInput as exc:
-            return user_action_failed(request, user_id, exc)
-        done = "unfrozen" if changed else "unchanged"
-        return RedirectResponse(f"{PREFIX}/users/{user_id}?done={done}", status_code=303)
+        return change_status(request, user_id, csrf_token, reason, freeze=False)
 
     @router.post("/users/{user_id}/verification")
     def verification(
