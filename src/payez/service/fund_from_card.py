@@ -19,7 +19,7 @@ from payez.adapters.db import users as users_repo
 from payez.adapters.db.inbox import InboxRow
 from payez.adapters.db.ledger import SqlLedger
 from payez.domain.commands import command_language
-from payez.domain.ledger import LedgerError, Transfer
+from payez.domain.ledger import Transfer
 from payez.domain.money import Money
 from payez.ports.cards import CardProcessor, ProcessorError
 from payez.service.card_charges import ChargeTransition, charge_once
@@ -96,9 +96,7 @@ def _credit_wallet(conn: Connection, charge_row_id: int, wallet: int, amount: Mo
     credit = Transfer(
         card_credit_key(charge_row_id), ledger.account_id("card_funding"), wallet, amount
     )
-    (result,) = ledger.apply([credit])
-    if isinstance(result, LedgerError):
-        raise result
+    ledger.apply_all([credit])
 
 
 def _ask_for_authentication(ctx: ServiceContext, row: InboxRow, action_url: str) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import Connection
 
 from payez.adapters.db import users as users_repo
 from payez.adapters.db.ledger import SqlLedger
-from payez.domain.ledger import Applied, LedgerError, Transfer
+from payez.domain.ledger import Applied, Transfer
 from payez.domain.money import Money
 from payez.service.errors import UserUnknown
 
@@ -18,7 +18,5 @@ def load_wallet(conn: Connection, user_id: int, amount: Money, key: str) -> Appl
         raise UserUnknown(str(user_id))
     ledger = SqlLedger(conn)
     funding = ledger.account_id("card_funding")
-    (result,) = ledger.apply([Transfer(key, funding, user.wallet_account_id, amount)])
-    if isinstance(result, LedgerError):
-        raise result
-    return result
+    (applied,) = ledger.apply_all([Transfer(key, funding, user.wallet_account_id, amount)])
+    return applied

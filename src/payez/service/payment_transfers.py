@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 from payez.adapters.db import users as users_repo
 from payez.adapters.db.ledger import SqlLedger
 from payez.adapters.db.payments import PaymentRow, transfer_key
-from payez.domain.ledger import LedgerError, Transfer, TransferMode
+from payez.domain.ledger import Transfer, TransferMode
 from payez.domain.money import Money
 
 
@@ -38,6 +38,4 @@ def first_transfer(conn: Connection, payment: PaymentRow) -> Transfer:
 
 def apply_one(conn: Connection, transfer: Transfer) -> None:
     """Apply a transfer the state machine has already proven legitimate; a refusal is a bug."""
-    (result,) = SqlLedger(conn).apply([transfer])
-    if isinstance(result, LedgerError):
-        raise result
+    SqlLedger(conn).apply_all([transfer])

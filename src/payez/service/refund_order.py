@@ -10,7 +10,7 @@ from payez.adapters.db import users as users_repo
 from payez.adapters.db.ledger import SqlLedger
 from payez.adapters.db.tables.payments import orders
 from payez.domain.errors import Forbidden, NotFound, PayezError
-from payez.domain.ledger import InsufficientFunds, LedgerError, Transfer
+from payez.domain.ledger import InsufficientFunds, Transfer
 from payez.domain.money import Money
 from payez.service.context import ServiceContext
 from payez.service.return_to_card import return_order_to_card
@@ -85,11 +85,10 @@ def refund_order(ctx: ServiceContext, order_id: int, merchant_user_id: int) -> O
             found[order.buyer_user_id].wallet_account_id,
             Money.eur(order.amount_cents),
         )
-        (result,) = SqlLedger(conn).apply([refund])
-        if isinstance(result, InsufficientFunds):
-            raise RefundUnfunded()
-        if isinstance(result, LedgerError):
-            raise result
+        try:
+            SqlLedger(conn).apply_all([refund])
+        except InsufficientFunds:
+            raise RefundUnfunded() from None
     # The buyer's money goes back where it came from: the card, for what a card paid.
     return_order_to_card(ctx, order_id)
     return OrderView(

@@ -19,7 +19,7 @@ from payez.adapters.db.ledger import SqlLedger
 from payez.adapters.payouts.iban import normalize_iban
 from payez.adapters.payouts.sepa import MAX_AMOUNT_CENTS, MAX_NAME, sepa_text
 from payez.domain.errors import Forbidden, InvalidInput, PayezError
-from payez.domain.ledger import InsufficientFunds, LedgerError, Transfer, TransferMode
+from payez.domain.ledger import InsufficientFunds, Transfer, TransferMode
 from payez.domain.money import Money
 from payez.service.context import ServiceContext
 from payez.service.errors import UserUnknown
@@ -120,11 +120,10 @@ def request_payout_on(
         TransferMode.PENDING,
         memo=f"payout {payout_id} to {compact_iban}",
     )
-    (result,) = ledger.apply([hold])
-    if isinstance(result, InsufficientFunds):
-        raise PayoutInsufficientFunds(f"user {user.id}: {amount.cents} cents") from result
-    if isinstance(result, LedgerError):
-        raise result
+    try:
+        ledger.apply_all([hold])
+    except InsufficientFunds as refused:
+        raise PayoutInsufficientFunds(f"user {user.id}: {amount.cents} cents") from refused
     return RequestedPayout(payout_id, user.id, amount, compact_iban, name)
 
 

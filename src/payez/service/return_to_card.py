@@ -10,6 +10,7 @@ processor instead of refunding twice (the processor may ignore our idempotency k
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -90,9 +91,9 @@ def return_order_to_card(ctx: ServiceContext, order_id: int) -> Refund | None:
             resolution = hold.posting(card_refund_key(refund.id))
         else:
             resolution = hold.voiding(f"{hold.key}:void")
-        (result,) = SqlLedger(conn).apply([resolution])
-        if isinstance(result, LedgerError) and not isinstance(result, PendingResolved):
-            raise result
+        # Already resolved by an earlier call: nothing more to move.
+        with contextlib.suppress(PendingResolved):
+            SqlLedger(conn).apply_all([resolution])
     return refund
 
 

@@ -15,7 +15,7 @@ from payez.adapters.db import payouts as payouts_repo
 from payez.adapters.db.ledger import SqlLedger
 from payez.adapters.db.payouts import PayoutRow, PayoutState
 from payez.domain.errors import InvalidInput, NotFound, PayezError
-from payez.domain.ledger import LedgerError, Transfer
+from payez.domain.ledger import Transfer
 from payez.service.context import ServiceContext
 from payez.service.export_payouts import PayoutHoldMismatch
 
@@ -85,9 +85,7 @@ def _resolution(conn: Connection, payout: PayoutRow, *, post: bool) -> Transfer:
 
 
 def _apply(conn: Connection, transfers: list[Transfer]) -> None:
-    for result in SqlLedger(conn).apply(transfers):
-        if isinstance(result, LedgerError):
-            raise result
+    SqlLedger(conn).apply_all(transfers)
 
 
 def mark_batch_executed(ctx: ServiceContext, batch_id: str) -> BatchExecuted:

@@ -206,6 +206,16 @@ class SqlLedger:
             rows = self._rows(_SQLITE_STORED, (json.dumps(key_list),))
         return {row[1]: _recorded(row) for row in rows}
 
+    def apply_all(self, transfers: Sequence[Transfer]) -> list[Applied]:
+        """Apply ``transfers``, all or nothing: the first refusal is raised (and the caller's
+        transaction, rolled back, keeps none of them)."""
+        applied: list[Applied] = []
+        for result in self.apply(transfers):
+            if isinstance(result, LedgerError):
+                raise result
+            applied.append(result)
+        return applied
+
     def apply(self, transfers: Sequence[Transfer]) -> list[Applied | LedgerError]:
         """Apply ``transfers`` in order; one result per transfer, a failing one failing alone."""
         if not transfers:
