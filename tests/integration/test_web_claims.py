@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 import sqlalchemy as sa
 
 from payez.adapters.db.tables.payments import payments, users
