@@ -100,6 +100,19 @@ def test_an_account_someone_can_log_in_to_is_never_handed_over(world: World) -> 
     assert [user for user, handle in _links(world) if handle == "dave"] == [first]
 
 
+def test_a_frozen_login_less_account_stays_frozen(world: World) -> None:
+    dave, old = _login_less_account_for(world, "dave")
+    world.post("alice", "@payez envoie 5€ à @dave")
+    world.run()
+    with world.ctx.engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == old).values(status="frozen"))
+    newcomer = world.signs_up("dave")
+    with pytest.raises(AccountAlreadyLinked):
+        link_social_account(world.ctx, newcomer, "memory", dave)
+    assert _wallet(world, old) == (500, 0)
+    assert _wallet(world, newcomer) == (0, 0)
+
+
 def test_money_released_into_the_old_wallet_later_follows_its_owner(world: World) -> None:
     dave, old = _login_less_account_for(world, "dave")
     world.post("alice", "@payez envoie 10€ à @dave")

@@ -180,11 +180,13 @@ def user_by_handle(conn: Connection, handle: str, network: str | None = None) ->
 def adoptable(conn: Connection, user_id: int) -> bool:
     """A person's account nobody can log in to (opened by a claim), not yet handed over.
 
-    The row is locked on PostgreSQL, so two people cannot both be handed the same account.
+    A frozen one is not: its money stays where the operators froze it. The row is locked on
+    PostgreSQL, so two people cannot both be handed the same account.
     """
     query = sa.select(users.c.id).where(
         users.c.id == user_id,
         users.c.kind == "person",
+        users.c.status == "active",
         users.c.email.is_(None),
         users.c.password_hash.is_(None),
         users.c.adopted_by_user_id.is_(None),
