@@ -3,7 +3,8 @@ mounted at /sandbox, the service reading it through its Mastodon adapter, the wo
 hand):
 
 1. a user posts a payment on the sandbox's web timeline and sees it in their dashboard;
-2. a newcomer claims money through the claim page and the sandbox's sign-in;
+2. a newcomer follows the claim link in the reply: signs up, proves their sandbox account,
+   sees the money on the dashboard, verifies their identity and asks for a payout;
 3. an operator freezes an account in the back-office, and the next command from it is refused.
 
 Every page is checked at 375 px wide and saved under ``test-artifacts/browser/``.
@@ -11,6 +12,7 @@ Every page is checked at 375 px wide and saved under ``test-artifacts/browser/``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page
 
 from payez.adapters.db.tables.payments import payments, users
+from payez.adapters.db.tables.payouts import payouts
 from payez.domain.payments import PaymentState
 from payez.service.account_summary import account_summary
 from payez.service.operators import grant_operator
@@ -29,6 +32,7 @@ from tests.e2e.service_world import ServiceWorld, start_world
 pytestmark = pytest.mark.slow
 __all__ = ["chromium"]  # the fixture
 PASSWORD = "correct horse battery"
+LINK_IN_TEXT = re.compile(r"https?://\S+/claim/[A-Za-z0-9_\-]+")
 
 
 @pytest.fixture
@@ -100,32 +104,82 @@ def test_a_payment_posted_on_the_sandbox_timeline_shows_in_the_dashboard(
     context.close()
 
 
-def test_a_newcomer_claims_money_through_the_sandbox_sign_in(
+def test_a_newcomer_follows_the_link_in_the_reply_to_a_payout(
     world: ServiceWorld, chromium: Browser
 ) -> None:
     base = world.settings.base_url
     status = world.post("alice", "@payez envoie 8€ à @dave bienvenue")
     world.step()
     (reply,) = world.replies_to(status)
-    token = world.link_in(reply, "claim")
+    claim_link = LINK_IN_TEXT.search(reply)
+    assert claim_link is not None, reply
 
     context, page = phone(chromium)
-    page.goto(f"{base}/claim/{token}")
+    # The link exactly as the reply carries it.
+    page.goto(claim_link.group(0))
     assert "8,00" in page.content()
     snapshot(page, "bo-06-claim")
+    # Not logged in: the claim leads through sign-up first, then back to the claim.
+    page.get_by_role("link", name="Créer mon compte Payez").click()
+    page.wait_for_url("**/signup?next=*")
+    page.get_by_label("Nom affiché").fill("Dave")
+    page.get_by_label("Adresse e-mail").fill("dave@example.org")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    snapshot(page, "bo-07-claim-sign-up")
+    page.get_by_role("button", name="Créer mon compte").click()
+    page.wait_for_url("**/claim/*")
     page.get_by_role("link", name="Se connecter avec").click()
     page.wait_for_url("**/sandbox/oauth/authorize*")
-    snapshot(page, "bo-07-claim-sandbox-sign-in")
+    snapshot(page, "bo-08-claim-sandbox-sign-in")
     page.locator("#username").fill("dave")
     page.locator("#password").fill(world.passwords["dave"])
     page.locator("form button[type=submit]").click()
     page.wait_for_url("**/oauth/sandbox/callback*")
     main = page.locator("main").inner_text().replace("\u00a0", " ")
     assert "C'est à vous !" in main and "8,00 €" in main
-    snapshot(page, "bo-08-claimed")
-    assert world.balance("dave") == 800
+    snapshot(page, "bo-09-claimed")
+
+    page.get_by_role("link", name="Voir mon tableau de bord").click()
+    page.wait_for_url("**/dashboard")
+    assert page.locator("#balance").inner_text().replace("\u00a0", " ") == "8,00 €"
+    snapshot(page, "bo-10-newcomer-dashboard")
     assert _payment_of_post(world, str(status["id"]))["state"] == PaymentState.CLAIMED
+
+    # Paying out needs a verified identity: the payouts page leads there, and back.
+    page.goto(f"{base}/payouts")
+    page.locator("#verify-first a").click()
+    page.wait_for_url("**/onboarding*")
+    page.get_by_label("Nom complet").fill("Dave Dupont")
+    page.get_by_label("Date de naissance").fill("1990-04-12")
+    page.get_by_role("button", name="Vérifier mon identité").click()
+    page.wait_for_load_state()
+    page.goto(f"{base}/payouts")
+    assert page.locator("#verify-first").count() == 0
+    page.locator("#amount").fill("8")
+    page.locator("#iban").fill("FR76 3000 6000 0112 3456 7890 189")
+    page.locator("#name").fill("Dave Dupont")
+    page.get_by_role("button", name="Demander le virement").click()
+    page.wait_for_load_state()
+    assert "Virement demandé" in page.content()
+    # All of it is held for the transfer to the bank.
+    assert page.locator("#available").inner_text().replace("\u00a0", " ") == "0,00 €"
+    snapshot(page, "bo-11-newcomer-payout")
     context.close()
+
+    with world.engine.connect() as conn:
+        dave = conn.execute(
+            sa.select(users.c.id, users.c.email).where(users.c.email == "dave@example.org")
+        ).one()
+        payouts_of_dave = (
+            conn.execute(sa.select(payouts.c.amount_cents).where(payouts.c.user_id == dave.id))
+            .scalars()
+            .all()
+        )
+        people_named_dave = conn.execute(
+            sa.select(sa.func.count()).select_from(users).where(users.c.display_name == "dave")
+        ).scalar_one()
+    assert payouts_of_dave == [800]
+    assert people_named_dave == 0  # no login-less account was opened along the way
 
 
 def test_an_operator_freezes_an_account_and_its_next_command_is_refused(

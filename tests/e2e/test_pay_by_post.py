@@ -3,13 +3,33 @@ reads them through its real Mastodon adapter, moves the money, and replies on th
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from payez.adapters.db.ledger import check_ledger
 from payez.service.expire_payments import refund_expired_claims, send_claim_reminders
 from tests.e2e.service_world import ServiceWorld, start_world
+
+
+def _sign_up(http: httpx.Client, email: str, back_to: str) -> None:
+    """Open a Payez login, as the claim page asks a newcomer to, and come back to ``back_to``."""
+    form = http.get(f"/signup?next={back_to}")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    done = http.post(
+        "/signup",
+        data={
+            "csrf_token": csrf.group(1),
+            "display_name": email.split("@")[0],
+            "email": email,
+            "password": "correct horse battery",
+            "next": back_to,
+        },
+    )
+    assert done.status_code == 200 and str(done.url).endswith(back_to), done.text
 
 
 def test_alice_pays_bob_and_gets_a_reply(world: ServiceWorld) -> None:
@@ -53,6 +73,7 @@ def test_alice_pays_a_newcomer_who_claims_through_oauth(world: ServiceWorld) -> 
         page = http.get(f"/claim/{token}", headers={"accept-language": "en"})
         assert page.status_code == 200
         assert "€10.00" in page.text
+        _sign_up(http, "dave@example.org", f"/claim/{token}")
         # The claim button leads to the network's own login page (OAuth authorization code).
         login = http.get(f"/claim/{token}/start")
         assert "/sandbox/oauth/authorize" in str(login.url)
@@ -70,6 +91,7 @@ def test_someone_else_cannot_claim_the_newcomers_money(world: ServiceWorld) -> N
     world.step()
     token = world.link_in(world.replies_to(status)[0], "claim")
     with world.http() as http:
+        _sign_up(http, "carol.web@example.org", f"/claim/{token}")
         login = http.get(f"/claim/{token}/start")
         form = {k: v[0] for k, v in parse_qs(urlsplit(str(login.url)).query).items()}
         form.update(username="carol", password=world.passwords["carol"])

@@ -23,6 +23,7 @@ from payez.service.open_account import link_network_account, open_user
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
 from payez.service.send_outbox import send_outbox
+from payez.service.sign_up import sign_up
 
 
 @dataclass
@@ -66,6 +67,18 @@ class World:
                 load_wallet(conn, user_id, Money.eur(cents), f"load:{handle}")
         self.users[handle] = user_id
         self.accounts[handle] = account
+        return user_id
+
+    def signs_up(self, handle: str) -> int:
+        """A person who opened a Payez login (email and password) and linked nothing yet."""
+        user_id = sign_up(
+            self.ctx,
+            email=f"{handle}@example.org",
+            password="correct horse battery",
+            display_name=handle,
+            language="fr",
+        )
+        self.users[handle] = user_id
         return user_id
 
     def stranger(self, handle: str) -> NetworkAccount:

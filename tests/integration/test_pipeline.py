@@ -176,12 +176,14 @@ def test_newcomer_claims_with_the_proven_account(world: World) -> None:
     assert payment["state"] == PaymentState.HELD_FOR_CLAIM
     assert world.balance("alice") == 49_000
     eve = world.stranger("eve")
+    dave_login = world.signs_up("dave")
     with pytest.raises(ClaimWrongAccount):
-        claim_payment(world.ctx, payment["claim_token"], eve)
-    result = claim_payment(world.ctx, payment["claim_token"], dave)
-    assert result.total.cents == 1000
+        claim_payment(world.ctx, payment["claim_token"], eve, dave_login)
+    result = claim_payment(world.ctx, payment["claim_token"], dave, dave_login)
+    assert (result.user_id, result.total.cents) == (dave_login, 1000)
+    assert world.balance("dave") == 1000
     with pytest.raises(ClaimClosed):
-        claim_payment(world.ctx, payment["claim_token"], dave)
+        claim_payment(world.ctx, payment["claim_token"], dave, dave_login)
     assert world.payment_for(post)["state"] == PaymentState.CLAIMED
     world.assert_ledger_sound()
 
@@ -196,7 +198,7 @@ def test_claim_follows_the_immutable_id_not_the_handle(world: World) -> None:
     squatter = world.stranger("dave")
     assert squatter.id != dave.id
     with pytest.raises(ClaimWrongAccount):
-        claim_payment(world.ctx, token, squatter)
+        claim_payment(world.ctx, token, squatter, world.signs_up("squatter"))
 
 
 def test_unclaimed_money_is_reminded_then_refunded_once(world: World) -> None:
@@ -222,7 +224,7 @@ def test_deleted_command_is_cancelled_before_the_claim(world: World) -> None:
     world.run()
     world.network.delete(post.id)
     with pytest.raises(ClaimClosed):
-        claim_payment(world.ctx, world.payment_for(post)["claim_token"], dave)
+        claim_payment(world.ctx, world.payment_for(post)["claim_token"], dave, world.signs_up("d"))
     assert world.payment_for(post)["state"] == PaymentState.CANCELLED
     assert world.balance("alice") == 50_000
 

@@ -13,6 +13,7 @@ from functools import partial
 
 from payez.adapters.db import cursors
 from payez.ports.network import NetworkError, Post, SocialNetwork
+from payez.service.adopt_account import sweep_handed_over_accounts
 from payez.service.context import ServiceContext
 from payez.service.expire_payments import (
     expire_confirmations,
@@ -110,6 +111,7 @@ class Worker:
             send_claim_reminders(self.ctx)
             refund_expired_claims(self.ctx)
             expire_confirmations(self.ctx)
+            sweep_handed_over_accounts(self.ctx)
             self.stop.wait(self.timer_seconds)
 
     def _poll_loop(self, network: SocialNetwork) -> None:

@@ -2,8 +2,9 @@
 
 The claimant has proven, through the network's OAuth, that they own an account; the money is
 theirs only if that account's immutable id is the one the command was resolved to — never a
-handle, which anyone may take over later. Claiming opens a Payez account for them if needed
-and credits every payment still held for that account.
+handle, which anyone may take over later. Claiming needs a Payez login first (sign up or log
+in), so the money always lands in an account its owner can reach; it links the proven account
+to them and credits every payment still held for it.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ from payez.domain.money import Money
 from payez.domain.payments import PaymentState
 from payez.ports.network import NetworkAccount
 from payez.service.context import ServiceContext
-from payez.service.errors import ClaimClosed, ClaimUnknown, ClaimWrongAccount
-from payez.service.open_account import link_network_account, open_user
+from payez.service.errors import (
+    AccountAlreadyLinked,
+    ClaimClosed,
+    ClaimUnknown,
+    ClaimWrongAccount,
+)
+from payez.service.open_account import link_network_account
 from payez.service.payment_transfers import apply_one, payment_amount
 from payez.service.post_checks import post_was_deleted
 
@@ -66,8 +72,15 @@ class ClaimResult:
     total: Money
 
 
-def claim_payment(ctx: ServiceContext, token: str, claimant: NetworkAccount) -> ClaimResult:
-    """Credit the claimant with the payment behind ``token`` and any other held for them."""
+def claim_payment(
+    ctx: ServiceContext, token: str, claimant: NetworkAccount, user_id: int
+) -> ClaimResult:
+    """Credit the payment behind ``token``, and any other held for the claimant's account.
+
+    ``user_id`` is the logged-in person who proved ``claimant`` by OAuth: the account is linked
+    to them (or handed over, if a claim once opened a login-less account for it), so the money
+    lands where they can reach it. An account already linked to another user credits that user.
+    """
     with ctx.engine.connect() as conn:
         payment = payments_repo.by_token(conn, "claim_token", token)
     if payment is None:
@@ -81,42 +94,52 @@ def claim_payment(ctx: ServiceContext, token: str, claimant: NetworkAccount) -> 
     if post_was_deleted(ctx, payment):
         cancel_held_payment(ctx, payment)
         raise ClaimClosed("cancelled")
-    now = ctx.now()
     with ctx.engine.begin() as conn:
-        user_id = _claimant_user(conn, ctx, payment.network, claimant)
-        wallet = users_repo.users_by_id(conn, [user_id])[user_id].wallet_account_id
-        claims_held = SqlLedger(conn).account_id("claims_held")
-        claimed: list[int] = []
-        total = Money.zero()
-        for held in payments_repo.held_for_account(conn, payment.network, claimant.id):
-            if not payments_repo.move(
-                conn,
-                held.id,
-                from_state=PaymentState.HELD_FOR_CLAIM,
-                to_state=PaymentState.CLAIMED,
-                now=now,
-                recipient_user_id=user_id,
-            ):
-                continue
-            amount = payment_amount(held)
-            apply_one(
-                conn, Transfer(transfer_key(held.inbox_id, "claim"), claims_held, wallet, amount)
-            )
-            claimed.append(held.id)
-            total = total + amount
+        owner = _owner_after_linking(conn, ctx, user_id, payment.network, claimant)
+        claimed, total = credit_held_payments(conn, ctx, payment.network, claimant.id, owner)
     if payment.id not in claimed:
         raise ClaimClosed("already claimed")
-    return ClaimResult(user_id=user_id, claimed=tuple(claimed), total=total)
+    return ClaimResult(user_id=owner, claimed=claimed, total=total)
 
 
-def _claimant_user(
-    conn: Connection, ctx: ServiceContext, network: str, claimant: NetworkAccount
+def credit_held_payments(
+    conn: Connection, ctx: ServiceContext, network: str, account_id: str, user_id: int
+) -> tuple[tuple[int, ...], Money]:
+    """Credit ``user_id`` with every payment held for the network account; (ids, total)."""
+    now = ctx.now()
+    wallet = users_repo.users_by_id(conn, [user_id])[user_id].wallet_account_id
+    claims_held = SqlLedger(conn).account_id("claims_held")
+    claimed: list[int] = []
+    total = Money.zero()
+    for held in payments_repo.held_for_account(conn, network, account_id):
+        if held.claim_expires_at is not None and held.claim_expires_at <= now:
+            continue  # the refund timer gives it back to its sender
+        if not payments_repo.move(
+            conn,
+            held.id,
+            from_state=PaymentState.HELD_FOR_CLAIM,
+            to_state=PaymentState.CLAIMED,
+            now=now,
+            recipient_user_id=user_id,
+        ):
+            continue
+        amount = payment_amount(held)
+        apply_one(conn, Transfer(transfer_key(held.inbox_id, "claim"), claims_held, wallet, amount))
+        claimed.append(held.id)
+        total = total + amount
+    return tuple(claimed), total
+
+
+def _owner_after_linking(
+    conn: Connection, ctx: ServiceContext, user_id: int, network: str, claimant: NetworkAccount
 ) -> int:
-    existing = users_repo.users_by_network_account(conn, network, [claimant.id])
-    if claimant.id in existing:
-        return existing[claimant.id].id
-    user_id = open_user(conn, kind="person", display_name=claimant.handle, now=ctx.now())
-    link_network_account(conn, ctx, user_id, network, claimant)
+    try:
+        link_network_account(conn, ctx, user_id, network, claimant)
+    except AccountAlreadyLinked:
+        # Proven on the network, but linked on Payez to another user who can log in: the
+        # money goes to that user, the social account's owner on Payez.
+        owner = users_repo.users_by_network_account(conn, network, [claimant.id])
+        return owner[claimant.id].id
     return user_id
 
 

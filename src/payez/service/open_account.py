@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from payez.adapters.db import users as users_repo
 from payez.adapters.db.ledger import SqlLedger
 from payez.ports.network import NetworkAccount
+from payez.service.adopt_account import hand_over_account
 from payez.service.context import ServiceContext
 from payez.service.errors import AccountAlreadyLinked, UserKindInvalid
 
@@ -50,7 +51,11 @@ def open_user(
 def link_network_account(
     conn: Connection, ctx: ServiceContext, user_id: int, network: str, account: NetworkAccount
 ) -> None:
-    """Link a proven social account to a user; refuse one already linked to someone else."""
+    """Link a proven social account to a user; refuse one already linked to someone else.
+
+    An account linked to a login-less account (opened by a claim) is not someone else's: the
+    person who proves it is handed that account, with its money.
+    """
     linked_to = users_repo.link_account(
         conn,
         user_id=user_id,
@@ -59,5 +64,9 @@ def link_network_account(
         handle=account.handle,
         now=ctx.now(),
     )
-    if linked_to != user_id:
-        raise AccountAlreadyLinked(f"{network}:{account.handle}")
+    if linked_to == user_id:
+        return
+    if users_repo.adoptable(conn, linked_to):
+        hand_over_account(conn, from_user_id=linked_to, to_user_id=user_id)
+        return
+    raise AccountAlreadyLinked(f"{network}:{account.handle}")

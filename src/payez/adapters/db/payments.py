@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from payez.adapters.db.tables.payments import payments, users
+from payez.adapters.db.tables.payments import orders, payments, users
 from payez.domain.payments import PaymentState
 from payez.domain.policy import SenderTotals
 
@@ -235,3 +235,27 @@ def sender_totals(
 def count_by_state(conn: Connection) -> dict[str, int]:
     rows = conn.execute(sa.select(payments.c.state, sa.func.count()).group_by(payments.c.state))
     return {str(state): int(n) for state, n in rows}
+
+
+def reassign_finished(conn: Connection, *, from_user_id: int, to_user_id: int) -> int:
+    """Give a user's payments and orders to another, except those whose money is still held.
+
+    A payment awaiting confirmation keeps its users: its pending transfer names their wallets,
+    and resolving it must repeat them. It is handed over once it has settled or been released.
+    """
+    moved = 0
+    for column in (payments.c.sender_user_id, payments.c.recipient_user_id):
+        moved += conn.execute(
+            payments.update()
+            .where(
+                column == from_user_id,
+                payments.c.state != PaymentState.AWAITING_CONFIRMATION.value,
+            )
+            .values({column.name: to_user_id})
+        ).rowcount
+    moved += conn.execute(
+        orders.update()
+        .where(orders.c.buyer_user_id == from_user_id)
+        .values(buyer_user_id=to_user_id)
+    ).rowcount
+    return moved

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db.tables.ledger import ledger_accounts
 from payez.adapters.db.tables.payments import social_links, users
 
 
@@ -174,3 +175,59 @@ def user_by_handle(conn: Connection, handle: str, network: str | None = None) ->
         query = query.where(social_links.c.network == network)
     row = conn.execute(query).first()
     return _user(row) if row else None
+
+
+def adoptable(conn: Connection, user_id: int) -> bool:
+    """A person's account nobody can log in to (opened by a claim), not yet handed over.
+
+    A frozen one is not: its money stays where the operators froze it. The row is locked on
+    PostgreSQL, so two people cannot both be handed the same account.
+    """
+    query = sa.select(users.c.id).where(
+        users.c.id == user_id,
+        users.c.kind == "person",
+        users.c.status == "active",
+        users.c.email.is_(None),
+        users.c.password_hash.is_(None),
+        users.c.adopted_by_user_id.is_(None),
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first() is not None
+
+
+def lock_user(conn: Connection, user_id: int) -> None:
+    """Serialise work on one user's wallet (SQLite's write transactions already are)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(users.c.id).where(users.c.id == user_id).with_for_update())
+
+
+def hand_over(conn: Connection, *, from_user_id: int, to_user_id: int) -> None:
+    """Record the hand-over and move every social link of the old account to the new one."""
+    conn.execute(
+        users.update().where(users.c.id == from_user_id).values(adopted_by_user_id=to_user_id)
+    )
+    conn.execute(
+        social_links.update()
+        .where(social_links.c.user_id == from_user_id)
+        .values(user_id=to_user_id)
+    )
+
+
+def adopted_accounts_holding_money(conn: Connection) -> list[tuple[int, int]]:
+    """(old user id, adopting user id) of handed-over accounts whose wallet still moves.
+
+    Money may still reach an old wallet after the hand-over: a payment it sent or received was
+    awaiting confirmation then, and its pending transfer names that wallet.
+    """
+    wallet = ledger_accounts
+    rows = conn.execute(
+        sa.select(users.c.id, users.c.adopted_by_user_id)
+        .join(wallet, wallet.c.id == users.c.wallet_account_id)
+        .where(
+            users.c.adopted_by_user_id.is_not(None),
+            sa.or_(wallet.c.posted != 0, wallet.c.pending_in != 0, wallet.c.pending_out != 0),
+        )
+        .order_by(users.c.id)
+    )
+    return [(int(r.id), int(r.adopted_by_user_id)) for r in rows]

@@ -37,8 +37,13 @@ def account_routes(site: Site) -> APIRouter:
         return response
 
     @router.get("/signup", response_class=HTMLResponse)
-    def signup_page(request: Request) -> HTMLResponse:
-        return site.render(request, "signup.html", form={"display_name": "", "email": ""})
+    def signup_page(request: Request, next: str = "") -> HTMLResponse:
+        return site.render(
+            request,
+            "signup.html",
+            form={"display_name": "", "email": ""},
+            next=safe_next(next) if next else "",
+        )
 
     @router.post("/signup")
     def signup(
@@ -47,9 +52,12 @@ def account_routes(site: Site) -> APIRouter:
         display_name: str = Form(""),
         email: str = Form(""),
         password: str = Form(""),
+        next: str = Form(""),
     ) -> Response:
         visitor = visitor_of(request)
         visitor.check_csrf(csrf_token)
+        # Where the visitor was going (a claim link): back there once the account exists.
+        target = safe_next(next) if next else ""
         try:
             user_id = sign_up(
                 site.ctx,
@@ -65,8 +73,9 @@ def account_routes(site: Site) -> APIRouter:
                 400,
                 error=exc.message(visitor.language),
                 form={"display_name": display_name[:120], "email": email[:254]},
+                next=target,
             )
-        return logged_in(request, user_id, "/onboarding")
+        return logged_in(request, user_id, target or "/onboarding")
 
     @router.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/dashboard") -> HTMLResponse:

@@ -10,7 +10,7 @@ from itsdangerous import BadSignature
 from mastodon import MastodonError
 
 from payez.domain.errors import PayezError
-from payez.entrypoints.web.claims import finish_claim
+from payez.entrypoints.web.claims import claim_state_matches, finish_claim
 from payez.entrypoints.web.oauth import STATE_MAX_AGE
 from payez.entrypoints.web.onboarding import LinkStateInvalid, finish_link, link_state_matches
 from payez.entrypoints.web.site import Site
@@ -44,9 +44,13 @@ def callback_routes(site: Site) -> APIRouter:
         client = site.oauth_clients.get(network)
         if client is None or not code or purpose not in ("claim", "link"):
             return site.error_page(request, OAuthRefused(), 400)
-        if purpose == "link" and not link_state_matches(request, values):
-            # Checked before the code is exchanged: a link is finished by the session that
-            # started it, never by a browser handed someone else's return link.
+        started_here = (link_state_matches if purpose == "link" else claim_state_matches)(
+            request, values
+        )
+        if not started_here:
+            # Checked before the code is exchanged: a link or a claim is finished by the
+            # logged-in session that started it, never by a browser handed someone else's
+            # return link.
             return site.error_page(request, LinkStateInvalid(), 403)
         try:
             account = client.proven_account(code)

@@ -158,7 +158,7 @@ def finish_link(
     if not link_state_matches(request, state):
         return site.error_page(request, LinkStateInvalid(), 403)
     try:
-        link_social_account(site.ctx, user_id, network, account)
+        credited = link_social_account(site.ctx, user_id, network, account)
     except InvalidInput as exc:
         return site.render(
             request,
@@ -167,5 +167,15 @@ def finish_link(
             title=texts(visitor.language)["error_title"],
             body=exc.message(visitor.language),
             back="/onboarding",
+        )
+    if credited.cents > 0:
+        t = texts(visitor.language)
+        return site.render(
+            request,
+            "message.html",
+            title=t["link_credited_title"],
+            body=f"{t['link_credited_body']} {credited.format(visitor.language)}",
+            back="/dashboard",
+            back_label=t["claim_go_dashboard"],
         )
     return RedirectResponse("/onboarding?done=link", status_code=303)

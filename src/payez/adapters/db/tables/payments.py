@@ -27,6 +27,10 @@ users = sa.Table(
     sa.Column("card_customer_id", sa.String(64)),
     sa.Column("last_confirmation_at", Timestamp),
     sa.Column("created_at", Timestamp, nullable=False),
+    # Set when a login-less account (opened by a claim before claims needed a login) is handed
+    # over to the person who proved its social account: its records and money follow them.
+    sa.Column("adopted_by_user_id", sa.BigInteger, sa.ForeignKey("users.id")),
+    sa.Index("ix_users_adopted_by", "adopted_by_user_id"),
 )
 
 social_links = sa.Table(
