@@ -9,6 +9,7 @@ and credits every payment still held for that account.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -39,6 +40,7 @@ class ClaimView:
     memo: str | None
     state: PaymentState
     language: str
+    expires_at: datetime | None = None
 
 
 def describe_claim(ctx: ServiceContext, token: str) -> ClaimView:
@@ -56,6 +58,7 @@ def describe_claim(ctx: ServiceContext, token: str) -> ClaimView:
         memo=payment.memo,
         state=payment.state,
         language=payment.language,
+        expires_at=payment.claim_expires_at,
     )
 
 
