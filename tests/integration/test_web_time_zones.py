@@ -97,6 +97,7 @@ def test_deadlines_follow_the_users_time_zone(deadlines: Deadlines) -> None:
     saved = alice.submit("/settings", {"language": "fr", "time_zone": "America/New_York"})
     assert saved.status_code == 303
     assert _zone_of(web, "alice@example.org") == ("America/New_York", "fr")
+    assert alice.client.get("/api/v1/me").json()["time_zone"] == "America/New_York"
     assert 'value="America/New_York" selected' in alice.get("/settings").text
 
     dashboard = alice.get("/dashboard").text

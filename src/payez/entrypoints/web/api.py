@@ -44,6 +44,7 @@ class Me(BaseModel):
     email: str | None
     display_name: str
     language: str
+    time_zone: str
     hide_amount: bool
     identity_verified: bool
     status: str
