@@ -50,3 +50,32 @@ def phone(chromium: Browser, locale: str = "fr-FR") -> tuple[BrowserContext, Pag
     page = context.new_page()
     page.set_default_timeout(15_000)
     return context, page
+
+
+# Every element the page draws, measured: a long link or word that does not wrap sticks out
+# past the screen's edge even where the page itself does not scroll (a card clips it, say).
+_OVERFLOW_SCAN = """() => {
+  const width = window.innerWidth;
+  const out = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;
+    if (box.right > width + 0.5 || box.left < -0.5) {
+      const classes = typeof el.className === 'string' && el.className.trim()
+        ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
+      const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + classes;
+      const text = (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 50);
+      out.push(`${name} [${Math.round(box.left)}..${Math.round(box.right)}] ${text}`);
+    }
+  }
+  return {scroll: document.documentElement.scrollWidth, inner: width, out: out};
+}"""
+
+
+def overflow_of(page: Page) -> list[str]:
+    """What sticks out of the screen sideways: empty when the page fits its width."""
+    found = page.evaluate(_OVERFLOW_SCAN)
+    problems = [str(line) for line in found["out"]]
+    if found["scroll"] > found["inner"]:
+        problems.insert(0, f"scrollWidth {found['scroll']} > innerWidth {found['inner']}")
+    return problems

@@ -52,6 +52,7 @@ class Overview:
             "email": self.profile.email,
             "display_name": self.profile.display_name,
             "language": self.profile.language,
+            "time_zone": self.profile.time_zone,
             "hide_amount": self.profile.hide_amount,
             "identity_verified": self.profile.identity_verified,
             "status": self.profile.status,

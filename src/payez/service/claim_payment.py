@@ -10,6 +10,7 @@ to them and credits every payment still held for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -45,6 +46,7 @@ class ClaimView:
     memo: str | None
     state: PaymentState
     language: str
+    expires_at: datetime | None = None
 
 
 def describe_claim(ctx: ServiceContext, token: str) -> ClaimView:
@@ -62,6 +64,7 @@ def describe_claim(ctx: ServiceContext, token: str) -> ClaimView:
         memo=payment.memo,
         state=payment.state,
         language=payment.language,
+        expires_at=payment.claim_expires_at,
     )
 
 

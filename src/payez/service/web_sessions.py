@@ -34,8 +34,9 @@ def open_session(ctx: ServiceContext, user_id: int) -> str:
     return token
 
 
-def session_user(ctx: ServiceContext, token: str | None) -> tuple[int, str] | None:
-    """(user id, language) behind a browser's session id, when the session is live."""
+def session_user(ctx: ServiceContext, token: str | None) -> web_accounts.SessionUser | None:
+    """Who is behind a browser's session id (their id, language and time zone), when the
+    session is live."""
     if not token or len(token) > 128:
         return None
     with ctx.engine.connect() as conn:

@@ -20,6 +20,7 @@ class Profile:
     email: str | None
     display_name: str
     language: str
+    time_zone: str
     hide_amount: bool
     notify_received: bool
     identity_verified: bool
@@ -51,6 +52,7 @@ def profile(conn: Connection, user_id: int) -> Profile | None:
             users.c.email,
             users.c.display_name,
             users.c.language,
+            users.c.time_zone,
             users.c.hide_amount,
             users.c.notify_received,
             users.c.identity_verified,
@@ -66,6 +68,7 @@ def profile(conn: Connection, user_id: int) -> Profile | None:
         email=row.email,
         display_name=str(row.display_name),
         language=str(row.language),
+        time_zone=str(row.time_zone),
         hide_amount=bool(row.hide_amount),
         notify_received=bool(row.notify_received),
         identity_verified=bool(row.identity_verified),
@@ -108,14 +111,23 @@ def insert_session(
     )
 
 
-def session_user(conn: Connection, token_hash: str, now: datetime) -> tuple[int, str] | None:
-    """(user id, language) of a live session, or None when unknown or expired."""
+@dataclass(frozen=True, slots=True)
+class SessionUser:
+    user_id: int
+    language: str
+    time_zone: str
+
+
+def session_user(conn: Connection, token_hash: str, now: datetime) -> SessionUser | None:
+    """Who is behind a live session, or None when it is unknown or expired."""
     found = conn.execute(
-        sa.select(web_sessions.c.user_id, users.c.language)
+        sa.select(web_sessions.c.user_id, users.c.language, users.c.time_zone)
         .join(users, users.c.id == web_sessions.c.user_id)
         .where(web_sessions.c.token_hash == token_hash, web_sessions.c.expires_at > now)
     ).first()
-    return (int(found.user_id), str(found.language)) if found is not None else None
+    if found is None:
+        return None
+    return SessionUser(int(found.user_id), str(found.language), str(found.time_zone))
 
 
 def delete_session(conn: Connection, token_hash: str) -> None:

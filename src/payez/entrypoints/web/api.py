@@ -44,6 +44,7 @@ class Me(BaseModel):
     email: str | None
     display_name: str
     language: str
+    time_zone: str
     hide_amount: bool
     identity_verified: bool
     status: str
@@ -101,11 +102,13 @@ def api_routes(site: Site) -> APIRouter:
 
     @router.get("/me", response_model=Me)
     def me(request: Request) -> Me:
+        """Your profile: name, language, checks done, card, linked social accounts."""
         user_id = visitor_of(request).require_user()
         return Me.model_validate(overview(site.ctx, user_id).as_json())
 
     @router.get("/me/balance", response_model=WalletOut)
     def balance(request: Request) -> WalletOut:
+        """Your balance, the part held for payments not yet settled, and what is available."""
         user_id = visitor_of(request).require_user()
         return WalletOut.model_validate(overview(site.ctx, user_id).wallet.as_json())
 
@@ -116,6 +119,7 @@ def api_routes(site: Site) -> APIRouter:
         page: int = Query(1, ge=1, le=1_000_000),
         per_page: int = Query(20, ge=1, le=MAX_PER_PAGE),
     ) -> PaymentPage:
+        """Payments you sent or whose money you received, newest first, a page at a time."""
         user_id = visitor_of(request).require_user()
         found = history(site.ctx, user_id, query=q, page=page, per_page=per_page)
         return PaymentPage(
@@ -131,6 +135,7 @@ def api_routes(site: Site) -> APIRouter:
         responses={404: {"model": ErrorOut, "description": "Not one of your payments"}},
     )
     def payment(request: Request, payment_id: int = Path(ge=1, le=MAX_ID)) -> Payment:
+        """One of your payments (404 for any other)."""
         user_id = visitor_of(request).require_user()
         return _payment(payment_detail(site.ctx, user_id, payment_id))
 

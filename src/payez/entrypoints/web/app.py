@@ -2,7 +2,8 @@
 
 Pages (``pages``), accounts (``account``), onboarding (``onboarding``), the dashboard
 (``dashboard``), claims (``claims``) and the OAuth return (``callback``) are server-rendered;
-``/api/v1`` is JSON with an OpenAPI spec at ``/openapi.json``; ``/metrics`` is Prometheus.
+``/api/v1`` is JSON with an OpenAPI spec at ``/openapi.json``, read at ``/docs``; ``/metrics`` is
+Prometheus.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from payez.domain.errors import Forbidden, InvalidInput, NotFound, PayezError
 from payez.entrypoints.composition import card_processor_for
 from payez.entrypoints.web.account import account_routes
 from payez.entrypoints.web.api import api_routes
+from payez.entrypoints.web.api_reference import api_reference_routes
 from payez.entrypoints.web.associations import association_routes
 from payez.entrypoints.web.auth import NotAuthenticated, visitor_middleware
 from payez.entrypoints.web.backoffice import backoffice_routes
@@ -82,7 +84,9 @@ def create_app(
         title="Payez",
         version="0.1.0",
         description="Pay by post. The JSON API of the logged-in user's own account.",
-        docs_url="/api/docs",
+        # The reference is our own page (/docs, api_reference.py): FastAPI's would load its
+        # scripts from a CDN, which a machine with no network cannot reach.
+        docs_url=None,
         redoc_url=None,
     )
     site = Site(
@@ -140,6 +144,7 @@ def create_app(
         merchant_routes(site),
         association_routes(site),
         api_routes(site),
+        api_reference_routes(site),
         metrics_routes(ctx),
     ):
         app.include_router(router)

@@ -8,6 +8,7 @@
   HMAC, and a token stops working when the session changes (login, logout).
 - Language: ``?lang=`` (remembered in a cookie), else that cookie, else the logged-in user's
   setting, else the browser's ``Accept-Language``.
+- Time zone: the logged-in user's setting, else Paris.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from payez.domain.errors import Forbidden, Language, PayezError
 from payez.entrypoints.web.i18n import choose_language
 from payez.service.context import ServiceContext
+from payez.service.time_zones import DEFAULT_TIME_ZONE
 from payez.service.web_sessions import session_user
 
 SESSION_COOKIE = "payez_session"
@@ -61,6 +63,7 @@ class Visitor:
     secure: bool
     new_csrf_seed: bool = False
     chosen_language: Language | None = None
+    time_zone: str = DEFAULT_TIME_ZONE
 
     @property
     def logged_in(self) -> bool:
@@ -110,10 +113,10 @@ def build_visitor(ctx: ServiceContext, request: Request) -> Visitor:
         seed = secrets.token_urlsafe(24)
     chosen = _chosen(request.query_params.get("lang"))
     remembered = _chosen(request.cookies.get(LANGUAGE_COOKIE))
-    user_language = _chosen(found[1]) if found else None
+    user_language = _chosen(found.language) if found else None
     language = chosen or remembered or user_language
     return Visitor(
-        user_id=found[0] if found else None,
+        user_id=found.user_id if found else None,
         session_token=token if found else None,
         csrf_seed=seed,
         language=language or choose_language(request.headers.get("accept-language")),
@@ -121,6 +124,7 @@ def build_visitor(ctx: ServiceContext, request: Request) -> Visitor:
         secure=ctx.settings.base_url.startswith("https://"),
         new_csrf_seed=new_seed,
         chosen_language=chosen,
+        time_zone=found.time_zone if found else DEFAULT_TIME_ZONE,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,6 +25,7 @@ from payez.service.history import (
     pending_claims,
 )
 from payez.service.settings_update import update_settings
+from payez.service.time_zones import time_zone_names, zone_of
 from payez.service.work_areas import work_areas
 
 PAGE_SIZE = 20
@@ -47,7 +49,7 @@ def csv_text(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def history_csv(entries: list[HistoryEntry], language: Language) -> str:
+def history_csv(entries: list[HistoryEntry], language: Language, zone: ZoneInfo) -> str:
     t = texts(language)
     out = io.StringIO()
     # French spreadsheets expect ";" between fields, since "," is their decimal mark.
@@ -68,7 +70,7 @@ def history_csv(entries: list[HistoryEntry], language: Language) -> str:
         writer.writerow(
             [
                 e.id,
-                format_moment(e.created_at, language),
+                format_moment(e.created_at, language, zone),
                 t["direction_" + e.direction],
                 csv_text(e.counterparty),
                 csv_amount(e.amount, language, e.direction),
@@ -104,7 +106,11 @@ def dashboard_routes(site: Site) -> APIRouter:
     def export(request: Request, q: str = "") -> Response:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
-        body = history_csv(full_history(site.ctx, user_id, query=q), visitor.language)
+        body = history_csv(
+            full_history(site.ctx, user_id, query=q),
+            visitor.language,
+            zone_of(visitor.time_zone),
+        )
         return Response(
             "\ufeff" + body,  # the BOM makes spreadsheets read UTF-8
             media_type="text/csv; charset=utf-8",
@@ -127,7 +133,11 @@ def dashboard_routes(site: Site) -> APIRouter:
     def settings_page(request: Request, saved: str = "") -> HTMLResponse:
         user_id = visitor_of(request).require_user()
         return site.render(
-            request, "settings.html", profile=profile_of(site.ctx, user_id), saved=bool(saved)
+            request,
+            "settings.html",
+            profile=profile_of(site.ctx, user_id),
+            saved=bool(saved),
+            zones=time_zone_names(),
         )
 
     @router.post("/settings")
@@ -137,6 +147,7 @@ def dashboard_routes(site: Site) -> APIRouter:
         language: str = Form(""),
         hide_amount: str = Form(""),
         notify_received: str = Form(""),
+        time_zone: str | None = Form(None),
     ) -> Response:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
@@ -148,6 +159,7 @@ def dashboard_routes(site: Site) -> APIRouter:
                 language=language,
                 hide_amount=hide_amount == "1",
                 notify_received=notify_received == "1",
+                time_zone=time_zone,
             )
         except InvalidInput as exc:
             return site.render(
@@ -155,6 +167,7 @@ def dashboard_routes(site: Site) -> APIRouter:
                 "settings.html",
                 400,
                 profile=profile_of(site.ctx, user_id),
+                zones=time_zone_names(),
                 error=exc.message(visitor.language),
             )
         # The language chosen here wins over the browser's from now on: the query sets it

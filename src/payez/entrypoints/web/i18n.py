@@ -18,11 +18,13 @@ from babel.dates import format_datetime
 from babel.messages.pofile import read_po
 
 from payez.domain.errors import Language
+from payez.service.time_zones import DEFAULT_TIME_ZONE, zone_label
 
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
 BABEL_LOCALES: dict[Language, str] = {"fr": "fr_FR", "en": "en_GB"}
-# Payez is a French service: times are shown in Paris time, whatever the server's zone.
-DISPLAY_ZONE = ZoneInfo("Europe/Paris")
+# Payez is a French service: times are shown in Paris time, whatever the server's zone,
+# unless the user chose another zone in their settings.
+DISPLAY_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 
 
 @cache
@@ -58,5 +60,11 @@ def choose_language(accept_language: str | None, chosen: str | None = None) -> L
     return "fr"
 
 
-def format_moment(moment: datetime, language: Language) -> str:
-    return format_datetime(moment, "medium", tzinfo=DISPLAY_ZONE, locale=BABEL_LOCALES[language])
+def format_moment(moment: datetime, language: Language, zone: ZoneInfo = DISPLAY_ZONE) -> str:
+    """``moment`` (an aware instant) as read on a clock in ``zone``."""
+    return format_datetime(moment, "medium", tzinfo=zone, locale=BABEL_LOCALES[language])
+
+
+def format_deadline(moment: datetime, language: Language, zone: ZoneInfo = DISPLAY_ZONE) -> str:
+    """A time someone must act by, with its zone written: ``2 déc. 2026, 03:03:00 (Paris)``."""
+    return f"{format_moment(moment, language, zone)} ({zone_label(zone, moment)})"

@@ -14,11 +14,12 @@ from itsdangerous import URLSafeTimedSerializer
 
 from payez.domain.errors import Language, PayezError
 from payez.entrypoints.web.auth import Visitor, visitor_of
-from payez.entrypoints.web.i18n import format_moment, texts
+from payez.entrypoints.web.i18n import format_deadline, format_moment, texts
 from payez.entrypoints.web.oauth import OAuthClient
 from payez.ports.cards import CardProcessor
 from payez.ports.identity import IdentityVerifier
 from payez.service.context import ServiceContext
+from payez.service.time_zones import zone_label, zone_of
 
 
 @dataclass
@@ -46,9 +47,14 @@ class Site:
     ) -> HTMLResponse:
         visitor = visitor_of(request)
         lang = visitor.language
+        zone = zone_of(visitor.time_zone)
 
         def when(moment: datetime | None) -> str:
-            return format_moment(moment, lang) if moment else ""
+            return format_moment(moment, lang, zone) if moment else ""
+
+        def deadline(moment: datetime | None) -> str:
+            """A time to act by, with its zone written: the reader may be elsewhere."""
+            return format_deadline(moment, lang, zone) if moment else ""
 
         body = self.templates.get_template(template).render(
             lang=lang,
@@ -56,6 +62,8 @@ class Site:
             visitor=visitor,
             csrf=visitor.csrf_token,
             when=when,
+            deadline=deadline,
+            zone_label=zone_label(zone, self.ctx.now()),
             path=request.url.path,
             **values,
         )

@@ -2,11 +2,13 @@
 
 No login on purpose: it is a sandbox, where a newcomer plays every part. Pages are plain
 server-rendered HTML that works on a phone; French or English from ``?lang=``, a cookie, or the
-browser's Accept-Language.
+browser's Accept-Language. Times are Paris time, with the zone written: the sandbox has no
+Payez user whose time zone it could read.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -20,6 +22,7 @@ from payez.sandbox.network.context import SandboxContext, context, path_id, read
 from payez.sandbox.network.entities import Json, Renderer
 from payez.sandbox.network.errors import SandboxInvalid, SandboxNotFound
 from payez.sandbox.network.statuses import VISIBILITIES, post_status
+from payez.service.time_zones import DEFAULT_TIME_ZONE, zone_label, zone_of
 
 router = APIRouter()
 Lang = Literal["fr", "en"]
@@ -101,6 +104,16 @@ def texts(lang: Lang) -> dict[str, str]:
     return _TEXTS[lang]
 
 
+def local_time(instant: str) -> str:
+    """An API timestamp (``2026-12-02T02:03:00.000Z``) as ``2026-12-02 03:03 (Paris)``."""
+    try:
+        moment = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    except ValueError:
+        return instant
+    zone = zone_of(DEFAULT_TIME_ZONE)
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} ({zone_label(zone, moment)})"
+
+
 def language_of(request: Request) -> Lang:
     for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
         if candidate in ("fr", "en"):
@@ -125,7 +138,12 @@ def render_page(
 ) -> Response:
     root = request.scope.get("root_path", "").rstrip("/")
     page = ctx.templates.get_template(template).render(
-        root=root, lang=lang, t=texts(lang), path=request.url.path, **values
+        root=root,
+        lang=lang,
+        t=texts(lang),
+        path=request.url.path,
+        local_time=local_time,
+        **values,
     )
     response = HTMLResponse(page, status_code=status_code)
     if request.query_params.get("lang") in ("fr", "en"):

@@ -16,6 +16,8 @@ users = sa.Table(
     sa.Column("email", sa.String(254), unique=True),
     sa.Column("password_hash", sa.String(255)),
     sa.Column("language", sa.String(2), nullable=False, server_default="fr"),
+    # An IANA zone name: the web app shows this user's times in it.
+    sa.Column("time_zone", sa.String(64), nullable=False, server_default="Europe/Paris"),
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.Column("identity_verified", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("organisation_verified", sa.Boolean, nullable=False, server_default=sa.false()),
