@@ -49,7 +49,13 @@ def _as_served_at(database_url: str, base_url: str) -> dict[str, Any]:
         with TestClient(app) as client:
             account = client.get("/api/v1/accounts/lookup", params={"acct": "alice"}).json()
             (status,) = client.get(f"/api/v1/accounts/{account['id']}/statuses").json()
-        return {"account": account, "status": status}
+            domain = client.get("/api/v2/instance").json()["domain"]
+            served_at = base_url.split("://", 1)[1]
+            found = {
+                acct: client.get("/api/v1/accounts/lookup", params={"acct": acct}).status_code
+                for acct in (f"alice@{domain}", f"alice@{served_at}", "alice@elsewhere.example")
+            }
+        return {"account": account, "status": status, "domain": domain, "found": found}
     finally:
         engine.dispose()
 
@@ -72,6 +78,11 @@ def test_an_account_keeps_its_uri_whatever_the_base_url(database_url: str) -> No
     assert local["account"]["uri"].endswith("/users/alice")
     for uri in (local["account"]["uri"], local["status"]["uri"]):
         assert "127.0.0.1" not in uri and "pay.example.org" not in uri
+    # The instance's domain is the one its ids are on; lookups know it and the served host.
+    assert local["domain"] == proxied["domain"]
+    assert local["account"]["uri"] == f"https://{local['domain']}/users/alice"
+    assert list(local["found"].values()) == [200, 200, 404]
+    assert list(proxied["found"].values()) == [200, 200, 404]
     # Links: they follow the base URL.
     assert local["account"]["url"] == "http://127.0.0.1:8000/sandbox/@alice"
     assert proxied["account"]["url"] == "https://pay.example.org/sandbox/@alice"
