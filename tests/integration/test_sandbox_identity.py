@@ -19,7 +19,7 @@ from payez.adapters.db import users as users_repo
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.ledger import check_ledger
 from payez.adapters.db.migrate import alembic_config
-from payez.adapters.db.tables.payments import inbox, payments, social_links
+from payez.adapters.db.tables.payments import inbox, outbox, payments, social_links
 from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.config import load_settings
 from payez.domain.money import Money
@@ -171,6 +171,20 @@ def test_the_migration_moves_stored_sandbox_ids_to_the_stable_identity(
     with engine.begin() as conn:
         # Recorded under the old ids, decided after the upgrade.
         conn.execute(inbox.insert(), to_bob)
+        # A private message still waiting to reach dave.
+        now = datetime.now(UTC)
+        conn.execute(
+            outbox.insert().values(
+                network=SANDBOX_NETWORK,
+                kind="private",
+                recipient_account_id=old["dave"],
+                recipient_handle="dave",
+                text="@dave 5 € vous attendent",
+                idempotency_key="before-upgrade",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
     engine.dispose()
 
     command.upgrade(alembic_config(url), "heads")
@@ -199,6 +213,18 @@ def test_the_migration_moves_stored_sandbox_ids_to_the_stable_identity(
             ("mastodon", elsewhere),
         }
         assert tuple(held) == ("held_for_claim", current["dave"])
+        with engine.connect() as conn:
+            stored = {
+                str(value)
+                for column in (
+                    inbox.c.author_id,
+                    inbox.c.recipient_account_id,
+                    payments.c.recipient_account_id,
+                    outbox.c.recipient_account_id,
+                )
+                for value in conn.execute(sa.select(column).where(column.is_not(None))).scalars()
+            }
+        assert stored == {current["alice"], current["bob"], current["dave"]}
 
         process_until_empty(offline)
         with engine.connect() as conn:
@@ -251,7 +277,7 @@ def test_a_sandbox_account_linked_under_two_old_base_urls_keeps_its_first_link(
     with engine.begin() as conn:
         create_sandbox_user(conn, "alice", "pw-alice", "Alice")
         first = _person(conn, "alice", f"{OLD_BASE}/sandbox/users/alice", SANDBOX_NETWORK)
-        _person(conn, "alice", "http://localhost:18790/sandbox/users/alice", SANDBOX_NETWORK)
+        _person(conn, "alice", "https://pay.example.org/payez/sandbox/users/alice", SANDBOX_NETWORK)
         # An id naming no sandbox account is left alone.
         _person(conn, "ghost", f"{OLD_BASE}/sandbox/users/ghost", SANDBOX_NETWORK)
     command.upgrade(alembic_config(url), "heads")

@@ -38,6 +38,7 @@ SANDBOX = "sandbox"
 OLD_FORM = re.compile(r"^https?://.+/sandbox/users/([A-Za-z0-9_]+)/?$")
 log = logging.getLogger(__name__)
 NewForm = Callable[[str], "str | None"]
+BATCH = 500
 
 _instance = sa.table(
     "sandbox_instance",
@@ -114,14 +115,16 @@ def _rewrite_column(
         .distinct()
         .where(table.c.network == SANDBOX, column.like("%/sandbox/users/%"))
     ).scalars()
-    for old in list(olds):
-        new = new_form(str(old))
-        if new is not None:
-            conn.execute(
-                table.update()
-                .where(table.c.network == SANDBOX, column == old)
-                .values({column.name: new})
-            )
+    moves = {str(old): new for old in olds if (new := new_form(str(old))) is not None}
+    # One pass over the table per batch of ids, not one per id: inbox can be large.
+    pending = sorted(moves)
+    for start in range(0, len(pending), BATCH):
+        batch = {old: moves[old] for old in pending[start : start + BATCH]}
+        conn.execute(
+            table.update()
+            .where(table.c.network == SANDBOX, column.in_(list(batch)))
+            .values({column.name: sa.case(batch, value=column)})
+        )
 
 
 def downgrade() -> None:
