@@ -5,6 +5,7 @@ PostgreSQL tests never skip: when the server cannot be reached they fail, loudly
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,9 +31,8 @@ def _admin_connect() -> psycopg.Connection[tuple[object, ...]]:
         pytest.fail(f"PostgreSQL is required and unreachable at {POSTGRES_ADMIN_URL}: {exc}")
 
 
-@pytest.fixture
-def database_factory(tmp_path: Path) -> Iterator[DatabaseFactory]:
-    """Makes fresh, migrated databases: ``factory("sqlite")`` or ``factory("postgres")``."""
+@contextlib.contextmanager
+def _databases(tmp_path: Path, *, migrated: bool) -> Iterator[DatabaseFactory]:
     created: list[str] = []
 
     def make(kind: str) -> str:
@@ -46,14 +46,24 @@ def database_factory(tmp_path: Path) -> Iterator[DatabaseFactory]:
             url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
         else:
             raise ValueError(kind)
-        migrate(url)
+        if migrated:
+            migrate(url)
         return url
 
-    yield make
-    if created:
-        with _admin_connect() as conn:
-            for name in created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield make
+    finally:
+        if created:
+            with _admin_connect() as conn:
+                for name in created:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_factory(tmp_path: Path) -> Iterator[DatabaseFactory]:
+    """Makes fresh, migrated databases: ``factory("sqlite")`` or ``factory("postgres")``."""
+    with _databases(tmp_path, migrated=True) as make:
+        yield make
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -70,3 +80,11 @@ def postgres_url(database_factory: DatabaseFactory) -> str:
 @pytest.fixture
 def sqlite_url(database_factory: DatabaseFactory) -> str:
     return database_factory("sqlite")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database (no migration applied), once on SQLite and once on PostgreSQL:
+    for tests of the migrations themselves."""
+    with _databases(tmp_path, migrated=False) as make:
+        yield make(request.param)

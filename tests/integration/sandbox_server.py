@@ -31,6 +31,10 @@ class Sandbox:
     def api_base_url(self) -> str:
         return self.server.url + MOUNT_PATH
 
+    def account_uri(self, username: str) -> str:
+        """The account's immutable id, as the sandbox gives it."""
+        return str(self.sandbox_app.state.sandbox.urls.account_uri(username))
+
     def user(self, username: str, password: str | None = None, display_name: str = "") -> int:
         with self.engine.begin() as conn:
             return create_sandbox_user(

@@ -45,7 +45,7 @@ def test_main_flow(database_url: str) -> None:
         assert token
         me = alice.me()
         assert (me.username, me.acct, me.display_name) == ("alice", "alice", "Alice A.")
-        assert me.uri.endswith("/sandbox/users/alice")
+        assert me.uri == sandbox.account_uri("alice")
 
         first = alice.status_post("@payez envoie 10€ à @bob merci !", idempotency_key="cmd-1")
         again = alice.status_post("@payez envoie 10€ à @bob merci !", idempotency_key="cmd-1")

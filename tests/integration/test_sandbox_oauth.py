@@ -61,7 +61,7 @@ def test_authorization_code_flow_proves_account_ownership(sandbox: Sandbox) -> N
     assert token
     me = api.account_verify_credentials()
     assert me.acct == "bob"
-    assert me.uri.endswith("/sandbox/users/bob")
+    assert me.uri == sandbox.account_uri("bob")
 
     # A code is good once.
     other = Mastodon(client_id=client_id, client_secret=secret, api_base_url=sandbox.api_base_url)

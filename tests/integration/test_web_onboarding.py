@@ -163,7 +163,7 @@ def test_linking_a_sandbox_account_by_oauth(web: WebWorld, sandbox: Sandbox) -> 
     network, account_id, handle = links[0]
     assert (network, handle) == ("sandbox", "alice")
     # The immutable id is the account's URI, not its handle.
-    assert account_id.endswith("/sandbox/users/alice")
+    assert account_id == sandbox.account_uri("alice")
     me = browser.client.get("/api/v1/me").json()
     assert me["linked_accounts"] == [{"network": "sandbox", "handle": "alice"}]
 

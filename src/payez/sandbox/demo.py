@@ -26,6 +26,7 @@ from payez.domain.money import Money
 from payez.ports.network import NetworkAccount
 from payez.sandbox.bootstrap import SANDBOX_NETWORK, sandbox_base_url
 from payez.sandbox.network.accounts import create_sandbox_user
+from payez.sandbox.network.instance import sandbox_urls
 from payez.sandbox.network.statuses import Urls, post_status
 from payez.service.load_wallet import load_wallet
 from payez.service.open_account import open_user
@@ -65,10 +66,10 @@ def demo_email(username: str) -> str:
 
 
 def seed_demo(engine: Engine, settings: Settings) -> list[DemoUser]:
-    urls = Urls(sandbox_base_url(settings))
     now = datetime.now(UTC)
     seeded: list[DemoUser] = []
     with engine.begin() as conn:
+        urls = sandbox_urls(conn, sandbox_base_url(settings))
         for handle in PEOPLE:
             _, user_id = _member(conn, settings, urls, handle, "person", now)
             load_wallet(conn, user_id, DEMO_BALANCE, f"demo:load:{handle}")

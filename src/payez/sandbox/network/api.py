@@ -182,7 +182,7 @@ async def lookup(request: Request) -> Json:
     ctx = context(request)
     acct = (request.query_params.get("acct") or "").strip().lstrip("@").lower()
     name, _, domain = acct.partition("@")
-    if not name or (domain and domain != ctx.domain.lower()):
+    if not name or (domain and not ctx.is_local_domain(domain)):
         raise SandboxNotFound(acct)
 
     def work(conn: sa.Connection) -> Json:

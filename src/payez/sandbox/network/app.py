@@ -15,7 +15,7 @@ from payez.ports.clock import Clock, SystemClock
 from payez.sandbox.network import api, oauth, streaming, timeline
 from payez.sandbox.network.context import SandboxContext, StreamRegistry
 from payez.sandbox.network.errors import error_body, http_status
-from payez.sandbox.network.statuses import Urls
+from payez.sandbox.network.instance import sandbox_urls
 
 MOUNT_PATH = "/sandbox"
 
@@ -29,11 +29,14 @@ def create_sandbox_app(
     heartbeat_interval: float = 10.0,
     max_stream_seconds: float = 3600.0,
 ) -> FastAPI:
-    """The sandbox social network on ``engine``'s database (tables from migration 0003).
+    """The sandbox social network on ``engine``'s database (tables from migrations 0003 and
+    0014), its identity read from that database once, here.
 
     Mount it at ``/sandbox``; clients then use ``api_base_url=<base_url>/sandbox``. Before a
     server stops, call ``app.state.sandbox.streams.close_all()`` so open streams end cleanly.
     """
+    with engine.begin() as conn:
+        urls = sandbox_urls(conn, settings.base_url.rstrip("/") + MOUNT_PATH)
     app = FastAPI(
         title="Payez sandbox network",
         summary="A small social network speaking the Mastodon client API.",
@@ -49,7 +52,7 @@ def create_sandbox_app(
         engine=engine,
         settings=settings,
         clock=clock or SystemClock(),
-        urls=Urls(settings.base_url.rstrip("/") + MOUNT_PATH),
+        urls=urls,
         templates=templates,
         poll_interval=poll_interval,
         heartbeat_interval=heartbeat_interval,

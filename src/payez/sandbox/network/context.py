@@ -58,7 +58,12 @@ class SandboxContext:
 
     @property
     def domain(self) -> str:
-        return self.urls.base.split("://", 1)[-1].split("/", 1)[0]
+        """The instance's own domain (the one its URIs and ``acct`` names are on)."""
+        return self.urls.domain
+
+    def is_local_domain(self, domain: str) -> bool:
+        """An ``acct`` domain naming this instance: its own, or the one it is served at."""
+        return domain.lower() in (self.urls.domain.lower(), self.urls.web_domain.lower())
 
 
 def context(request: Request) -> SandboxContext:

@@ -30,27 +30,36 @@ _TOKEN = re.compile(f"{LINK.pattern}|{MENTION.pattern}|{HASHTAG.pattern}")
 
 @dataclass(frozen=True, slots=True)
 class Urls:
-    """Canonical addresses of sandbox accounts and statuses, from the configured base URL.
+    """Addresses of sandbox accounts and statuses.
 
-    They never depend on the Host a request came in on: an account URI is an immutable id.
+    ``url`` fields are links, on ``base``, where the sandbox is served (``PAYEZ_BASE_URL`` +
+    ``/sandbox``): they follow it. ``uri`` fields are immutable ids, built on ``domain``, the
+    instance's own stored domain (:mod:`payez.sandbox.network.instance`): they never change with
+    the port, the base URL or a proxy's host name, nor with the Host a request came in on.
     """
 
     base: str
+    domain: str
 
     def account_url(self, username: str) -> str:
         return f"{self.base}/@{username}"
 
     def account_uri(self, username: str) -> str:
-        return f"{self.base}/users/{username}"
+        return f"https://{self.domain}/users/{username}"
 
     def status_url(self, username: str, status_id: int) -> str:
         return f"{self.base}/@{username}/{status_id}"
 
     def status_uri(self, username: str, status_id: int) -> str:
-        return f"{self.base}/users/{username}/statuses/{status_id}"
+        return f"https://{self.domain}/users/{username}/statuses/{status_id}"
 
     def tag_url(self, tag: str) -> str:
         return f"{self.base}/tags/{tag}"
+
+    @property
+    def web_domain(self) -> str:
+        """The host (and port) the sandbox is served at, as links show it."""
+        return self.base.split("://", 1)[-1].split("/", 1)[0]
 
 
 def mentioned_usernames(text: str) -> list[str]:

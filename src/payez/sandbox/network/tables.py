@@ -1,7 +1,8 @@
 """Tables of the sandbox social network (prefixed ``sandbox_``), on the shared metadata.
 
-They mirror migration ``0003_sandbox_network``. Ids are integers, served as strings like
-Mastodon's; secrets (passwords, tokens, authorization codes) are stored hashed.
+They mirror migrations ``0003_sandbox_network`` and ``0014_sandbox_identity``. Ids are
+integers, served as strings like Mastodon's; secrets (passwords, tokens, authorization codes) are
+stored hashed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,17 @@ from payez.adapters.db.tables.columns import Timestamp
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# The instance's own identity, one row made once per database: the domain that account and
+# status URIs (immutable ids) are built on, whatever address the sandbox is served at.
+instance = sa.Table(
+    "sandbox_instance",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("domain", sa.String(253), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.CheckConstraint("id = 1", name="one_row"),
+)
 
 accounts = sa.Table(
     "sandbox_accounts",
