@@ -35,6 +35,7 @@ from payez.service.load_wallet import load_wallet
 from payez.service.open_account import open_user
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
+from payez.service.sign_up import sign_up
 from tests.integration.sandbox_server import running_sandbox
 
 NEW_REVISION = "0014_sandbox_identity"
@@ -262,8 +263,15 @@ def test_the_migration_moves_stored_sandbox_ids_to_the_stable_identity(
             claim_token = conn.execute(
                 sa.select(payments.c.claim_token).where(payments.c.post_id == to_dave["post_id"])
             ).scalar_one()
-        claimed = claim_payment(live, str(claim_token), dave)
-        assert claimed.total == Money.eur(500)
+        dave_login = sign_up(
+            live,
+            email="dave@example.org",
+            password="correct horse battery",
+            display_name="Dave",
+            language="fr",
+        )
+        claimed = claim_payment(live, str(claim_token), dave, dave_login)
+        assert (claimed.user_id, claimed.total) == (dave_login, Money.eur(500))
     assert check_ledger(engine).ok
     engine.dispose()
 
