@@ -19,7 +19,8 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from payez.entrypoints.web.app import OAuthClient, create_app
+from payez.adapters.networks.mastodon_oauth import OAuthClient
+from payez.entrypoints.web.app import create_app
 from payez.sandbox.network.accounts import register_app
 from tests.integration.pipeline_world import World
 from tests.integration.sandbox_server import Sandbox, running_sandbox
