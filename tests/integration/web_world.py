@@ -91,7 +91,7 @@ def oauth_clients(sandbox: Sandbox) -> dict[str, OAuthClient]:
     for network in ("memory", "sandbox"):
         redirect = CALLBACK.format(network=network)
         with sandbox.engine.begin() as conn:
-            registered = register_app(conn, "Payez", redirect, "read", None)
+            registered = register_app(conn, "Payez", redirect, "read write:statuses", None)
         clients[network] = OAuthClient(
             network,
             sandbox.api_base_url,
