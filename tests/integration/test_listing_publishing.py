@@ -1,7 +1,8 @@
 """One-click publishing of a listing through the network port, on a network other than the
 sandbox (the in-memory one): as the merchant, with the token they granted, by the outbox —
 published once whatever the sender does twice, and bought by a reply to the published post.
-(The sandbox, through the real Mastodon adapter, is in test_merchants_listings.py.)"""
+On the sandbox, through the real Mastodon adapter: the demo merchant here, a merchant linking
+by OAuth in test_merchants_listings.py."""
 
 from __future__ import annotations
 
@@ -13,13 +14,23 @@ import pytest
 import sqlalchemy as sa
 
 from payez.adapters.db import outbox as outbox_repo
+from payez.adapters.db import users as users_repo
+from payez.adapters.db.engine import make_engine
 from payez.adapters.db.tables.payments import listings, outbox, social_links
+from payez.adapters.networks.mastodon import MastodonNetwork
+from payez.config import load_settings
 from payez.domain.payments import PaymentState
+from payez.sandbox.bootstrap import sandbox_base_url
+from payez.sandbox.demo import seed_demo
+from payez.sandbox.network.statuses import Urls
+from payez.service.context import ServiceContext
+from payez.service.create_listing import create_draft, public_listing
 from payez.service.link_social_account import link_social_account
 from payez.service.network_tokens import open_token
-from payez.service.publish_listing import NoPublishingGrant
+from payez.service.publish_listing import NoPublishingGrant, publish_listing
 from payez.service.send_outbox import send_outbox
 from tests.integration.merchants_world import member
+from tests.integration.sandbox_server import running_sandbox
 from tests.integration.web_world import Browser, WebWorld, web_world
 
 _LISTING = re.compile(r"^/listings/(\d+)$")
@@ -207,3 +218,29 @@ def test_the_granted_token_is_sealed_at_rest_and_kept_for_merchants_only(web: We
     # Bound to its account: copied onto another one, it does not open.
     assert open_token(settings, "memory", world.accounts["alice"].id, sealed["boutique"]) is None
     assert person_token != shop_token
+
+
+def test_the_demo_merchant_publishes_on_the_sandbox_in_one_click(database_url: str) -> None:
+    settings = load_settings({}, database_url=database_url)
+    engine = make_engine(database_url)
+    try:
+        seed_demo(engine, settings)
+        with running_sandbox(database_url) as sandbox:
+            sandbox.user("payez")
+            network = MastodonNetwork(sandbox.api_base_url, sandbox.token("payez"), name="sandbox")
+            ctx = ServiceContext(engine=engine, settings=settings, networks={"sandbox": network})
+            shop_uri = Urls(sandbox_base_url(settings)).account_uri("boutique")
+            with engine.connect() as conn:
+                found = users_repo.users_by_network_account(conn, "sandbox", [shop_uri])
+            shop = found[shop_uri].id
+            draft_id = create_draft(ctx, shop, title="Mug", price="8", stock="2")
+            listing_id = publish_listing(ctx, shop, draft_id, "", "en")
+            assert listing_id is not None
+            assert publish_listing(ctx, shop, draft_id, "", "en") == listing_id
+            listing = public_listing(ctx, listing_id)
+            status = sandbox.client("carol").status(listing.post_id)
+            assert status["account"]["acct"] == "boutique"
+            assert "To buy it, reply" in status["content"]
+            assert send_outbox(ctx) == 0
+    finally:
+        engine.dispose()
