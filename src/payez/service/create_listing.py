@@ -325,7 +325,11 @@ def listing_post_published(
     draft = lock_draft(conn, int(row.merchant_user_id), int(row.id))
     if draft.listing_id is not None:
         return draft.listing_id
-    return _make_listing(conn, draft, network, post_id, now)
+    try:
+        return _make_listing(conn, draft, network, post_id, now)
+    except PostAlreadyListed:
+        # The merchant pasted this very post onto another draft first: that listing stands.
+        return None
 
 
 def post_id_from(pasted: str) -> str:
