@@ -20,8 +20,9 @@ from sqlalchemy import Engine
 
 from payez.adapters.db.engine import make_engine
 from payez.adapters.networks.mastodon import MastodonNetwork
+from payez.adapters.networks.mastodon_oauth import OAuthClient
 from payez.config import Settings, load_settings
-from payez.entrypoints.web.app import OAuthClient, create_app
+from payez.entrypoints.web.app import create_app
 from payez.ports.clock import ManualClock
 from payez.sandbox.bootstrap import SANDBOX_NETWORK, wire_sandbox
 from payez.sandbox.demo import seed_demo

@@ -16,8 +16,9 @@ import pytest
 from playwright.sync_api import Browser
 
 from payez.adapters.db.engine import make_engine
+from payez.adapters.networks.mastodon_oauth import OAuthClient
 from payez.config import load_settings
-from payez.entrypoints.web.app import OAuthClient, create_app
+from payez.entrypoints.web.app import create_app
 from payez.sandbox.bootstrap import SANDBOX_NETWORK, wire_sandbox
 from payez.sandbox.network.accounts import create_sandbox_user
 from payez.sandbox.network.app import create_sandbox_app

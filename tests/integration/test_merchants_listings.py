@@ -1,6 +1,6 @@
 """Merchants on the web app: listings checked on the way in, posted (pasted back or published on
-the sandbox), bought by a reply through the pipeline, orders seen only by their merchant,
-refunds that move money once."""
+the sandbox as the merchant, through the network port), bought by a reply through the
+pipeline, orders seen only by their merchant, refunds that move money once."""
 
 from __future__ import annotations
 
@@ -22,7 +22,13 @@ from payez.service.send_outbox import send_outbox
 from tests.integration.merchants_world import member
 from tests.integration.pipeline_world import World
 from tests.integration.sandbox_server import running_sandbox
-from tests.integration.web_world import Browser, WebWorld, web_world
+from tests.integration.web_world import (
+    Browser,
+    WebWorld,
+    authorize_on_sandbox,
+    oauth_clients,
+    web_world,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 _LISTING = re.compile(r"/listings/(\d+)$")
@@ -208,7 +214,7 @@ def test_publish_on_the_sandbox_then_a_buy_reply_settles(database_url: str) -> N
         sandbox.user("payez")
         network = MastodonNetwork(sandbox.api_base_url, sandbox.token("payez"), name="sandbox")
         world.ctx.networks = {**world.ctx.networks, "sandbox": network}
-        web = WebWorld(world, create_app(world.ctx))
+        web = WebWorld(world, create_app(world.ctx, oauth_clients=oauth_clients(sandbox)))
         try:
             sandbox.user("boutique")
             sandbox.user("bob")
@@ -218,6 +224,14 @@ def test_publish_on_the_sandbox_then_a_buy_reply_settles(database_url: str) -> N
             shop = member(web, "boutique", kind="merchant", account=shop_account, network="sandbox")
             member(web, "bob", cents=3_000, account=bob_account, network="sandbox")
             _status, location = _new_listing(shop, "Tote bag", "15", stock="1")
+            # Linked without leave to post: the page says how to give it, and offers no button.
+            draft = shop.get(location)
+            assert "Publier en tant que @boutique" not in draft.text
+            assert 'href="/onboarding/link/sandbox"' in draft.text
+            # The merchant links the account through OAuth, as on the onboarding page: a
+            # merchant is asked leave to post too.
+            back = authorize_on_sandbox(shop, "/onboarding/link/sandbox", "boutique", "pw-boutique")
+            assert back.headers["location"] == "/onboarding?done=link", back.text
             draft = shop.get(location)
             assert "Publier en tant que @boutique" in draft.text
 
@@ -230,6 +244,9 @@ def test_publish_on_the_sandbox_then_a_buy_reply_settles(database_url: str) -> N
             assert listing.network == "sandbox" and listing.price_cents == 1500
             status = sandbox.client("boutique").status(listing.post_id)
             assert "Tote bag" in status["content"]
+            assert len(sandbox.client("boutique").account_statuses(status["account"]["id"])) == 1
+            # The worker's sender finds nothing left to post: still one status.
+            send_outbox(world.ctx)
             assert len(sandbox.client("boutique").account_statuses(status["account"]["id"])) == 1
 
             sandbox.client("bob").status_post("@payez j'achète", in_reply_to_id=listing.post_id)

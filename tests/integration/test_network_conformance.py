@@ -15,6 +15,8 @@ import pytest
 from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.adapters.networks.memory import InMemoryNetwork
 from payez.ports.network import (
+    AuthenticationFailed,
+    Author,
     NetworkAccount,
     NetworkUnavailable,
     Post,
@@ -49,6 +51,10 @@ class Driver(Protocol):
     def outage(self) -> contextlib.AbstractContextManager[None]: ...
 
     def streams_open(self) -> int: ...
+
+    def author(self, handle: str) -> Author:
+        """``handle``'s account with a token it granted to publish as it."""
+        ...
 
 
 class MemoryDriver:
@@ -90,6 +96,10 @@ class MemoryDriver:
 
     def streams_open(self) -> int:
         return len(self.fake._subscribers)
+
+    def author(self, handle: str) -> Author:
+        account = self.fake.add_account(handle)
+        return Author(account, self.fake.token_for(account))
 
 
 class SandboxDriver:
@@ -157,6 +167,11 @@ class SandboxDriver:
             return 0
         registry = self.sandbox.sandbox_app.state.sandbox.streams
         return int(registry.open)
+
+    def author(self, handle: str) -> Author:
+        account = self.network.resolve_handle(handle)
+        assert account is not None
+        return Author(account, self.sandbox.token(handle))
 
 
 @pytest.fixture(params=["memory", "sandbox"])
@@ -303,6 +318,38 @@ def test_notify_privately(driver: Driver) -> None:
         assert len(received) == 1
         assert received[0].status.visibility == "direct"
         assert "Vous avez reçu 5 €" in received[0].status.content
+
+
+def test_publish_posts_once_as_the_author(driver: Driver) -> None:
+    network = driver.network
+    alice = driver.author("alice")
+    text = "Mug — 8 €. Pour l'acheter, répondez « @payez j'achète » à ce message."
+    post_id = network.publish(text, idempotency_key="listing-1", author=alice)
+    assert network.publish(text, idempotency_key="listing-1", author=alice) == post_id
+    post = network.fetch_post(post_id)
+    assert post is not None
+    assert post.author == alice.account
+    assert post.text == text
+    assert post.in_reply_to_id is None and post.visibility == "public"
+    # The same key from another author is another post.
+    bob = driver.author("bob")
+    assert network.publish("Affiche — 5 €", idempotency_key="listing-1", author=bob) != post_id
+    buy = driver.post("carol", "@payez j'achète", in_reply_to=post_id)
+    assert network.fetch_mentions(None).posts[-1].in_reply_to_id == post_id
+    assert network.fetch_post(buy) is not None
+
+
+def test_publish_needs_the_authors_own_token(driver: Driver) -> None:
+    network = driver.network
+    alice, bob = driver.author("alice"), driver.author("bob")
+    with pytest.raises(AuthenticationFailed):
+        network.publish("Mug — 8 €", idempotency_key="k-1", author=Author(alice.account))
+    with pytest.raises(AuthenticationFailed):
+        network.publish("Mug — 8 €", idempotency_key="k-2", author=Author(alice.account, "nope"))
+    with pytest.raises(AuthenticationFailed):
+        network.publish(
+            "Mug — 8 €", idempotency_key="k-3", author=Author(alice.account, bob.access_token)
+        )
 
 
 def test_outage_raises_network_unavailable(driver: Driver) -> None:

@@ -19,7 +19,8 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from payez.entrypoints.web.app import OAuthClient, create_app
+from payez.adapters.networks.mastodon_oauth import OAuthClient
+from payez.entrypoints.web.app import create_app
 from payez.sandbox.network.accounts import register_app
 from tests.integration.pipeline_world import World
 from tests.integration.sandbox_server import Sandbox, running_sandbox
@@ -90,7 +91,7 @@ def oauth_clients(sandbox: Sandbox) -> dict[str, OAuthClient]:
     for network in ("memory", "sandbox"):
         redirect = CALLBACK.format(network=network)
         with sandbox.engine.begin() as conn:
-            registered = register_app(conn, "Payez", redirect, "read", None)
+            registered = register_app(conn, "Payez", redirect, "read write:statuses", None)
         clients[network] = OAuthClient(
             network,
             sandbox.api_base_url,

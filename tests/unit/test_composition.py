@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+import sqlalchemy as sa
+
 from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.config import load_settings
 from payez.entrypoints.composition import MASTODON, networks_for, oauth_clients_for
+from payez.entrypoints.web.app import create_app
 from payez.sandbox.bootstrap import SANDBOX_NETWORK, SandboxWiring
+from payez.service.context import ServiceContext
 
 WIRING = SandboxWiring(
     api_base_url="http://127.0.0.1:8000/sandbox",
@@ -38,3 +43,14 @@ def test_a_configured_mastodon_server_is_listened_to_and_used_for_claims() -> No
     client = oauth_clients_for(settings, WIRING)[MASTODON]
     assert client.api_base_url == "https://mastodon.example"
     assert client.redirect_uri == "https://payez.example/oauth/mastodon/callback"
+
+
+def test_the_web_app_is_handed_the_processor_the_settings_name() -> None:
+    # The web app does not pick adapters: with Stripe configured, it must be given Stripe's.
+    settings = load_settings({"PAYEZ_CARD_PROCESSOR": "stripe"})
+    ctx = ServiceContext(engine=sa.create_engine("sqlite://"), settings=settings)
+    with pytest.raises(ValueError, match="stripe"):
+        create_app(ctx)
+    sandbox = load_settings({})
+    app = create_app(ServiceContext(engine=sa.create_engine("sqlite://"), settings=sandbox))
+    assert app.state.site.cards.name == "sandbox"

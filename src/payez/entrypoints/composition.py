@@ -1,4 +1,8 @@
-"""Choose the adapters the settings name: the one place implementations are picked."""
+"""Choose the adapters the settings name: the one place implementations are picked.
+
+The arrows go one way: the commands (``cli/serve``) call this module, then hand what it built to
+the web app (``web/app.create_app``); the web app never imports the composition.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from payez.ports.cards import CardProcessor
 from payez.ports.network import SocialNetwork
 
 if TYPE_CHECKING:
-    from payez.entrypoints.web.app import OAuthClient
+    from payez.adapters.networks.mastodon_oauth import OAuthClient
     from payez.sandbox.bootstrap import SandboxWiring
     from payez.service.context import ServiceContext
 
@@ -57,7 +61,7 @@ def networks_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SocialN
 
 def oauth_clients_for(settings: Settings, wiring: SandboxWiring) -> dict[str, OAuthClient]:
     """Payez's OAuth applications: on the sandbox, and on Mastodon when configured."""
-    from payez.entrypoints.web.app import OAuthClient
+    from payez.adapters.networks.mastodon_oauth import OAuthClient
     from payez.sandbox.bootstrap import SANDBOX_NETWORK
 
     clients = {

@@ -57,6 +57,16 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True)
+class Author:
+    """Whom :meth:`SocialNetwork.publish` posts as: a person's own account, with the access
+    token they granted Payez for it (Mastodon's ``write:statuses``; X's and Bluesky's user
+    tokens likewise). Without a token the network refuses to post for them."""
+
+    account: NetworkAccount
+    access_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MentionPage:
     posts: tuple[Post, ...]
     """Oldest first."""
@@ -119,6 +129,15 @@ class SocialNetwork(Protocol):
         """Tell ``account`` something privately (a direct message where the network has them)."""
         ...
 
+    def publish(self, text: str, idempotency_key: str, author: Author) -> str:
+        """Publish a new public post (not a reply) as ``author``; returns its id.
+
+        The same key from the same author never posts twice. Raises
+        :class:`AuthenticationFailed` when the author's token is missing, refused, or is not
+        the author's: the post was then not made for them.
+        """
+        ...
+
 
 class NetworkError(PayezError):
     """A social network refused or failed a request."""
@@ -155,7 +174,8 @@ class PostNotFound(NetworkError):
 
 
 class AuthenticationFailed(NetworkError):
-    """Our credentials for the network were refused: an operator must fix the configuration."""
+    """Credentials were refused: ours (an operator must fix the configuration), or those a
+    user granted us to publish as them (they must grant them again)."""
 
     code = "network_authentication_failed"
     message_fr = "Le réseau social a refusé nos identifiants."

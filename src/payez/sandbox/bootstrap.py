@@ -35,7 +35,8 @@ def wire_sandbox(engine: Engine, settings: Settings) -> SandboxWiring:
     with engine.begin() as conn:
         account_id = _service_account(conn, settings)
         token = issue_token(conn, None, account_id, "read write")
-        client = register_app(conn, "Payez", redirect_uri, "read", settings.base_url)
+        # write:statuses: a merchant linking an account lets Payez publish their listings.
+        client = register_app(conn, "Payez", redirect_uri, "read write:statuses", settings.base_url)
     return SandboxWiring(
         api_base_url=sandbox_base_url(settings),
         service_token=token,

@@ -3,7 +3,8 @@
 Idempotent: seeding twice changes nothing. Passwords derive from the secret key, so they can be
 printed again without being stored in clear. Every member on Payez also gets a web login
 (``{handle}@demo.payez.test`` with the same password) and a TOTP secret, already enabled, so the
-demo can confirm payments (``PAYEZ_CONFIRM=psd2`` asks for a first payment).
+demo can confirm payments (``PAYEZ_CONFIRM=psd2`` asks for a first payment). The merchant's
+linked account carries a posting grant, so new listings publish in one click.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from payez.config import Settings
 from payez.domain.money import Money
 from payez.ports.network import NetworkAccount
 from payez.sandbox.bootstrap import SANDBOX_NETWORK, sandbox_base_url
-from payez.sandbox.network.accounts import create_sandbox_user
+from payez.sandbox.network.accounts import create_sandbox_user, issue_token
 from payez.sandbox.network.instance import sandbox_urls
 from payez.sandbox.network.statuses import Urls, post_status
 from payez.service.load_wallet import load_wallet
+from payez.service.network_tokens import seal_token
 from payez.service.open_account import open_user
 from payez.service.passwords import hash_password
 from payez.service.second_factor import enrol_totp_secret
@@ -80,6 +82,7 @@ def seed_demo(engine: Engine, settings: Settings) -> list[DemoUser]:
         seeded.append(_web_login(conn, settings, user_id, "restos", "association", now))
         merchant = _member(conn, settings, urls, "boutique", "merchant", now, legal_id="123456789")
         _listing(conn, urls, merchant, now)
+        _publishing_grant(conn, settings, urls, merchant, "boutique")
         seeded.append(_web_login(conn, settings, merchant[1], "boutique", "merchant", now))
         create_sandbox_user(conn, "dave", demo_password(settings, "dave"), "Dave")
         seeded.append(DemoUser("dave", demo_password(settings, "dave"), "person", False))
@@ -143,6 +146,20 @@ def _member(
         now=now,
     )
     return sandbox_id, user_id
+
+
+def _publishing_grant(
+    conn: Connection, settings: Settings, urls: Urls, merchant: tuple[int, int], handle: str
+) -> None:
+    """The token the merchant would grant by linking their account with "allow posting", so
+    the demo merchant can publish new listings in one click (kept if already there)."""
+    sandbox_id, _user_id = merchant
+    account_id = urls.account_uri(handle)
+    if users_repo.sealed_access_token(conn, SANDBOX_NETWORK, account_id) is not None:
+        return
+    token = issue_token(conn, None, sandbox_id, "read write:statuses")
+    sealed = seal_token(settings, SANDBOX_NETWORK, account_id, token)
+    users_repo.keep_access_token(conn, SANDBOX_NETWORK, account_id, sealed)
 
 
 def _listing(conn: Connection, urls: Urls, merchant: tuple[int, int], now: datetime) -> None:

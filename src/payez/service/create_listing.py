@@ -2,9 +2,10 @@
 
 The merchant fills a form (title, price typed as text, stock, optional picture); that makes a
 listing *draft* and the texts to post in French and English. The draft becomes a listing (the
-row buy replies are matched against) once its post is known: published on the sandbox
-network from the merchant's linked sandbox account, or posted by the merchant elsewhere and
-pasted back (a URL or an id), in which case the post must be theirs.
+row buy replies are matched against) once its post is known: published in one click through
+the network port as the merchant (``publish_listing``, by the outbox, which records the listing
+here with :func:`listing_post_published`), or posted by the merchant and pasted back (a URL or
+an id), in which case the post must be theirs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from payez.adapters.db import listings as listings_repo
+from payez.adapters.db import outbox as outbox_repo
 from payez.adapters.db import users as users_repo
 from payez.adapters.db.tables.listing_details import listing_details
 from payez.adapters.db.tables.payments import listings, social_links, users
@@ -26,14 +28,11 @@ from payez.domain.money import Money
 from payez.domain.policy import RecipientKind
 from payez.domain.typed_amounts import TypedAmountUnreadable, parse_typed_euros
 from payez.ports.network import NetworkError
-from payez.sandbox.network import tables as sandbox_tables
-from payez.sandbox.network.statuses import post_status
 from payez.service.context import ServiceContext
 
 TITLE_MAX_LENGTH = 120
 STOCK_MAX = 10_000
 MAX_PICTURE_BYTES = 1_000_000
-SANDBOX_NETWORK = "sandbox"
 # The first bytes of each picture format we accept; anything else is refused, whatever its name.
 _PICTURE_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"\xff\xd8\xff", 0, "image/jpeg"),
@@ -93,12 +92,6 @@ class PictureInvalid(InvalidInput):
     message_en = "The picture must be a JPEG, PNG, GIF or WebP file of at most 1 MB."
 
 
-class NoSandboxAccount(InvalidInput):
-    code = "no_sandbox_account"
-    message_fr = "Liez d'abord un compte du bac à sable à Payez."
-    message_en = "Link a sandbox account to Payez first."
-
-
 class NetworkNotListened(InvalidInput):
     code = "network_not_listened"
     message_fr = "Payez n'écoute pas ce réseau."
@@ -132,6 +125,8 @@ class Draft:
     stock: int
     has_picture: bool
     listing_id: int | None
+    publish_key: str | None = None
+    """The key of the outbox message publishing it in one click, once that was asked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +229,7 @@ def _draft(conn: Connection, merchant_user_id: int, draft_id: int) -> Draft:
             d.stock,
             d.picture_type,
             d.listing_id,
+            d.publish_key,
         ).where(d.id == draft_id, d.merchant_user_id == merchant_user_id)
     ).first()
     if row is None:
@@ -246,6 +242,7 @@ def _draft(conn: Connection, merchant_user_id: int, draft_id: int) -> Draft:
         stock=int(row.stock),
         has_picture=row.picture_type is not None,
         listing_id=int(row.listing_id) if row.listing_id is not None else None,
+        publish_key=str(row.publish_key) if row.publish_key is not None else None,
     )
 
 
@@ -270,13 +267,12 @@ def listing_text(draft: Draft, language: Language, service_handle: str) -> str:
     )
 
 
-def sandbox_handle(ctx: ServiceContext, merchant_user_id: int) -> str | None:
-    """The merchant's linked sandbox account, if any (its handle)."""
-    with ctx.engine.connect() as conn:
-        for network, _account_id, handle in users_repo.linked_accounts(conn, merchant_user_id):
-            if network == SANDBOX_NETWORK:
-                return handle
-    return None
+def service_handle_on(ctx: ServiceContext, network: str) -> str:
+    """The handle buyers mention on ``network``; the configured one when it cannot be asked."""
+    try:
+        return ctx.service_handle(network)
+    except NetworkError:
+        return ctx.settings.service_handle
 
 
 def _make_listing(conn: Connection, draft: Draft, network: str, post_id: str, now: datetime) -> int:
@@ -303,7 +299,7 @@ def _make_listing(conn: Connection, draft: Draft, network: str, post_id: str, no
     return listing_id
 
 
-def _lock_draft(conn: Connection, merchant_user_id: int, draft_id: int) -> Draft:
+def lock_draft(conn: Connection, merchant_user_id: int, draft_id: int) -> Draft:
     """The draft, locked so two clicks on "publish" make one post and one listing."""
     conn.execute(
         sa.select(listing_details.c.id).where(listing_details.c.id == draft_id).with_for_update()
@@ -311,49 +307,29 @@ def _lock_draft(conn: Connection, merchant_user_id: int, draft_id: int) -> Draft
     return _draft(conn, merchant_user_id, draft_id)
 
 
-def publish_on_sandbox(
-    ctx: ServiceContext, merchant_user_id: int, draft_id: int, language: Language
-) -> int:
-    """Post the listing from the merchant's sandbox account and record it; returns the listing
-    id. Publishing again returns the same listing and posts nothing.
+def listing_post_published(
+    conn: Connection, publish_key: str, network: str, post_id: str, now: datetime
+) -> int | None:
+    """The network has the draft's listing post (published by the outbox message
+    ``publish_key``): record the listing under it, once; returns the listing id.
 
-    The sandbox network lives in Payez's own database, so the post and the listing are written
-    in one transaction: there is never a listing without its post, or the reverse.
+    Runs in the transaction that marks the message sent. When the draft already has its listing
+    (the merchant pasted a post meanwhile, or a second sender got here first), nothing changes.
     """
-    with ctx.engine.begin() as conn:
-        draft = _lock_draft(conn, merchant_user_id, draft_id)
-        if draft.listing_id is not None:
-            return draft.listing_id
-        account = next(
-            (
-                account_id
-                for network, account_id, _handle in users_repo.linked_accounts(
-                    conn, merchant_user_id
-                )
-                if network == SANDBOX_NETWORK
-            ),
-            None,
-        )
-        if account is None:
-            raise NoSandboxAccount()
-        # A sandbox account's immutable id is its URI, ".../users/<username>".
-        username = account.rstrip("/").rsplit("/users/", 1)[-1]
-        sandbox_account = conn.execute(
-            sa.select(sandbox_tables.accounts.c.id).where(
-                sandbox_tables.accounts.c.username == username
-            )
-        ).scalar_one_or_none()
-        if sandbox_account is None:
-            raise NoSandboxAccount(username)
-        now = ctx.now()
-        status_id = post_status(
-            conn,
-            int(sandbox_account),
-            listing_text(draft, language, ctx.service_handle(SANDBOX_NETWORK)),
-            now,
-            idempotency_key=f"payez-listing-{draft.id}",
-        )
-        return _make_listing(conn, draft, SANDBOX_NETWORK, str(status_id), now)
+    d = listing_details.c
+    row = conn.execute(
+        sa.select(d.id, d.merchant_user_id).where(d.publish_key == publish_key)
+    ).first()
+    if row is None:
+        return None
+    draft = lock_draft(conn, int(row.merchant_user_id), int(row.id))
+    if draft.listing_id is not None:
+        return draft.listing_id
+    try:
+        return _make_listing(conn, draft, network, post_id, now)
+    except PostAlreadyListed:
+        # The merchant pasted this very post onto another draft first: that listing stands.
+        return None
 
 
 def post_id_from(pasted: str) -> str:
@@ -392,9 +368,12 @@ def attach_post(
         # Someone else's post made into a listing would collect buy replies meant for them.
         if post is None or post.author.id not in mine:
             raise PostNotYours(post_id)
-        draft = _lock_draft(conn, merchant_user_id, draft_id)
+        draft = lock_draft(conn, merchant_user_id, draft_id)
         if draft.listing_id is not None:
             return draft.listing_id
+        if draft.publish_key is not None:
+            # Listed under this post now: a one-click publication still on its way stops.
+            outbox_repo.cancel_pending(conn, draft.publish_key)
         return _make_listing(conn, draft, network, post.id, ctx.now())
 
 

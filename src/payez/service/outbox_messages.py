@@ -1,4 +1,5 @@
-"""Build outbox rows: a public reply under a command post, or a private notice to a person."""
+"""Build outbox rows: a public reply under a command post, a private notice to a person, or a
+merchant's listing post published as them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 from payez.domain.errors import Language
 from payez.domain.replies import reply_text
+
+LISTING = "listing"
 
 
 def _message(
@@ -72,3 +75,23 @@ def private_notice(
         network, "private", handle, outcome, language,
         key=key, facts=facts, now=now, account_id=account_id,
     )  # fmt: skip
+
+
+def listing_post(
+    network: str, author_account_id: str, author_handle: str, text: str, *, key: str, now: datetime
+) -> dict[str, Any]:
+    """A new top-level post of ``text``, published as the merchant's account ``author_account_id``
+    with the token they granted (looked up when it is sent, never copied here)."""
+    return {
+        "network": network,
+        "kind": LISTING,
+        "in_reply_to": None,
+        "recipient_account_id": author_account_id,
+        "recipient_handle": author_handle,
+        "text": text,
+        "idempotency_key": key,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }

@@ -1,4 +1,5 @@
-"""The outbox repository: replies and private notices waiting to be sent, each with its key."""
+"""The outbox repository: replies, private notices and listing posts waiting to be sent, each
+with its key."""
 
 from __future__ import annotations
 
@@ -32,19 +33,74 @@ def enqueue(conn: Connection, messages: Sequence[dict[str, Any]]) -> None:
     insert_ignoring_duplicates(conn, outbox, messages, count=False)
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxState:
+    message: OutboxMessage
+    state: str
+    """pending | sent | failed | cancelled"""
+    next_attempt_at: datetime
+    remote_id: str | None
+    last_error: str | None
+
+
+_MESSAGE_COLUMNS = (
+    outbox.c.id,
+    outbox.c.network,
+    outbox.c.kind,
+    outbox.c.in_reply_to,
+    outbox.c.recipient_account_id,
+    outbox.c.recipient_handle,
+    outbox.c.text,
+    outbox.c.idempotency_key,
+    outbox.c.attempts,
+)
+
+
+def by_key(conn: Connection, idempotency_key: str) -> OutboxState | None:
+    row = conn.execute(
+        sa.select(
+            *_MESSAGE_COLUMNS,
+            outbox.c.state,
+            outbox.c.next_attempt_at,
+            outbox.c.remote_id,
+            outbox.c.last_error,
+        ).where(outbox.c.idempotency_key == idempotency_key)
+    ).first()
+    if row is None:
+        return None
+    values = row._mapping
+    return OutboxState(
+        message=OutboxMessage(**{c.name: values[c.name] for c in _MESSAGE_COLUMNS}),
+        state=str(values["state"]),
+        next_attempt_at=values["next_attempt_at"],
+        remote_id=values["remote_id"],
+        last_error=values["last_error"],
+    )
+
+
+def requeue_failed(
+    conn: Connection, idempotency_key: str, now: datetime, values: dict[str, Any]
+) -> bool:
+    """Send a failed message again from now, with ``values`` changed; False if not failed."""
+    result = conn.execute(
+        outbox.update()
+        .where(outbox.c.idempotency_key == idempotency_key, outbox.c.state == "failed")
+        .values(state="pending", attempts=0, next_attempt_at=now, last_error=None, **values)
+    )
+    return result.rowcount == 1
+
+
+def cancel_pending(conn: Connection, idempotency_key: str) -> None:
+    conn.execute(
+        outbox.update()
+        .where(outbox.c.idempotency_key == idempotency_key, outbox.c.state == "pending")
+        .values(state="cancelled")
+    )
+
+
 def due(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
     query = (
-        sa.select(
-            outbox.c.id,
-            outbox.c.network,
-            outbox.c.kind,
-            outbox.c.in_reply_to,
-            outbox.c.recipient_account_id,
-            outbox.c.recipient_handle,
-            outbox.c.text,
-            outbox.c.idempotency_key,
-            outbox.c.attempts,
-        )
+        sa.select(*_MESSAGE_COLUMNS)
         .where(outbox.c.state == "pending", outbox.c.next_attempt_at <= now)
         .order_by(outbox.c.id)
         .limit(limit)

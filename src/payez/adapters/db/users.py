@@ -231,3 +231,30 @@ def adopted_accounts_holding_money(conn: Connection) -> list[tuple[int, int]]:
         .order_by(users.c.id)
     )
     return [(int(r.id), int(r.adopted_by_user_id)) for r in rows]
+
+
+def keep_access_token(conn: Connection, network: str, account_id: str, sealed: str | None) -> None:
+    """Keep (or with None, forget) the sealed access token of a linked account."""
+    conn.execute(
+        social_links.update()
+        .where(social_links.c.network == network, social_links.c.account_id == account_id)
+        .values(access_token_sealed=sealed)
+    )
+
+
+def sealed_access_token(conn: Connection, network: str, account_id: str) -> str | None:
+    return conn.execute(
+        sa.select(social_links.c.access_token_sealed).where(
+            social_links.c.network == network, social_links.c.account_id == account_id
+        )
+    ).scalar_one_or_none()
+
+
+def accounts_with_tokens(conn: Connection, user_id: int) -> set[tuple[str, str]]:
+    """(network, account id) of the user's linked accounts that carry an access token."""
+    rows = conn.execute(
+        sa.select(social_links.c.network, social_links.c.account_id).where(
+            social_links.c.user_id == user_id, social_links.c.access_token_sealed.is_not(None)
+        )
+    )
+    return {(str(r.network), str(r.account_id)) for r in rows}

@@ -11,6 +11,8 @@
   404 → :class:`PostNotFound` (None from :meth:`fetch_post`).
 - Replies carry Mastodon's ``Idempotency-Key``. Mastodon remembers keys for about an hour
   (the sandbox forever), so the outbox keeps its own record of what it has sent.
+- Publishing as a person (a merchant's listing) uses that person's own access token (a grant
+  with ``write:statuses``), never the service's; the status must come back as theirs.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from payez.adapters.networks.html_text import html_to_text
 from payez.adapters.networks.reconnect import Backoff
 from payez.ports.network import (
     AuthenticationFailed,
+    Author,
     MentionPage,
     NetworkAccount,
     NetworkError,
@@ -149,14 +152,15 @@ class MastodonNetwork:
         self._stream_read_timeout = stream_read_timeout
         self._backoff = (backoff_initial, backoff_maximum)
         self._reply_visibility = reply_visibility
-        self._api = self._client(session or requests.Session())
+        self._session = session or requests.Session()
+        self._api = self._client(self._session)
         self._lock = threading.Lock()
         self._service_account: NetworkAccount | None = None
         self._accounts: dict[str, NetworkAccount] = {}  # per-server account id → account
 
-    def _client(self, session: requests.Session) -> Any:
+    def _client(self, session: requests.Session, access_token: str | None = None) -> Any:
         return Mastodon(
-            access_token=self._token,
+            access_token=access_token or self._token,
             api_base_url=self._base,
             ratelimit_method="throw",
             request_timeout=self._request_timeout,
@@ -167,11 +171,11 @@ class MastodonNetwork:
     # -- errors ------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self, api: Any = None) -> Iterator[None]:
         try:
             yield
         except MastodonRatelimitError as exc:
-            reset = self._api.ratelimit_reset
+            reset = (api or self._api).ratelimit_reset
             reset_at = datetime.fromtimestamp(reset, UTC) if reset else None
             raise RateLimited(str(exc), reset_at=reset_at) from exc
         except MastodonNotFoundError as exc:
@@ -278,6 +282,17 @@ class MastodonNetwork:
         body = text if text.startswith(prefix.strip()) else prefix + text
         with self._errors():
             self._api.status_post(body, visibility="direct", idempotency_key=idempotency_key)
+
+    def publish(self, text: str, idempotency_key: str, author: Author) -> str:
+        if not author.access_token:
+            raise AuthenticationFailed(f"no access token for {author.account.handle}")
+        api = self._client(self._session, author.access_token)
+        with self._errors(api):
+            status = api.status_post(text, visibility="public", idempotency_key=idempotency_key)
+        if str(status["account"]["uri"]) != author.account.id:
+            # A token granted by another account: its post must not stand for this one's.
+            raise AuthenticationFailed(f"the token is not {author.account.handle}'s")
+        return str(status["id"])
 
     # -- mentions ----------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 It implements :class:`payez.ports.network.SocialNetwork` and follows the same rules as the
 Mastodon adapter against the sandbox (the shared conformance tests hold both to them): a reply
 to a deleted post is refused, a deleted post leaves the mentions, an edit keeps the id and sets
-``edited_at``, a repost or an edit notifies nobody. Tests drive it with :meth:`post`,
+``edited_at``, a repost or an edit notifies nobody, publishing as a person takes a token that
+person granted (:meth:`token_for`). Tests drive it with :meth:`post`,
 :meth:`edit`, :meth:`delete`, :meth:`repost`, can make the next calls fail with
 :meth:`fail_next`, and drop live streams with :meth:`drop_streams`.
 """
@@ -22,6 +23,8 @@ from payez.adapters.networks.reconnect import Backoff
 from payez.ports.clock import Clock, SystemClock
 from payez.ports.network import (
     VISIBILITIES,
+    AuthenticationFailed,
+    Author,
     MentionPage,
     NetworkAccount,
     NetworkError,
@@ -39,6 +42,14 @@ _MENTION = re.compile(r"(?<![\w@/])@([a-z0-9_]+(?:@[a-z0-9.-]+[a-z0-9])?)", re.I
 class RecordedReply:
     id: str
     to_post_id: str
+    text: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPublication:
+    id: str
+    author: NetworkAccount
     text: str
     idempotency_key: str
 
@@ -76,6 +87,8 @@ class InMemoryNetwork:
         self._mention_seq = itertools.count(1)
         self._reply_keys: dict[str, str] = {}
         self._notice_keys: set[str] = set()
+        self._publish_keys: dict[tuple[str, str], str] = {}  # (author id, key) → post id
+        self._tokens: dict[str, str] = {}  # access token → account id
         self._failures: list[NetworkError] = []
         self._down = False
         self._subscribers: list[queue.Queue[tuple[int, str] | _Dropped]] = []
@@ -83,6 +96,7 @@ class InMemoryNetwork:
         self._backoff_maximum = backoff_maximum
         self.replies: list[RecordedReply] = []
         self.notices: list[RecordedNotice] = []
+        self.publications: list[RecordedPublication] = []
         self.calls: list[str] = []
         self.stream_connections = 0
         self.service_account = self.add_account(service_handle)
@@ -99,6 +113,18 @@ class InMemoryNetwork:
             account = NetworkAccount(id=f"{self.name}:user:{next(self._ids)}", handle=handle)
             self._accounts[account.id] = account
             return account
+
+    def token_for(self, account: NetworkAccount) -> str:
+        """An access token the account grants (as through OAuth) to publish as it."""
+        with self._lock:
+            token = f"memory-token-{next(self._ids)}"
+            self._tokens[token] = account.id
+            return token
+
+    def revoke_tokens(self, account: NetworkAccount) -> None:
+        with self._lock:
+            for token in [t for t, owner in self._tokens.items() if owner == account.id]:
+                del self._tokens[token]
 
     def rename_account(self, account: NetworkAccount, new_handle: str) -> NetworkAccount:
         """Give an account a new handle; its id stays (to test that claims follow the id)."""
@@ -320,6 +346,22 @@ class InMemoryNetwork:
                 return
             self._notice_keys.add(idempotency_key)
             self.notices.append(RecordedNotice(account, text, idempotency_key))
+
+    def publish(self, text: str, idempotency_key: str, author: Author) -> str:
+        with self._lock:
+            self._enter("publish")
+            owner = self._tokens.get(author.access_token or "")
+            if owner is None or owner != author.account.id:
+                raise AuthenticationFailed(f"no valid token for {author.account.handle}")
+            done = self._publish_keys.get((owner, idempotency_key))
+            if done is not None:
+                return done
+            post = self.post(self._accounts[owner], text)
+            self._publish_keys[(owner, idempotency_key)] = post.id
+            self.publications.append(
+                RecordedPublication(post.id, post.author, text, idempotency_key)
+            )
+            return post.id
 
     # -- inside --------------------------------------------------------------------------------
 

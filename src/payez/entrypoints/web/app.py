@@ -15,8 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from payez.adapters.networks.mastodon_oauth import OAuthClient
 from payez.domain.errors import Forbidden, InvalidInput, NotFound, PayezError
-from payez.entrypoints.composition import card_processor_for
 from payez.entrypoints.web.account import account_routes
 from payez.entrypoints.web.api import api_routes
 from payez.entrypoints.web.api_reference import api_reference_routes
@@ -30,18 +30,18 @@ from payez.entrypoints.web.confirm import confirm_routes
 from payez.entrypoints.web.dashboard import dashboard_routes
 from payez.entrypoints.web.merchants import merchant_routes
 from payez.entrypoints.web.metrics import metrics_routes
-from payez.entrypoints.web.oauth import OAuthClient
 from payez.entrypoints.web.onboarding import onboarding_routes
 from payez.entrypoints.web.pages import page_routes
 from payez.entrypoints.web.payouts import payout_routes
 from payez.entrypoints.web.site import Site, language
 from payez.ports.cards import CardProcessor, ProcessorUnavailable
 from payez.ports.identity import IdentityServiceUnavailable, IdentityVerifier
+from payez.sandbox.cards import SandboxCardProcessor
 from payez.sandbox.identity import SandboxIdentityVerifier
 from payez.service.context import ServiceContext
 from payez.service.log_in import LoginRateLimited
 
-__all__ = ["OAuthClient", "create_app"]
+__all__ = ["create_app"]
 
 API_PREFIX = "/api/"
 
@@ -72,6 +72,17 @@ def status_for(error: PayezError) -> int:
     return 400
 
 
+def _card_processor(ctx: ServiceContext, given: CardProcessor | None) -> CardProcessor:
+    """The processor the worker charges is the one cards are saved with: the one the caller
+    built (``entrypoints.composition``), else the context's; the sandbox's only by default."""
+    processor = given or ctx.cards
+    if processor is not None:
+        return processor
+    if ctx.settings.card_processor != "sandbox":
+        raise ValueError(f"create_app needs the {ctx.settings.card_processor} card processor")
+    return SandboxCardProcessor(ctx.engine, base_url=ctx.settings.base_url)
+
+
 def create_app(
     ctx: ServiceContext,
     *,
@@ -91,8 +102,7 @@ def create_app(
     )
     site = Site(
         ctx=ctx,
-        # The processor the worker charges is the one cards are saved with.
-        cards=cards or ctx.cards or card_processor_for(ctx.settings, ctx.engine),
+        cards=_card_processor(ctx, cards),
         identity=identity or SandboxIdentityVerifier(),
         oauth_clients=dict(oauth_clients or {}),
     )

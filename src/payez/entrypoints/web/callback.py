@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature
 from mastodon import MastodonError
 
+from payez.adapters.networks.mastodon_oauth import PUBLISH_SCOPES, READ_SCOPES
 from payez.domain.errors import PayezError
 from payez.entrypoints.web.claims import claim_state_matches, finish_claim
 from payez.entrypoints.web.oauth import STATE_MAX_AGE
@@ -52,12 +53,14 @@ def callback_routes(site: Site) -> APIRouter:
             # logged-in session that started it, never by a browser handed someone else's
             # return link.
             return site.error_page(request, LinkStateInvalid(), 403)
+        publish = purpose == "link" and values.get("publish") is True
         try:
-            account = client.proven_account(code)
+            signed_in = client.signed_in(code, PUBLISH_SCOPES if publish else READ_SCOPES)
         except MastodonError:
             return site.error_page(request, OAuthRefused(), 400)
         if purpose == "link":
-            return finish_link(site, request, values, network, account)
-        return finish_claim(site, request, values, network, account)
+            token = signed_in.access_token if publish else None
+            return finish_link(site, request, values, network, signed_in.account, token)
+        return finish_claim(site, request, values, network, signed_in.account)
 
     return router

@@ -17,7 +17,6 @@ from payez.entrypoints.web.dashboard import money_formatter
 from payez.entrypoints.web.site import Site
 from payez.service.create_listing import (
     MAX_PICTURE_BYTES,
-    SANDBOX_NETWORK,
     PictureInvalid,
     attach_post,
     create_draft,
@@ -26,14 +25,14 @@ from payez.service.create_listing import (
     listing_text,
     merchant_drafts,
     public_listing,
-    publish_on_sandbox,
-    sandbox_handle,
+    service_handle_on,
 )
 from payez.service.merchant_orders import (
     merchant_listings,
     merchant_orders,
     refund_merchant_order,
 )
+from payez.service.publish_listing import publication_of, publish_listing, publishing_accounts
 
 
 def _language(value: str, fallback: Language) -> Language:
@@ -104,14 +103,17 @@ def merchant_routes(site: Site) -> APIRouter:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
         draft = draft_of(site.ctx, user_id, draft_id)
-        handle = site.ctx.service_handle(SANDBOX_NETWORK)
+        accounts = publishing_accounts(site.ctx, user_id)
+        handle = service_handle_on(site.ctx, accounts[0].network if accounts else "")
         return site.render(
             request,
             "merchant_draft.html",
             status,
             draft=draft,
             texts={lang: listing_text(draft, lang, handle) for lang in ("fr", "en")},
-            sandbox=sandbox_handle(site.ctx, user_id),
+            publishers=[a for a in accounts if a.can_publish],
+            ungranted=[a for a in accounts if not a.can_publish],
+            publication=publication_of(site.ctx, user_id, draft_id),
             networks=sorted(site.ctx.networks),
             money=money_formatter(visitor.language),
             error=error,
@@ -123,17 +125,24 @@ def merchant_routes(site: Site) -> APIRouter:
 
     @router.post("/merchant/drafts/{draft_id}/publish")
     def publish(
-        request: Request, draft_id: int, csrf_token: str = Form(""), language: str = Form("")
+        request: Request,
+        draft_id: int,
+        csrf_token: str = Form(""),
+        language: str = Form(""),
+        network: str = Form(""),
     ) -> Response:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
         visitor.check_csrf(csrf_token)
         try:
-            listing_id = publish_on_sandbox(
-                site.ctx, user_id, draft_id, _language(language, visitor.language)
+            listing_id = publish_listing(
+                site.ctx, user_id, draft_id, network[:16], _language(language, visitor.language)
             )
         except InvalidInput as exc:
             return render_draft(request, draft_id, 400, exc.message(visitor.language))
+        if listing_id is None:
+            # On its way (or refused): the draft's page says which.
+            return RedirectResponse(f"/merchant/drafts/{draft_id}", status_code=303)
         return RedirectResponse(f"/listings/{listing_id}", status_code=303)
 
     @router.post("/merchant/drafts/{draft_id}/attach")

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from payez.adapters.networks.mastodon_oauth import PUBLISH_SCOPES, READ_SCOPES
 from payez.domain.errors import InvalidInput, PayezError
 from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.i18n import texts
@@ -18,7 +19,7 @@ from payez.ports.identity import IdentityServiceUnavailable
 from payez.ports.network import NetworkAccount
 from payez.service.account_overview import overview
 from payez.service.add_card import add_card, start_card_setup
-from payez.service.link_social_account import link_social_account
+from payez.service.link_social_account import is_merchant, link_social_account
 from payez.service.verify_identity import IdentityCheckFailed, parse_birth_date, verify_identity
 
 # Networks a user will be able to link; those without an OAuth client show as "coming soon".
@@ -120,14 +121,18 @@ def onboarding_routes(site: Site) -> APIRouter:
         client = site.oauth_clients.get(network)
         if client is None:
             return site.error_page(request, NetworkNotLinkable(network[:32]), 404)
+        # A merchant is asked leave to post too, so that Payez can publish their listings.
+        publish = is_merchant(site.ctx, visitor.require_user())
         state = site.oauth_signer().dumps(
             {
                 "purpose": "link",
                 "session": visitor.session_fingerprint,
                 "nonce": secrets.token_urlsafe(8),
+                "publish": publish,
             }
         )
-        return RedirectResponse(client.authorize_url(state), status_code=303)
+        scopes = PUBLISH_SCOPES if publish else READ_SCOPES
+        return RedirectResponse(client.authorize_url(state, scopes), status_code=303)
 
     return router
 
@@ -150,15 +155,23 @@ def link_state_matches(request: Request, state: dict[str, Any]) -> bool:
 
 
 def finish_link(
-    site: Site, request: Request, state: dict[str, Any], network: str, account: NetworkAccount
+    site: Site,
+    request: Request,
+    state: dict[str, Any],
+    network: str,
+    account: NetworkAccount,
+    publishing_token: str | None = None,
 ) -> Response:
-    """The network proved who signed in: link that account to the logged-in user."""
+    """The network proved who signed in: link that account to the logged-in user (with the
+    token granted to publish as them, when that was asked)."""
     visitor = visitor_of(request)
     user_id = visitor.require_user()
     if not link_state_matches(request, state):
         return site.error_page(request, LinkStateInvalid(), 403)
     try:
-        credited = link_social_account(site.ctx, user_id, network, account)
+        credited = link_social_account(
+            site.ctx, user_id, network, account, publishing_token=publishing_token
+        )
     except InvalidInput as exc:
         return site.render(
             request,

@@ -12,10 +12,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from itsdangerous import URLSafeTimedSerializer
 
+from payez.adapters.networks.mastodon_oauth import OAuthClient
 from payez.domain.errors import Language, PayezError
 from payez.entrypoints.web.auth import Visitor, visitor_of
 from payez.entrypoints.web.i18n import format_deadline, format_moment, texts
-from payez.entrypoints.web.oauth import OAuthClient
 from payez.ports.cards import CardProcessor
 from payez.ports.identity import IdentityVerifier
 from payez.service.context import ServiceContext

@@ -44,6 +44,9 @@ social_links = sa.Table(
     sa.Column("account_id", sa.String(512), nullable=False),  # immutable id, never the handle
     sa.Column("handle", sa.String(320), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    # The access token the user granted to publish as them (a merchant's listings), sealed
+    # with AES-GCM (service/network_tokens.py); NULL for everyone else.
+    sa.Column("access_token_sealed", sa.Text),
     sa.UniqueConstraint("network", "account_id"),
     sa.Index("ix_social_links_user", "user_id"),
 )
@@ -112,7 +115,8 @@ outbox = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("network", sa.String(16), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),  # reply | private
+    # reply | private | listing (a merchant's listing post, published as the merchant)
+    sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("in_reply_to", sa.String(64)),
     sa.Column("recipient_account_id", sa.String(512)),
     sa.Column("recipient_handle", sa.String(320)),
