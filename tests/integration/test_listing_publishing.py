@@ -22,7 +22,7 @@ from payez.config import load_settings
 from payez.domain.payments import PaymentState
 from payez.sandbox.bootstrap import sandbox_base_url
 from payez.sandbox.demo import seed_demo
-from payez.sandbox.network.statuses import Urls
+from payez.sandbox.network.instance import sandbox_urls
 from payez.service.context import ServiceContext
 from payez.service.create_listing import create_draft, public_listing
 from payez.service.link_social_account import link_social_account
@@ -229,8 +229,8 @@ def test_the_demo_merchant_publishes_on_the_sandbox_in_one_click(database_url: s
             sandbox.user("payez")
             network = MastodonNetwork(sandbox.api_base_url, sandbox.token("payez"), name="sandbox")
             ctx = ServiceContext(engine=engine, settings=settings, networks={"sandbox": network})
-            shop_uri = Urls(sandbox_base_url(settings)).account_uri("boutique")
             with engine.connect() as conn:
+                shop_uri = sandbox_urls(conn, sandbox_base_url(settings)).account_uri("boutique")
                 found = users_repo.users_by_network_account(conn, "sandbox", [shop_uri])
             shop = found[shop_uri].id
             draft_id = create_draft(ctx, shop, title="Mug", price="8", stock="2")
