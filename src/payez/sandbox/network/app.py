@@ -31,8 +31,9 @@ def create_sandbox_app(
 ) -> FastAPI:
     """The sandbox social network on ``engine``'s database (tables from migration 0003).
 
-    Mount it at ``/sandbox``; clients then use ``api_base_url=<base_url>/sandbox``. Before a
-    server stops, call ``app.state.sandbox.streams.close_all()`` so open streams end cleanly.
+    Mount it at ``/sandbox``; clients then use ``api_base_url=<base_url>/sandbox``. When a
+    server starts stopping, call ``app.state.sandbox.streams.stop()`` (or ``close_all()``
+    before a restart) so open streams end cleanly instead of holding the server up.
     """
     app = FastAPI(
         title="Payez sandbox network",
