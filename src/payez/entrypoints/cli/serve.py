@@ -2,7 +2,7 @@
 
 The web stack is imported when a command runs, so that other ``payez`` commands start fast.
 Both commands stop on SIGTERM or SIGINT within seconds and exit with status 0 (see
-``entrypoints/stop_signals.py`` and ``entrypoints/web/server.py``).
+``entrypoints/stopping.py`` and ``entrypoints/web/server.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ import typer
 
 from payez.config import Settings
 from payez.entrypoints.cli.common import DatabaseUrlOption, app, settings_for
-from payez.entrypoints.stop_signals import stop_on_signals
+from payez.entrypoints.stopping import exit_without_stragglers, stop_on_signals
+
+# After the server and the worker have stopped, what is left may run this long before it is
+# abandoned: the whole stop stays well within the 10 s a supervisor usually grants.
+STRAGGLER_SECONDS = 2.0
 
 PortOption = Annotated[int | None, typer.Option("--port", help="HTTP port (default 8000)")]
 
@@ -97,6 +101,7 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
             background.shutdown(GRACEFUL_SECONDS)
         engine.dispose()
     logging.getLogger("payez.server").info("stopped")
+    exit_without_stragglers(STRAGGLER_SECONDS)
 
 
 @app.command("worker")
@@ -119,6 +124,7 @@ def worker(database_url: DatabaseUrlOption = None, port: PortOption = None) -> N
         stop.wait()
         background.shutdown()
         engine.dispose()
+        exit_without_stragglers(STRAGGLER_SECONDS)
 
 
 def _freeze_startup_objects() -> None:
