@@ -6,7 +6,11 @@ PostgreSQL tests never skip: when the server cannot be reached they fail, loudly
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -88,3 +92,71 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     for tests of the migrations themselves."""
     with _databases(tmp_path, migrated=False) as make:
         yield make(request.param)
+
+
+# -- no process left behind ------------------------------------------------------------------------
+
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """Live (not zombie) descendants of process ``root``, with their command lines, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        if state != "Z":
+            children.setdefault(int(ppid), []).append(int(entry.name))
+    found: dict[int, str] = {}
+    pending = list(children.get(root, []))
+    while pending:
+        pid = pending.pop()
+        try:
+            command = (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")).decode()
+        except OSError:
+            continue
+        found[pid] = command.strip() or "?"
+        pending.extend(children.get(pid, []))
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make this process the subreaper of its descendants: one whose parent exits (a daemon, a
+    grandchild of an exited shell) is then re-parented here rather than to init, and stays
+    visible to the check below."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a test left a process running. Session fixtures are torn down by now,
+    so whatever still runs was started by a test and never stopped. They get a few seconds to
+    finish exiting, are then listed and killed, so a failing run leaves nothing behind either."""
+    deadline = time.monotonic() + 3
+    left = _descendants(os.getpid())
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = _descendants(os.getpid())
+    if not left:
+        return
+    title = f"{len(left)} process(es) left running by the tests (now killed)"
+    lines = [f"pid {pid}: {command[:200]}" for pid, command in sorted(left.items())]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_sep("=", title, red=True, bold=True)
+        for line in lines:
+            reporter.write_line(line, red=True)
+    else:
+        sys.stderr.write("\n".join([title, *lines]) + "\n")
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

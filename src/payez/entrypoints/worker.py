@@ -2,12 +2,18 @@
 
 Every loop is safe to run in several processes at once and to kill at any instant: the state
 that matters is in the database, and each step is one transaction or an idempotent call.
+
+Stopping: every loop and every wait honours one stop event (set by :meth:`Worker.request_stop`),
+so the threads end within moments, between two steps. :meth:`Worker.shutdown` waits for them a
+bounded time; a thread still blocked after that (a slow network call) is a daemon thread and is
+abandoned with the process, which the loops are built to survive.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 
@@ -37,9 +43,10 @@ class Worker:
         poll_seconds: float = 30.0,
         timer_seconds: float = 30.0,
         stream: bool = True,
+        stop: threading.Event | None = None,
     ) -> None:
         self.ctx = ctx
-        self.stop = threading.Event()
+        self.stop = stop if stop is not None else threading.Event()
         self.wake = threading.Event()
         self.replies_due = threading.Event()
         self.idle_seconds = idle_seconds
@@ -47,8 +54,12 @@ class Worker:
         self.timer_seconds = timer_seconds
         self.stream = stream
         self.threads: list[threading.Thread] = []
+        self._stop_requested_at: float | None = None
 
     def start(self) -> None:
+        """Start the threads, unless stopping has begun: a stopped worker never starts again."""
+        if self.stop.is_set():
+            return
         loops: list[tuple[str, Callable[[], None]]] = [
             ("processor", self._process_loop),
             ("outbox", self._outbox_loop),
@@ -64,12 +75,28 @@ class Worker:
             thread.start()
             self.threads.append(thread)
 
-    def shutdown(self, timeout: float = 5.0) -> None:
+    def request_stop(self) -> None:
+        """Tell every loop to stop, without waiting."""
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
         self.stop.set()
+        # The idle loops sleep on these, not on ``stop``: wake them so they see it.
         self.wake.set()
         self.replies_due.set()
+
+    def shutdown(self, timeout: float = 4.0) -> list[str]:
+        """Stop, and wait for the threads until ``timeout`` seconds after the stop was first
+        requested; returns the names of those still running, which are abandoned (daemon threads
+        end with the process; what they were doing is retried from the database later)."""
+        self.request_stop()
+        assert self._stop_requested_at is not None
+        deadline = self._stop_requested_at + timeout
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        left = [thread.name for thread in self.threads if thread.is_alive()]
+        if left:
+            log.warning("worker stopped; abandoning threads still busy: %s", ", ".join(left))
+        return left
 
     def _guarded(self, name: str, target: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:

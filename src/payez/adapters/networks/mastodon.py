@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import socket
 import threading
@@ -51,6 +52,8 @@ from payez.ports.network import (
     RateLimited,
     normalise_handle,
 )
+
+log = logging.getLogger("payez.networks.mastodon")
 
 
 def _id_key(value: str) -> tuple[int, str]:
@@ -341,7 +344,10 @@ class MastodonNetwork:
             finally:
                 listener.closed.set()
                 session.cut()
-            if not stop.is_set() and backoff.wait(stop):
+            if stop.is_set():
+                return
+            log.info("%s: stream ended; reconnecting", self.name)
+            if backoff.wait(stop):
                 return
 
     def _run_stream(
@@ -376,6 +382,7 @@ class MastodonNetwork:
                 return cursor
             if kind == "connected" and not connected:
                 connected = True
+                log.info("%s: stream connected", self.name)
                 try:
                     page = self.fetch_mentions(cursor)
                 except NetworkError:

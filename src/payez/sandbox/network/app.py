@@ -32,8 +32,9 @@ def create_sandbox_app(
     """The sandbox social network on ``engine``'s database (tables from migrations 0003 and
     0014), its identity read from that database once, here.
 
-    Mount it at ``/sandbox``; clients then use ``api_base_url=<base_url>/sandbox``. Before a
-    server stops, call ``app.state.sandbox.streams.close_all()`` so open streams end cleanly.
+    Mount it at ``/sandbox``; clients then use ``api_base_url=<base_url>/sandbox``. When a
+    server starts stopping, call ``app.state.sandbox.streams.stop()`` (or ``close_all()``
+    before a restart) so open streams end cleanly instead of holding the server up.
     """
     with engine.begin() as conn:
         urls = sandbox_urls(conn, settings.base_url.rstrip("/") + MOUNT_PATH)

@@ -26,12 +26,24 @@ class StreamRegistry:
         self._lock = threading.Lock()
         self.generation = 0
         self.open = 0
+        self.stopped = False
 
     def close_all(self) -> None:
         """End every stream open now, at its next poll; streams opened later are unaffected
         (a restarted server serves again). Call it before stopping the server."""
         with self._lock:
             self.generation += 1
+
+    def stop(self) -> None:
+        """End every stream, those open now and any opened from now on (a request already
+        accepted may still open one): the server is going away for good."""
+        with self._lock:
+            self.stopped = True
+            self.generation += 1
+
+    def serving(self, generation: int) -> bool:
+        """Whether a stream opened in ``generation`` should go on."""
+        return generation == self.generation and not self.stopped
 
     def opened(self) -> int:
         """Count a new stream in; returns the generation it belongs to."""

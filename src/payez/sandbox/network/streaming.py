@@ -3,8 +3,10 @@
 Several processes may share the sandbox database (web app, workers), so a stream cannot rely on
 in-process signals: each open stream polls for rows newer than the last it sent, about every
 ``poll_interval`` seconds, and writes a heartbeat comment when idle. A stream ends when the
-client goes away, when :meth:`StreamRegistry.close_all` is called before a server stops, or
-after ``max_stream_seconds`` (the client then reconnects, as it would after any drop).
+client goes away, when :meth:`StreamRegistry.close_all` or :meth:`StreamRegistry.stop` is
+called before a server stops (a stopping server waits for its open responses: a stream left
+running would hold it up), or after ``max_stream_seconds`` (the client then reconnects, as it
+would after any drop).
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ async def _events(
         cursor = await run_in_threadpool(_start, ctx)
         yield ":)\n\n"
         started = last_write = time.monotonic()
-        while registry.generation == generation:
+        while registry.serving(generation):
             if time.monotonic() - started > ctx.max_stream_seconds:
                 break
             for name, payload in await run_in_threadpool(_poll, ctx, stream, account_id, cursor):
