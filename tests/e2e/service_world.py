@@ -19,6 +19,7 @@ from mastodon import Mastodon
 from sqlalchemy import Engine
 
 from payez.adapters.db.engine import make_engine
+from payez.adapters.db.tables.payments import users
 from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.adapters.networks.mastodon_oauth import OAuthClient
 from payez.config import Settings, load_settings
@@ -29,6 +30,7 @@ from payez.sandbox.demo import seed_demo
 from payez.sandbox.network.app import create_sandbox_app
 from payez.service.account_summary import account_summary
 from payez.service.context import ServiceContext
+from payez.service.passwords import hash_password
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
 from payez.service.send_outbox import send_outbox
@@ -106,6 +108,17 @@ class ServiceWorld:
 
     def later(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))
+
+    def give_login(self, handle: str, email: str, password: str) -> int:
+        """Give the member ``handle`` this web login (the test's own, not the demo's)."""
+        user_id = account_summary(self.ctx, handle).user_id
+        with self.engine.begin() as conn:
+            conn.execute(
+                users.update()
+                .where(users.c.id == user_id)
+                .values(email=email, password_hash=hash_password(password))
+            )
+        return user_id
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.settings.base_url, follow_redirects=True, timeout=20)

@@ -22,9 +22,7 @@ from playwright.sync_api import Browser, Page
 from payez.adapters.db.tables.payments import payments, users
 from payez.adapters.db.tables.payouts import payouts
 from payez.domain.payments import PaymentState
-from payez.service.account_summary import account_summary
 from payez.service.operators import grant_operator
-from payez.service.passwords import hash_password
 from payez.service.sign_up import sign_up
 from tests.e2e.browser import chromium, phone, snapshot
 from tests.e2e.service_world import ServiceWorld, start_world
@@ -45,17 +43,6 @@ def world(sqlite_url: str) -> Iterator[ServiceWorld]:
         w.engine.dispose()
 
 
-def _give_login(world: ServiceWorld, handle: str, email: str) -> None:
-    """The demo members have no web login: give one to ``handle``."""
-    user_id = account_summary(world.ctx, handle).user_id
-    with world.engine.begin() as conn:
-        conn.execute(
-            users.update()
-            .where(users.c.id == user_id)
-            .values(email=email, password_hash=hash_password(PASSWORD))
-        )
-
-
 def _log_in(page: Page, base: str, email: str, next_path: str) -> None:
     page.goto(f"{base}/login?next={next_path}")
     page.get_by_label("Adresse e-mail").fill(email)
@@ -74,7 +61,7 @@ def test_a_payment_posted_on_the_sandbox_timeline_shows_in_the_dashboard(
     world: ServiceWorld, chromium: Browser
 ) -> None:
     base = world.settings.base_url
-    _give_login(world, "alice", "alice@example.org")
+    world.give_login("alice", "alice@example.org", PASSWORD)
     context, page = phone(chromium)
     _log_in(page, base, "alice@example.org", "/dashboard")
     assert page.locator("#balance").inner_text().replace("\u00a0", " ") == "500,00 €"

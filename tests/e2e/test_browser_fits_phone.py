@@ -25,13 +25,11 @@ from fastapi.routing import iter_route_contexts
 from playwright.sync_api import Browser, Page
 from starlette.routing import Mount
 
-from payez.adapters.db.tables.payments import listings, payments, users
+from payez.adapters.db.tables.payments import listings, payments
 from payez.domain.money import Money
-from payez.service.account_summary import account_summary
 from payez.service.campaigns import create_campaign
 from payez.service.create_listing import create_draft
 from payez.service.operators import grant_operator
-from payez.service.passwords import hash_password
 from payez.service.request_payout import request_payout
 from payez.service.sign_up import sign_up
 from tests.e2e.browser import ARTIFACTS, chromium, overflow_of, phone
@@ -87,17 +85,6 @@ def page_routes(app: FastAPI) -> list[str]:
     return found
 
 
-def _give_login(world: ServiceWorld, handle: str, email: str) -> int:
-    user_id = account_summary(world.ctx, handle).user_id
-    with world.engine.begin() as conn:
-        conn.execute(
-            users.update()
-            .where(users.c.id == user_id)
-            .values(email=email, password_hash=hash_password(PASSWORD))
-        )
-    return user_id
-
-
 def _payment(world: ServiceWorld, status: dict[str, object]) -> dict[str, object]:
     with world.engine.connect() as conn:
         row = conn.execute(sa.select(payments).where(payments.c.post_id == str(status["id"])))
@@ -106,9 +93,9 @@ def _payment(world: ServiceWorld, status: dict[str, object]) -> dict[str, object
 
 def fill_world(world: ServiceWorld) -> Filled:
     """Data on every page, and the values of every route's parameters."""
-    alice_id = _give_login(world, "alice", "alice@example.org")
-    boutique_id = _give_login(world, "boutique", "boutique@example.org")
-    restos_id = _give_login(world, "restos", "restos@example.org")
+    alice_id = world.give_login("alice", "alice@example.org", PASSWORD)
+    boutique_id = world.give_login("boutique", "boutique@example.org", PASSWORD)
+    restos_id = world.give_login("restos", "restos@example.org", PASSWORD)
     sign_up(
         world.ctx, email="ops@example.org", password=PASSWORD, display_name="Olga", language="fr"
     )
