@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db.sets import one_of
 from payez.adapters.db.tables.payments import inbox
 from payez.adapters.db.upsert import insert_ignoring_duplicates
 
@@ -67,7 +68,7 @@ def take_unprocessed(conn: Connection, limit: int) -> list[InboxRow]:
 
 def mark_processed(conn: Connection, ids: Sequence[int]) -> None:
     if ids:
-        conn.execute(inbox.update().where(inbox.c.id.in_(list(ids))).values(processed=True))
+        conn.execute(inbox.update().where(one_of(conn, inbox.c.id, ids)).values(processed=True))
 
 
 def unprocessed_count(conn: Connection) -> int:

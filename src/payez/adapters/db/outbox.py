@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db import bulk
 from payez.adapters.db.tables.payments import outbox
-from payez.adapters.db.upsert import insert_ignoring_duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class OutboxMessage:
 
 def enqueue(conn: Connection, messages: Sequence[dict[str, Any]]) -> None:
     """Queue messages; one whose idempotency key is already queued is skipped."""
-    insert_ignoring_duplicates(conn, outbox, messages, count=False)
+    bulk.insert_rows(conn, outbox, messages, skip_duplicates=True)
 
 
 def due(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:

@@ -10,9 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db import bulk
+from payez.adapters.db.sets import one_of
 from payez.adapters.db.tables.payments import payments, users
 from payez.domain.payments import PaymentState
 from payez.domain.policy import SenderTotals
+from payez.domain.velocity import RecentActivity, VelocityRules
 
 # States whose amount counts against the sender's caps: money moved or held for them.
 COMMITTED_STATES = (
@@ -20,6 +23,13 @@ COMMITTED_STATES = (
     PaymentState.HELD_FOR_CLAIM,
     PaymentState.CLAIMED,
     PaymentState.AWAITING_CONFIRMATION,
+)
+# States that make a sender someone who "has paid before" (PSD2: the first payment confirms).
+PAID_STATES = (
+    PaymentState.SETTLED,
+    PaymentState.CLAIMED,
+    PaymentState.HELD_FOR_CLAIM,
+    PaymentState.REFUNDED,
 )
 
 
@@ -67,16 +77,27 @@ def _payment(row: sa.Row[Any]) -> PaymentRow:
 
 
 def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(payments.insert(), list(rows))
+    """Insert payment rows (every column but ``id``), in one statement per batch."""
+    bulk.insert_rows(conn, payments, rows)
 
 
 def by_inbox_ids(conn: Connection, inbox_ids: Iterable[int]) -> dict[int, PaymentRow]:
     ids = list(inbox_ids)
     if not ids:
         return {}
-    rows = conn.execute(sa.select(payments).where(payments.c.inbox_id.in_(ids)))
+    rows = conn.execute(sa.select(payments).where(one_of(conn, payments.c.inbox_id, ids)))
     return {int(r.inbox_id): _payment(r) for r in rows}
+
+
+def ids_by_inbox(conn: Connection, inbox_ids: Iterable[int]) -> dict[int, int]:
+    """Payment id by inbox id, for the posts given."""
+    ids = list(inbox_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        sa.select(payments.c.inbox_id, payments.c.id).where(one_of(conn, payments.c.inbox_id, ids))
+    )
+    return {int(inbox_id): int(payment_id) for inbox_id, payment_id in rows}
 
 
 def get(conn: Connection, payment_id: int, *, lock: bool = False) -> PaymentRow | None:
@@ -227,6 +248,116 @@ def sender_totals(
             since_confirmation_cents=totals.get(sender, SenderTotals()).since_confirmation_cents,
             since_confirmation_count=totals.get(sender, SenderTotals()).since_confirmation_count,
             has_paid_before=sender in paid_before,
+        )
+        for sender in ids
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SenderHistory:
+    """What deciding a sender's posts needs to know of their past payments."""
+
+    totals: SenderTotals
+    activity: RecentActivity
+
+
+def sender_history(
+    conn: Connection,
+    sender_ids: Iterable[int],
+    now: datetime,
+    rules: VelocityRules,
+    limit_cents: int,
+) -> dict[int, SenderHistory]:
+    """Caps, PSD2 counters and velocity counts of every sender of a batch, in one query.
+
+    The senders' recent committed payments are read once, grouped by recipient: the caps sum
+    them, and the velocity rules count bursts, near-limit amounts and first-time recipients
+    (a recipient is new today when the sender's first payment to them within the lookback is
+    less than a day old).
+    """
+    ids = sorted(set(sender_ids))
+    if not ids:
+        return {}
+    day_ago, month_ago = now - timedelta(days=1), now - timedelta(days=30)
+    lookback_from = now - rules.lookback
+    burst_from = max(now - rules.burst_window, lookback_from)
+    near_from = max(day_ago, lookback_from)
+    p = payments
+    amount = sa.func.coalesce(p.c.amount_cents, 0)
+    in_month = p.c.created_at >= month_ago
+    since_confirmation = sa.and_(
+        in_month,
+        p.c.confirm_reason.is_(None),
+        sa.or_(
+            users.c.last_confirmation_at.is_(None), p.c.created_at > users.c.last_confirmation_at
+        ),
+    )
+    near_limit = sa.and_(
+        p.c.created_at >= near_from,
+        p.c.amount_cents >= rules.near_limit_floor(limit_cents),
+        p.c.amount_cents <= limit_cents,
+    )
+    recent = (
+        sa.select(
+            p.c.sender_user_id.label("sender"),
+            p.c.recipient_user_id,
+            p.c.recipient_account_id,
+            sa.func.min(sa.case((p.c.created_at >= lookback_from, p.c.created_at))).label(
+                "first_at"
+            ),
+            sa.func.sum(sa.case((p.c.created_at >= day_ago, amount), else_=0)).label("day"),
+            sa.func.sum(sa.case((in_month, amount), else_=0)).label("month"),
+            sa.func.sum(sa.case((since_confirmation, amount), else_=0)).label("since_cents"),
+            sa.func.sum(sa.case((since_confirmation, 1), else_=0)).label("since_count"),
+            sa.func.sum(sa.case((p.c.created_at >= burst_from, 1), else_=0)).label("burst"),
+            sa.func.sum(sa.case((near_limit, 1), else_=0)).label("near"),
+        )
+        .join(users, users.c.id == p.c.sender_user_id)
+        .where(
+            one_of(conn, p.c.sender_user_id, ids),
+            p.c.state.in_([s.value for s in COMMITTED_STATES]),
+            p.c.created_at >= min(month_ago, lookback_from),
+        )
+        .group_by(p.c.sender_user_id, p.c.recipient_user_id, p.c.recipient_account_id)
+        .subquery()
+    )
+    paid_before = sa.exists().where(
+        p.c.sender_user_id == users.c.id, p.c.state.in_([s.value for s in PAID_STATES])
+    )
+    query = (
+        sa.select(users.c.id, paid_before.label("paid_before"), *recent.c[1:])
+        .select_from(users.outerjoin(recent, recent.c.sender == users.c.id))
+        .where(one_of(conn, users.c.id, ids))
+    )
+    totals: dict[int, list[int]] = {sender: [0, 0, 0, 0] for sender in ids}
+    paid: set[int] = set()
+    activity = {sender: RecentActivity() for sender in ids}
+    for row in conn.execute(query):
+        sender = int(row.id)
+        if row.paid_before:
+            paid.add(sender)
+        if row.day is None:  # no recent payment: the outer join's empty side
+            continue
+        sums = totals[sender]
+        sums[0] += int(row.day)
+        sums[1] += int(row.month)
+        sums[2] += int(row.since_cents)
+        sums[3] += int(row.since_count)
+        found = activity[sender]
+        found.in_burst_window += int(row.burst)
+        found.near_limit_today += int(row.near)
+        if row.first_at is not None:
+            found.first_paid[(row.recipient_user_id, row.recipient_account_id)] = row.first_at
+    return {
+        sender: SenderHistory(
+            SenderTotals(
+                last_24h_cents=totals[sender][0],
+                last_30d_cents=totals[sender][1],
+                since_confirmation_cents=totals[sender][2],
+                since_confirmation_count=totals[sender][3],
+                has_paid_before=sender in paid,
+            ),
+            activity[sender],
         )
         for sender in ids
     }
