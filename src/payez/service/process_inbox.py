@@ -147,9 +147,9 @@ class _Batch:
         self.activity = {s: h.activity for s, h in history.items()}
         self.claims_held = self.ledger.account_id("claims_held")
         wallets = {u.wallet_account_id: u.id for u in self.users.values()}
-        balances = self.ledger.balances(sorted(wallets))
+        available = self.ledger.available_cents(sorted(wallets))
         # What each sender can still spend, lowered as this batch accepts their payments.
-        self.available = {wallets[w]: b.available.cents for w, b in balances.items()}
+        self.available = {wallets[w]: cents for w, cents in available.items()}
         self.shortfalls: dict[int, int] = {}
 
     # -- deciding each post ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from payez.adapters.db import bulk
-from payez.adapters.db.sets import one_of
+from payez.adapters.db.sets import one_of, values_table
 from payez.adapters.db.tables.payments import payments, users
 from payez.domain.payments import PaymentState
 from payez.domain.policy import SenderTotals
@@ -283,6 +283,7 @@ def sender_history(
     burst_from = max(now - rules.burst_window, lookback_from)
     near_from = max(day_ago, lookback_from)
     p = payments
+    senders = values_table(conn, ids, sa.BigInteger())
     amount = sa.func.coalesce(p.c.amount_cents, 0)
     in_month = p.c.created_at >= month_ago
     since_confirmation = sa.and_(
@@ -312,9 +313,10 @@ def sender_history(
             sa.func.sum(sa.case((p.c.created_at >= burst_from, 1), else_=0)).label("burst"),
             sa.func.sum(sa.case((near_limit, 1), else_=0)).label("near"),
         )
+        .select_from(senders)
+        .join(p, p.c.sender_user_id == senders.c.value)
         .join(users, users.c.id == p.c.sender_user_id)
         .where(
-            one_of(conn, p.c.sender_user_id, ids),
             p.c.state.in_([s.value for s in COMMITTED_STATES]),
             p.c.created_at >= min(month_ago, lookback_from),
         )
@@ -332,22 +334,23 @@ def sender_history(
     totals: dict[int, list[int]] = {sender: [0, 0, 0, 0] for sender in ids}
     paid: set[int] = set()
     activity = {sender: RecentActivity() for sender in ids}
-    for row in conn.execute(query):
-        sender = int(row.id)
-        if row.paid_before:
+    rows = conn.execute(query).all()
+    for sender, paid_before, user, account, first_at, day, month, cents, count, burst, near in rows:
+        if paid_before:
             paid.add(sender)
-        if row.day is None:  # no recent payment: the outer join's empty side
+        if day is None:  # no recent payment: the outer join's empty side
             continue
+        # int(): PostgreSQL sums bigints as numeric.
         sums = totals[sender]
-        sums[0] += int(row.day)
-        sums[1] += int(row.month)
-        sums[2] += int(row.since_cents)
-        sums[3] += int(row.since_count)
+        sums[0] += int(day)
+        sums[1] += int(month)
+        sums[2] += int(cents)
+        sums[3] += int(count)
         found = activity[sender]
-        found.in_burst_window += int(row.burst)
-        found.near_limit_today += int(row.near)
-        if row.first_at is not None:
-            found.first_paid[(row.recipient_user_id, row.recipient_account_id)] = row.first_at
+        found.in_burst_window += int(burst)
+        found.near_limit_today += int(near)
+        if first_at is not None:
+            found.first_paid[(user, account)] = first_at
     return {
         sender: SenderHistory(
             SenderTotals(

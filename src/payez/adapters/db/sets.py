@@ -29,3 +29,18 @@ def one_of(
         sa.func.json_each(sa.bindparam(None, json.dumps(found), type_=sa.String()))
     )
     return column.in_(listed.scalar_subquery())
+
+
+def values_table(conn: Connection, values: Iterable[Any], type_: Any) -> sa.TableValuedAlias:
+    """``values`` as a one-column table (column ``value``), to drive a join from a small set.
+
+    A join from the set makes both planners look each value up in the other table's index;
+    an ``IN`` filter may instead make them scan an index of a less selective column.
+    """
+    found = list(values)
+    if conn.dialect.name == "postgresql":
+        array = sa.bindparam(None, found, type_=postgresql.ARRAY(type_))
+        table = sa.func.unnest(array).table_valued(sa.column("value", type_))
+        return table.render_derived(name="ids")
+    listed = sa.bindparam(None, json.dumps(found), type_=sa.String())
+    return sa.func.json_each(listed).table_valued(sa.column("value", type_)).alias("ids")
