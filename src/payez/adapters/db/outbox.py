@@ -78,6 +78,16 @@ def mark_failed(conn: Connection, message_id: int, error: str) -> None:
     )
 
 
+def replies_after(conn: Connection, last_id: int) -> list[tuple[int, str]]:
+    """(id, post id replied to) of the public replies queued after ``last_id``."""
+    rows = conn.execute(
+        sa.select(outbox.c.id, outbox.c.in_reply_to)
+        .where(outbox.c.id > last_id, outbox.c.kind == "reply")
+        .order_by(outbox.c.id)
+    )
+    return [(int(i), str(post)) for i, post in rows]
+
+
 def pending_count(conn: Connection) -> int:
     return int(
         conn.execute(
