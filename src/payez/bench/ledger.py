@@ -160,4 +160,4 @@ def run_ledger_bench(
 
 
 def results_json(results: list[BenchResult]) -> dict[str, object]:
-    return {"results": [asdict(r) for r in results]}
+    return {"results": [{"bench": "ledger", **asdict(r)} for r in results]}

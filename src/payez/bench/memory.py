@@ -36,12 +36,12 @@ def _run(url: str, commands: int, users: int, batch: int, out: Any) -> None:
     ctx = ServiceContext(
         engine=engine, settings=_settings(url), clock=ManualClock(datetime.now(UTC))
     )
-    _users(ctx, users)
+    tag = _users(ctx, users)
     samples: list[tuple[int, float]] = []
     done = 0
     while done < commands:
         chunk = min(CHUNK, commands - done)
-        _record(ctx, chunk, users, run=f"m{done}", seed=done)
+        _record(ctx, chunk, users, tag, run=f"m{done}", seed=done)
         done += process_until_empty(ctx, batch_size=batch)
         samples.append((done, round(_resident_mb(), 1)))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -61,7 +61,10 @@ def _settings(url: str) -> Settings:
     )
 
 
-def _users(ctx: ServiceContext, count: int) -> None:
+def _users(ctx: ServiceContext, count: int) -> str:
+    """Open ``count`` funded users; returns the tag their network accounts carry, so that
+    several runs may share one database."""
+    tag = f"{time.time_ns():x}"
     now = ctx.now()
     with ctx.engine.begin() as conn:
         for n in range(count):
@@ -72,14 +75,17 @@ def _users(ctx: ServiceContext, count: int) -> None:
                 conn,
                 user_id=user_id,
                 network=NETWORK,
-                account_id=f"bench:{n}",
+                account_id=f"bench:{tag}:{n}",
                 handle=f"user{n}",
                 now=now,
             )
-            load_wallet(conn, user_id, Money.eur(10_000_000), f"bench:load:{n}")
+            load_wallet(conn, user_id, Money.eur(10_000_000), f"bench:load:{tag}:{n}")
+    return tag
 
 
-def _posts(commands: int, users: int, run: str, seed: int, now: datetime) -> list[dict[str, Any]]:
+def _posts(
+    commands: int, users: int, tag: str, run: str, seed: int, now: datetime
+) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     rows = []
     for n in range(commands):
@@ -88,15 +94,15 @@ def _posts(commands: int, users: int, run: str, seed: int, now: datetime) -> lis
         rows.append(
             {
                 "network": NETWORK,
-                "original_id": f"{run}-{n}",
-                "post_id": f"{run}-{n}",
-                "author_id": f"bench:{sender}",
+                "original_id": f"{tag}-{run}-{n}",
+                "post_id": f"{tag}-{run}-{n}",
+                "author_id": f"bench:{tag}:{sender}",
                 "author_handle": f"user{sender}",
                 "text": f"@payez envoie {cents // 100},{cents % 100:02d}€ à @user{recipient} merci",
                 "posted_at": now,
                 "seen_at": now,
                 "in_reply_to_id": None,
-                "recipient_account_id": f"bench:{recipient}",
+                "recipient_account_id": f"bench:{tag}:{recipient}",
                 "is_repost": False,
                 "is_quote": False,
                 "visibility": "public",
@@ -107,8 +113,8 @@ def _posts(commands: int, users: int, run: str, seed: int, now: datetime) -> lis
     return rows
 
 
-def _record(ctx: ServiceContext, commands: int, users: int, run: str, seed: int) -> None:
-    rows = _posts(commands, users, run, seed, ctx.now())
+def _record(ctx: ServiceContext, commands: int, users: int, tag: str, run: str, seed: int) -> None:
+    rows = _posts(commands, users, tag, run, seed, ctx.now())
     with ctx.engine.begin() as conn:
         for start in range(0, len(rows), 5000):
             inbox_repo.record(conn, rows[start : start + 5000])
@@ -129,9 +135,9 @@ def run_pipeline_bench(
         ctx = ServiceContext(
             engine=engine, settings=_settings(url), clock=ManualClock(datetime.now(UTC))
         )
-        _users(ctx, users)
+        tag = _users(ctx, users)
         for batch in batch_sizes:
-            _record(ctx, commands, users, run=f"b{batch}", seed=batch)
+            _record(ctx, commands, users, tag, run=f"b{batch}", seed=batch)
             started = time.perf_counter()
             processed = process_until_empty(ctx, batch_size=batch)
             seconds = time.perf_counter() - started
@@ -225,11 +231,11 @@ def run_open_loop(
         migrate(url)
         engine = make_engine(url)
         ctx = ServiceContext(engine=engine, settings=_settings(url), clock=SystemClock())
-        _users(ctx, users)
+        tag = _users(ctx, users)
         for index, rate in enumerate(rates):
             offered = None if rate == SATURATION else float(rate)
             count = saturation_commands if offered is None else int(offered * seconds)
-            posts = _posts(count, users, f"o{index}", seed=index, now=datetime.now(UTC))
+            posts = _posts(count, users, tag, f"o{index}", seed=index, now=datetime.now(UTC))
             stop, out = spawn.Event(), spawn.Queue()
             readies = [spawn.Event() for _ in range(workers)]
             processes = [

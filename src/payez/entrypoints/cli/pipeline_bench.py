@@ -51,7 +51,9 @@ def _baseline(
 def bench_pipeline(
     db: DbOption = "sqlite",
     database_url: DatabaseUrlOption = None,
-    commands: Annotated[int, typer.Option(help="Commands per batch size.")] = 10_000,
+    commands: Annotated[
+        int, typer.Option(help="Commands per batch size (and the open loop's saturation).")
+    ] = 10_000,
     users: UsersOption = 1_000,
     runs: RunsOption = 1,
     open_loop: Annotated[
@@ -100,6 +102,7 @@ def bench_pipeline(
                 users=users,
                 batch=batch,
                 workers=workers,
+                saturation_commands=commands,
             ),
             key=lambda r: (r["db"], r["offered_per_s"], r["workers"]),
             main="commands_per_s",
