@@ -61,9 +61,9 @@ def flag_batch_payments(
         return 0
     rules = velocity_rules_from(settings)
     for _inbox_id, sender, recipient, cents in committed:
-        activity[sender].add(recipient, cents, rules, settings.max_person_payment_cents, now)
+        activity[sender].add(recipient, cents, rules, settings.max_person_payment_cents)
     senders = {sender for _inbox, sender in settled}
-    tripped = {sender: velocity_flags(rules, activity[sender].at(now)) for sender in senders}
+    tripped = {sender: velocity_flags(rules, activity[sender].counts()) for sender in senders}
     return _raise_flags(conn, tripped, settled, now)
 
 

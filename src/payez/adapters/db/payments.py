@@ -285,6 +285,9 @@ def sender_history(
     p = payments
     senders = values_table(conn, ids, sa.BigInteger())
     amount = sa.func.coalesce(p.c.amount_cents, 0)
+    # The sender's first payment to the recipient within the lookback: less than a day old,
+    # the recipient is a new one.
+    first_paid = sa.func.min(sa.case((p.c.created_at >= lookback_from, p.c.created_at)))
     in_month = p.c.created_at >= month_ago
     since_confirmation = sa.and_(
         in_month,
@@ -303,9 +306,8 @@ def sender_history(
             p.c.sender_user_id.label("sender"),
             p.c.recipient_user_id,
             p.c.recipient_account_id,
-            sa.func.min(sa.case((p.c.created_at >= lookback_from, p.c.created_at))).label(
-                "first_at"
-            ),
+            sa.case((first_paid.is_not(None), 1), else_=0).label("known"),
+            sa.case((first_paid >= day_ago, 1), else_=0).label("new"),
             sa.func.sum(sa.case((p.c.created_at >= day_ago, amount), else_=0)).label("day"),
             sa.func.sum(sa.case((in_month, amount), else_=0)).label("month"),
             sa.func.sum(sa.case((since_confirmation, amount), else_=0)).label("since_cents"),
@@ -335,7 +337,20 @@ def sender_history(
     paid: set[int] = set()
     activity = {sender: RecentActivity() for sender in ids}
     rows = conn.execute(query).all()
-    for sender, paid_before, user, account, first_at, day, month, cents, count, burst, near in rows:
+    for (
+        sender,
+        paid_before,
+        user,
+        account,
+        known,
+        new,
+        day,
+        month,
+        cents,
+        count,
+        burst,
+        near,
+    ) in rows:
         if paid_before:
             paid.add(sender)
         if day is None:  # no recent payment: the outer join's empty side
@@ -349,8 +364,9 @@ def sender_history(
         found = activity[sender]
         found.in_burst_window += int(burst)
         found.near_limit_today += int(near)
-        if first_at is not None:
-            found.first_paid[(user, account)] = first_at
+        if known:
+            found.known.add((user, account))
+            found.new_recipients_today += int(new)
     return {
         sender: SenderHistory(
             SenderTotals(
