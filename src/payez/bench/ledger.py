@@ -159,5 +159,5 @@ def run_ledger_bench(
     return results
 
 
-def results_json(results: list[BenchResult]) -> dict[str, object]:
+def results_json(results: list[BenchResult]) -> dict[str, list[dict[str, object]]]:
     return {"results": [{"bench": "ledger", **asdict(r)} for r in results]}

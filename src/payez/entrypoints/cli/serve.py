@@ -55,7 +55,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(database_url, port)
     migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     wiring = wire_sandbox(engine, settings)
     ctx = service_context_for(settings, engine, wiring)
     clients = oauth_clients_for(settings, wiring)
@@ -88,7 +88,7 @@ def worker(database_url: DatabaseUrlOption = None, port: PortOption = None) -> N
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(database_url, port)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     wiring = wire_sandbox(engine, settings)
     background = Worker(service_context_for(settings, engine, wiring))
     stopped = threading.Event()
