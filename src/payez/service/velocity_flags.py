@@ -1,8 +1,10 @@
 """Use case step: raise velocity flags on the payments a batch has just let through.
 
 Called by the inbox processor inside its batch transaction, after the payment rows are
-written, so a flag commits (or not) with its payment. One grouped query per batch reads the
-senders' recent activity; flagged payments are looked up only when a rule trips.
+written, so a flag commits (or not) with its payment. The processor reads the senders' recent
+activity once, with the rest of their history, before deciding; the batch's own payments are
+counted in memory here. A payment confirmed later reads it with one grouped query. Flagged
+payments are looked up only when a rule trips.
 """
 
 from __future__ import annotations
