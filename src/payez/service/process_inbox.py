@@ -132,13 +132,13 @@ class _Batch:
                 merchant_ids.add(listing.merchant_user_id)
         self.merchants = users_repo.users_by_id(self.conn, merchant_ids)
         senders = {
-            sender.id
+            sender.id: sender
             for row, _command in commands
             if (sender := self.users.get((row.network, row.author_id))) is not None
         }
         history = payments_repo.sender_history(
             self.conn,
-            senders,
+            senders.keys(),
             self.now,
             velocity_rules_from(self.ctx.settings),
             self.ctx.settings.max_person_payment_cents,
@@ -146,7 +146,7 @@ class _Batch:
         self.totals: dict[int, SenderTotals] = {s: h.totals for s, h in history.items()}
         self.activity = {s: h.activity for s, h in history.items()}
         self.claims_held = self.ledger.account_id("claims_held")
-        wallets = {u.wallet_account_id: u.id for u in self.users.values()}
+        wallets = {u.wallet_account_id: u.id for u in senders.values()}
         available = self.ledger.available_cents(sorted(wallets))
         # What each sender can still spend, lowered as this batch accepts their payments.
         self.available = {wallets[w]: cents for w, cents in available.items()}
