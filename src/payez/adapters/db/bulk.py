@@ -10,7 +10,7 @@ row reads back exactly as if SQLAlchemy had written it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Dialect
 Convert = Callable[[Any], Any] | None
 
 
-@cache
+@lru_cache(maxsize=256)
 def _statement(
     table: sa.Table, columns: tuple[str, ...], dialect: Dialect, skip_duplicates: bool
 ) -> tuple[str, tuple[Convert, ...]]:
@@ -70,7 +70,10 @@ def _converted(column: list[Any], convert: Convert) -> list[Any]:
     done: dict[Any, Any] = {}
     out = []
     for value in column:
-        if value not in done:
-            done[value] = convert(value)
-        out.append(done[value])
+        try:
+            if value not in done:
+                done[value] = convert(value)
+            out.append(done[value])
+        except TypeError:  # an unhashable value (a JSON document): converted each time
+            out.append(convert(value))
     return out
