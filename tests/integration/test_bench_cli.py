@@ -54,3 +54,13 @@ def test_memory_samples_the_resident_set(sqlite_url: str) -> None:
     assert row["commands"] == 300
     assert row["peak_rss_mb"] >= row["rss_at_end_mb"] > 0
     assert [s["commands"] for s in row["samples"]] == [300]
+
+
+def test_e2e_answers_every_post_on_the_sandbox(sqlite_url: str) -> None:
+    (row,) = results(
+        ["e2e", "--db", "sqlite", "--database-url", sqlite_url, "--rate", "10",
+         "--seconds", "1", "--users", "4"]
+    )  # fmt: skip
+    assert row["bench"] == "e2e" and row["db"] == "sqlite"
+    assert row["posts"] == row["replied"] == 10
+    assert 0 < row["p50_ms"] <= row["p99_ms"]

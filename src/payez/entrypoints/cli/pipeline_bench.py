@@ -134,3 +134,20 @@ def bench_memory(
     from payez.bench.memory import run_memory_bench
 
     _emit(run_memory_bench(_database(db), database_url, commands=commands, users=users), as_json)
+
+
+@bench_app.command("e2e")
+def bench_e2e(
+    db: DbOption = "sqlite",
+    database_url: DatabaseUrlOption = None,
+    rate: Annotated[float, typer.Option(help="Posts offered per second.")] = 200.0,
+    seconds: Annotated[float, typer.Option(help="Seconds of posting.")] = 10.0,
+    users: UsersOption = 200,
+    as_json: JsonOption = False,
+) -> None:
+    """The whole loop on the sandbox network: posts created there, read by the worker's
+    listener, decided, and answered through the network adapter (posts/s, p50/p99 latency)."""
+    from payez.bench.e2e import run_e2e_bench
+
+    rows = run_e2e_bench(_database(db), database_url, rate=rate, seconds=seconds, users=users)
+    _emit(rows, as_json)
