@@ -44,8 +44,9 @@ bench: setup
 	$(BIN)/payez bench ledger --db sqlite --json
 	$(BIN)/payez bench ledger --db postgres --json
 	$(BIN)/payez bench parse --json
-	$(BIN)/payez bench pipeline --db sqlite --json
-	$(BIN)/payez bench pipeline --db postgres --json
+	$(BIN)/payez bench pipeline --db sqlite --runs 3 --json
+	$(BIN)/payez bench pipeline --db postgres --runs 3 --open-loop --workers 2 --json
+	$(BIN)/payez bench memory --db postgres --json
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

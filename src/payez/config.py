@@ -58,6 +58,10 @@ class Settings:
     velocity_new_recipients_per_day: int = 5
     velocity_near_limit_percent: int = 90
     velocity_near_limit_count: int = 3
+    # Throughput knobs (docs/performance.md): posts decided per transaction by the inbox
+    # processor, and database connections each process keeps (PostgreSQL).
+    inbox_batch_size: int = 200
+    database_pool_size: int = 10
     # Where the back-office writes the payout files it exports.
     payout_export_dir: str = "payout-exports"
     # Card processor: "sandbox" or "stripe".

@@ -7,7 +7,13 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payez.domain.velocity import SenderActivity, VelocityRule, VelocityRules, velocity_flags
+from payez.domain.velocity import (
+    RecentActivity,
+    SenderActivity,
+    VelocityRule,
+    VelocityRules,
+    velocity_flags,
+)
 
 RULES = VelocityRules(
     burst_count=10,
@@ -57,3 +63,17 @@ def test_more_activity_never_removes_a_flag(burst: int, new: int, near: int) -> 
     fewer = set(rules_of(SenderActivity(burst, new, near)))
     more = set(rules_of(SenderActivity(burst + 1, new + 1, near + 1)))
     assert fewer <= more
+
+
+def test_a_batch_counts_its_own_payments_into_the_recent_activity() -> None:
+    # Read from the database: bob paid before (within the lookback), carol first paid today.
+    activity = RecentActivity(
+        known={(2, "bob"), (3, "carol")}, new_recipients_today=1, in_burst_window=4
+    )
+    limit = 25_000  # near the limit: 22,500 to 25,000 cents
+    activity.add((2, "bob"), 100, RULES, limit)  # a known recipient stays known
+    activity.add((None, "dave"), 22_500, RULES, limit)  # a newcomer, just under the limit
+    activity.add((None, "dave"), 25_001, RULES, limit)  # paid again, now over the limit
+    assert activity.counts() == SenderActivity(
+        in_burst_window=7, new_recipients_today=2, near_limit_today=1
+    )

@@ -9,6 +9,7 @@ merchants and associations do.
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import tempfile
 import time
@@ -61,10 +62,15 @@ def bench_database(db: Database, database_url: str | None) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="payez-bench-") as directory:
             yield f"sqlite:///{Path(directory) / 'bench.db'}"
         return
+    # A name of its own, so that two benchmarks on one server never share a database.
+    name = f"{BENCH_DATABASE}_{os.getpid()}_{time.time_ns() % 10**6}"
     with psycopg.connect(LOCAL_POSTGRES, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    yield make_url(LOCAL_POSTGRES).set(database=BENCH_DATABASE).render_as_string(False)
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(LOCAL_POSTGRES).set(database=name).render_as_string(False)
+    finally:
+        with psycopg.connect(LOCAL_POSTGRES, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _sampler(
@@ -153,5 +159,5 @@ def run_ledger_bench(
     return results
 
 
-def results_json(results: list[BenchResult]) -> dict[str, object]:
-    return {"results": [asdict(r) for r in results]}
+def results_json(results: list[BenchResult]) -> dict[str, list[dict[str, object]]]:
+    return {"results": [{"bench": "ledger", **asdict(r)} for r in results]}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,20 @@ def _best_cpu_seconds(work: Callable[[], object], repeats: int) -> float:
     return max(best, 1e-9)
 
 
+# The yardstick: one compiled expression that finds a send command's amount and recipient,
+# with none of the parser's forms, checks or error reports.
+_SCANNER = re.compile(
+    r"@(\w+)\W+(?:envoie|paie|send|pay|donne)\s+(?:(\d+(?:[,.]\d\d)?)\s*€?\s*(?:à|to)?\s*@([\w.@]+)"
+    r"|@([\w.@]+)\s+(\d+(?:[,.]\d\d)?))",
+    re.IGNORECASE,
+)
+
+
+def _scan(text: str) -> tuple[str | None, ...] | None:
+    found = _SCANNER.search(text)
+    return None if found is None else found.groups()
+
+
 @dataclass(frozen=True, slots=True)
 class ParseBenchResult:
     stream_posts_per_s: float
@@ -105,6 +120,11 @@ class ParseBenchResult:
     posts: int
     commands: int
     commands_found: int
+    regex_commands_per_s: float = 0.0
+
+    @property
+    def ratio_to_regex(self) -> float:
+        return round(self.commands_per_s / self.regex_commands_per_s, 3)
 
 
 def run_parse_bench(posts: int = 200_000, repeats: int = 5, seed: int = 2014) -> ParseBenchResult:
@@ -117,12 +137,14 @@ def run_parse_bench(posts: int = 200_000, repeats: int = 5, seed: int = 2014) ->
     stream_seconds = _best_cpu_seconds(lambda: parse_many(stream, SERVICE), repeats)
     batch = commands * max(1, 20_000 // max(1, len(commands)))
     command_seconds = _best_cpu_seconds(lambda: [parse(text, SERVICE) for text in batch], repeats)
+    regex_seconds = _best_cpu_seconds(lambda: [_scan(text) for text in batch], repeats)
     return ParseBenchResult(
         stream_posts_per_s=round(len(stream) / stream_seconds, 1),
         commands_per_s=round(len(batch) / command_seconds, 1),
         posts=len(stream),
         commands=len(commands),
         commands_found=found,
+        regex_commands_per_s=round(len(batch) / regex_seconds, 1),
     )
 
 
@@ -131,8 +153,11 @@ def results_json(result: ParseBenchResult) -> dict[str, object]:
         "results": [
             {
                 "bench": "parse",
+                "db": None,
                 "stream_posts_per_s": result.stream_posts_per_s,
                 "commands_per_s": result.commands_per_s,
+                "regex_commands_per_s": result.regex_commands_per_s,
+                "ratio_to_regex": result.ratio_to_regex,
             }
         ]
     }

@@ -6,6 +6,7 @@ Floats are refused everywhere: ``Money(12.5)`` raises, and so does adding a floa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from payez.domain.errors import InvalidInput
@@ -16,6 +17,12 @@ _SYMBOLS = {"EUR": "€"}
 # French typography: a no-break space before the symbol, a narrow no-break space in thousands.
 _NBSP = "\u00a0"
 _NNBSP = "\u202f"
+
+
+@lru_cache(maxsize=64)  # the hot path builds many amounts in the same few currencies
+def _is_currency_code(code: str) -> bool:
+    """Three upper-case ASCII letters (ISO 4217's form)."""
+    return len(code) == 3 and code.isascii() and code.isalpha() and code.isupper()
 
 
 class MoneyError(InvalidInput):
@@ -53,13 +60,7 @@ class Money:
         # bool is an int subclass: True must not become one cent.
         if type(self.cents) is not int:
             raise AmountNotInteger(f"got {type(self.cents).__name__}")
-        if not (
-            isinstance(self.currency, str)
-            and len(self.currency) == 3
-            and self.currency.isascii()
-            and self.currency.isalpha()
-            and self.currency.isupper()
-        ):
+        if not (isinstance(self.currency, str) and _is_currency_code(self.currency)):
             raise CurrencyInvalid(repr(self.currency))
 
     @classmethod

@@ -8,7 +8,7 @@ threshold is configurable; a threshold of 0 turns its rule off.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
@@ -75,3 +75,37 @@ def velocity_flags(rules: VelocityRules, activity: SenderActivity) -> list[Flag]
             )
         )
     return flags
+
+
+# A payment's recipient as the rules tell recipients apart: (user id, network account id).
+RecipientKey = tuple[int | None, str | None]
+
+
+@dataclass(slots=True)
+class RecentActivity:
+    """One sender's payments that went through within the lookback, kept as the rules count
+    them: read once before a batch is decided, then :meth:`add` counts the batch's own."""
+
+    # Every recipient paid within the lookback, and how many of them were first paid today.
+    known: set[RecipientKey] = field(default_factory=set)
+    new_recipients_today: int = 0
+    in_burst_window: int = 0
+    near_limit_today: int = 0
+
+    def add(
+        self, recipient: RecipientKey, amount_cents: int | None, rules: VelocityRules,
+        limit_cents: int,
+    ) -> None:  # fmt: skip
+        """Count a payment made now."""
+        if recipient not in self.known:
+            self.known.add(recipient)
+            self.new_recipients_today += 1
+        self.in_burst_window += 1
+        floor = rules.near_limit_floor(limit_cents)
+        if amount_cents is not None and floor <= amount_cents <= limit_cents:
+            self.near_limit_today += 1
+
+    def counts(self) -> SenderActivity:
+        return SenderActivity(
+            self.in_burst_window, self.new_recipients_today, self.near_limit_today
+        )

@@ -115,7 +115,7 @@ class Worker:
     # on the web app, a reply due for a retry) is picked up within that time.
     def _process_loop(self) -> None:
         while not self.stop.is_set():
-            if process_inbox(self.ctx) == 0:
+            if process_inbox(self.ctx, batch_size=self.ctx.settings.inbox_batch_size) == 0:
                 self.wake.wait(self.idle_seconds)
                 self.wake.clear()
             else:

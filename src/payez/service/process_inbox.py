@@ -26,7 +26,7 @@ from payez.adapters.db import users as users_repo
 from payez.adapters.db.inbox import InboxRow
 from payez.adapters.db.ledger import SqlLedger, is_retryable
 from payez.adapters.db.listings import ListingRow
-from payez.adapters.db.payments import transfer_key
+from payez.adapters.db.payments import COMMITTED_STATES, transfer_key
 from payez.adapters.db.users import UserRow
 from payez.domain.commands import (
     BuyCommand,
@@ -51,7 +51,7 @@ from payez.domain.policy import (
 )
 from payez.service.context import ServiceContext
 from payez.service.decisions import Decision, payment_row, replies_for
-from payez.service.velocity_flags import flag_settled_payments
+from payez.service.velocity_flags import Committed, flag_batch_payments, velocity_rules_from
 
 PUBLIC_VISIBILITIES = frozenset({"public", "unlisted"})
 
@@ -131,14 +131,25 @@ class _Batch:
                 self.listings[(network, post_id)] = listing
                 merchant_ids.add(listing.merchant_user_id)
         self.merchants = users_repo.users_by_id(self.conn, merchant_ids)
-        self.totals: dict[int, SenderTotals] = payments_repo.sender_totals(
-            self.conn, {u.id for u in self.users.values()}, self.now
+        senders = {
+            sender.id: sender
+            for row, _command in commands
+            if (sender := self.users.get((row.network, row.author_id))) is not None
+        }
+        history = payments_repo.sender_history(
+            self.conn,
+            senders.keys(),
+            self.now,
+            velocity_rules_from(self.ctx.settings),
+            self.ctx.settings.max_person_payment_cents,
         )
+        self.totals: dict[int, SenderTotals] = {s: h.totals for s, h in history.items()}
+        self.activity = {s: h.activity for s, h in history.items()}
         self.claims_held = self.ledger.account_id("claims_held")
-        wallets = {u.wallet_account_id: u.id for u in self.users.values()}
-        balances = self.ledger.balances(sorted(wallets))
+        wallets = {u.wallet_account_id: u.id for u in senders.values()}
+        available = self.ledger.available_cents(sorted(wallets))
         # What each sender can still spend, lowered as this batch accepts their payments.
-        self.available = {wallets[w]: b.available.cents for w, b in balances.items()}
+        self.available = {wallets[w]: cents for w, cents in available.items()}
         self.shortfalls: dict[int, int] = {}
 
     # -- deciding each post ---------------------------------------------------------------------
@@ -322,16 +333,23 @@ class _Batch:
         decisions = [d for d in decisions if d.row.id not in self.shortfalls]
         payment_rows = [payment_row(d, self.now) for d in decisions]
         payments_repo.insert_many(self.conn, payment_rows)
-        flag_settled_payments(self.conn, self.ctx.settings, _money_moved(decisions), self.now)
+        flag_batch_payments(
+            self.conn,
+            self.ctx.settings,
+            self.activity,
+            _committed(decisions, payment_rows),
+            _money_moved(decisions),
+            self.now,
+        )
         purchases = [d for d in decisions if d.listing and d.state is PaymentState.SETTLED]
         if purchases:
-            ids = payments_repo.by_inbox_ids(self.conn, [d.row.id for d in purchases])
+            ids = payments_repo.ids_by_inbox(self.conn, [d.row.id for d in purchases])
             for d in purchases:
                 assert d.listing and d.sender and d.amount
                 listings_repo.insert_order(
                     self.conn,
                     listing_id=d.listing.id,
-                    payment_id=ids[d.row.id].id,
+                    payment_id=ids[d.row.id],
                     buyer_user_id=d.sender.id,
                     merchant_user_id=d.listing.merchant_user_id,
                     amount_cents=d.amount.cents,
@@ -348,6 +366,20 @@ def _money_moved(decisions: list[Decision]) -> list[tuple[int, int]]:
     """(inbox id, sender id) of the payments whose money left the sender's wallet."""
     moved = (PaymentState.SETTLED, PaymentState.HELD_FOR_CLAIM)
     return [(d.row.id, d.sender.id) for d in decisions if d.sender and d.state in moved]
+
+
+def _committed(decisions: list[Decision], rows: list[dict[str, Any]]) -> list[Committed]:
+    """The payments of the batch that count for the velocity rules, as their rows record them."""
+    return [
+        (
+            d.row.id,
+            d.sender.id,
+            (row["recipient_user_id"], row["recipient_account_id"]),
+            row["amount_cents"],
+        )
+        for d, row in zip(decisions, rows, strict=True)
+        if d.sender and d.state in COMMITTED_STATES
+    ]
 
 
 def _recipient_kind(recipient: UserRow | None) -> RecipientKind:

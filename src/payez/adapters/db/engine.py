@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from payez.domain.errors import InvalidInput
 
@@ -65,9 +64,9 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     """An engine for ``url`` (plain or with a driver), configured for money."""
     full = driver_url(url)
     if full.startswith("sqlite"):
-        engine = create_engine(
-            full, echo=echo, poolclass=NullPool if ":memory:" not in full else None
-        )
+        # Connections are kept (SQLAlchemy's default pool): opening one costs the PRAGMAs, and
+        # closing the last one checkpoints the whole WAL, ten milliseconds a transaction.
+        engine = create_engine(full, echo=echo)
         _configure_sqlite(engine)
         return engine
     return create_engine(
@@ -77,4 +76,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         isolation_level="READ COMMITTED",
+        # Statements are prepared once (one text per query: array parameters), but planned
+        # for each execution: the hot path's best plan depends on how many ids a batch
+        # carries, and a generic plan made for "some ids" was measured three times slower.
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
     )

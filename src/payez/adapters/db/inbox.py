@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db.sets import one_of
 from payez.adapters.db.tables.payments import inbox
 from payez.adapters.db.upsert import insert_ignoring_duplicates
 
@@ -35,8 +36,12 @@ class InboxRow:
     funding_cents: int | None = None
 
 
+# The columns of an InboxRow, in its fields' order (so a row converts positionally).
+_COLUMNS = tuple(inbox.c[name] for name in InboxRow.__dataclass_fields__)
+
+
 def _inbox_row(row: Any) -> InboxRow:
-    return InboxRow(**{k: v for k, v in row._mapping.items() if k != "processed"})
+    return InboxRow(*row)
 
 
 def record(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -51,7 +56,7 @@ def take_unprocessed(conn: Connection, limit: int) -> list[InboxRow]:
     each other; SQLite transactions are already serialised by ``BEGIN IMMEDIATE``.
     """
     query = (
-        sa.select(inbox)
+        sa.select(*_COLUMNS)
         .where(
             inbox.c.processed == sa.false(),
             # Parked posts wait for their sender's card charge (see fund_from_card).
@@ -67,7 +72,7 @@ def take_unprocessed(conn: Connection, limit: int) -> list[InboxRow]:
 
 def mark_processed(conn: Connection, ids: Sequence[int]) -> None:
     if ids:
-        conn.execute(inbox.update().where(inbox.c.id.in_(list(ids))).values(processed=True))
+        conn.execute(inbox.update().where(one_of(conn, inbox.c.id, ids)).values(processed=True))
 
 
 def unprocessed_count(conn: Connection) -> int:
@@ -90,7 +95,7 @@ def wait_for_funding(conn: Connection, shortfalls: dict[int, int]) -> None:
 
 def waiting_for_funding(conn: Connection, limit: int) -> list[InboxRow]:
     query = (
-        sa.select(inbox)
+        sa.select(*_COLUMNS)
         .where(inbox.c.processed == sa.false(), inbox.c.funding == "waiting")
         .order_by(inbox.c.id)
         .limit(limit)
@@ -109,5 +114,5 @@ def funding_done(conn: Connection, inbox_id: int, outcome: str) -> bool:
 
 
 def get(conn: Connection, inbox_id: int) -> InboxRow | None:
-    row = conn.execute(sa.select(inbox).where(inbox.c.id == inbox_id)).first()
+    row = conn.execute(sa.select(*_COLUMNS).where(inbox.c.id == inbox_id)).first()
     return None if row is None else _inbox_row(row)

@@ -187,6 +187,12 @@ class SqlLedger:
         ids = sorted({int(i) for i in account_ids})
         return {i: a.balance() for i, a in self._load_accounts(ids).items()}
 
+    def available_cents(self, account_ids: Sequence[int]) -> dict[int, int]:
+        """What each existing account among ``account_ids`` can still spend, in cents (no
+        lock taken): :meth:`balances` without building the amounts."""
+        ids = sorted({int(i) for i in account_ids})
+        return {i: a.available for i, a in self._load_accounts(ids).items()}
+
     def balance(self, account_id: int) -> Balance:
         found = self.balances([account_id]).get(account_id)
         if found is None:

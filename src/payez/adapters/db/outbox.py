@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db import bulk
 from payez.adapters.db.tables.payments import outbox
-from payez.adapters.db.upsert import insert_ignoring_duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class OutboxMessage:
 
 def enqueue(conn: Connection, messages: Sequence[dict[str, Any]]) -> None:
     """Queue messages; one whose idempotency key is already queued is skipped."""
-    insert_ignoring_duplicates(conn, outbox, messages, count=False)
+    bulk.insert_rows(conn, outbox, messages, skip_duplicates=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +132,16 @@ def mark_failed(conn: Connection, message_id: int, error: str) -> None:
         .where(outbox.c.id == message_id)
         .values(state="failed", last_error=error, attempts=outbox.c.attempts + 1)
     )
+
+
+def replies_after(conn: Connection, last_id: int) -> list[tuple[int, str]]:
+    """(id, post id replied to) of the public replies queued after ``last_id``."""
+    rows = conn.execute(
+        sa.select(outbox.c.id, outbox.c.in_reply_to)
+        .where(outbox.c.id > last_id, outbox.c.kind == "reply")
+        .order_by(outbox.c.id)
+    )
+    return [(int(i), str(post)) for i, post in rows]
 
 
 def pending_count(conn: Connection) -> int:

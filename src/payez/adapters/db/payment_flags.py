@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db import bulk
 from payez.adapters.db.payments import COMMITTED_STATES
 from payez.adapters.db.tables.backoffice import payment_flags
 from payez.adapters.db.tables.payments import payments
@@ -98,8 +99,7 @@ def sender_activity(
 
 
 def insert_flags(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(payment_flags.insert(), list(rows))
+    bulk.insert_rows(conn, payment_flags, rows)
 
 
 _FLAG_COLUMNS = (

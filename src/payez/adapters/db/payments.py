@@ -10,9 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db import bulk
+from payez.adapters.db.sets import one_of, values_table
 from payez.adapters.db.tables.payments import orders, payments, users
 from payez.domain.payments import PaymentState
 from payez.domain.policy import SenderTotals
+from payez.domain.velocity import RecentActivity, VelocityRules
 
 # States whose amount counts against the sender's caps: money moved or held for them.
 COMMITTED_STATES = (
@@ -20,6 +23,13 @@ COMMITTED_STATES = (
     PaymentState.HELD_FOR_CLAIM,
     PaymentState.CLAIMED,
     PaymentState.AWAITING_CONFIRMATION,
+)
+# States that make a sender someone who "has paid before" (PSD2: the first payment confirms).
+PAID_STATES = (
+    PaymentState.SETTLED,
+    PaymentState.CLAIMED,
+    PaymentState.HELD_FOR_CLAIM,
+    PaymentState.REFUNDED,
 )
 
 
@@ -67,16 +77,27 @@ def _payment(row: sa.Row[Any]) -> PaymentRow:
 
 
 def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(payments.insert(), list(rows))
+    """Insert payment rows (every column but ``id``), in one statement per batch."""
+    bulk.insert_rows(conn, payments, rows)
 
 
 def by_inbox_ids(conn: Connection, inbox_ids: Iterable[int]) -> dict[int, PaymentRow]:
     ids = list(inbox_ids)
     if not ids:
         return {}
-    rows = conn.execute(sa.select(payments).where(payments.c.inbox_id.in_(ids)))
+    rows = conn.execute(sa.select(payments).where(one_of(conn, payments.c.inbox_id, ids)))
     return {int(r.inbox_id): _payment(r) for r in rows}
+
+
+def ids_by_inbox(conn: Connection, inbox_ids: Iterable[int]) -> dict[int, int]:
+    """Payment id by inbox id, for the posts given."""
+    ids = list(inbox_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        sa.select(payments.c.inbox_id, payments.c.id).where(one_of(conn, payments.c.inbox_id, ids))
+    )
+    return {int(inbox_id): int(payment_id) for inbox_id, payment_id in rows}
 
 
 def get(conn: Connection, payment_id: int, *, lock: bool = False) -> PaymentRow | None:
@@ -160,73 +181,130 @@ def held_for_account(conn: Connection, network: str, account_id: str) -> list[Pa
     return [_payment(r) for r in rows]
 
 
-def sender_totals(
-    conn: Connection, sender_ids: Iterable[int], now: datetime
-) -> dict[int, SenderTotals]:
-    """Caps and PSD2 counters for every sender of a batch, in two grouped queries."""
+@dataclass(frozen=True, slots=True)
+class SenderHistory:
+    """What deciding a sender's posts needs to know of their past payments."""
+
+    totals: SenderTotals
+    activity: RecentActivity
+
+
+def sender_history(
+    conn: Connection,
+    sender_ids: Iterable[int],
+    now: datetime,
+    rules: VelocityRules,
+    limit_cents: int,
+) -> dict[int, SenderHistory]:
+    """Caps, PSD2 counters and velocity counts of every sender of a batch, in one query.
+
+    The senders' recent committed payments are read once, grouped by recipient: the caps sum
+    them, and the velocity rules count bursts, near-limit amounts and first-time recipients
+    (a recipient is new today when the sender's first payment to them within the lookback is
+    less than a day old).
+    """
     ids = sorted(set(sender_ids))
     if not ids:
         return {}
     day_ago, month_ago = now - timedelta(days=1), now - timedelta(days=30)
-    committed = [s.value for s in COMMITTED_STATES]
-    amount = sa.func.coalesce(payments.c.amount_cents, 0)
+    lookback_from = now - rules.lookback
+    burst_from = max(now - rules.burst_window, lookback_from)
+    near_from = max(day_ago, lookback_from)
+    p = payments
+    senders = values_table(conn, ids, sa.BigInteger())
+    amount = sa.func.coalesce(p.c.amount_cents, 0)
+    # The sender's first payment to the recipient within the lookback: less than a day old,
+    # the recipient is a new one.
+    first_paid = sa.func.min(sa.case((p.c.created_at >= lookback_from, p.c.created_at)))
+    in_month = p.c.created_at >= month_ago
     since_confirmation = sa.and_(
-        payments.c.confirm_reason.is_(None),
+        in_month,
+        p.c.confirm_reason.is_(None),
         sa.or_(
-            users.c.last_confirmation_at.is_(None),
-            payments.c.created_at > users.c.last_confirmation_at,
+            users.c.last_confirmation_at.is_(None), p.c.created_at > users.c.last_confirmation_at
         ),
     )
-    rows = conn.execute(
-        sa.select(
-            payments.c.sender_user_id,
-            sa.func.sum(sa.case((payments.c.created_at >= day_ago, amount), else_=0)),
-            sa.func.sum(amount),
-            sa.func.sum(sa.case((since_confirmation, amount), else_=0)),
-            sa.func.sum(sa.case((since_confirmation, 1), else_=0)),
-        )
-        .join(users, users.c.id == payments.c.sender_user_id)
-        .where(
-            payments.c.sender_user_id.in_(ids),
-            payments.c.state.in_(committed),
-            payments.c.created_at >= month_ago,
-        )
-        .group_by(payments.c.sender_user_id)
+    near_limit = sa.and_(
+        p.c.created_at >= near_from,
+        p.c.amount_cents >= rules.near_limit_floor(limit_cents),
+        p.c.amount_cents <= limit_cents,
     )
-    totals = {
-        int(r[0]): SenderTotals(
-            last_24h_cents=int(r[1] or 0),
-            last_30d_cents=int(r[2] or 0),
-            since_confirmation_cents=int(r[3] or 0),
-            since_confirmation_count=int(r[4] or 0),
+    recent = (
+        sa.select(
+            p.c.sender_user_id.label("sender"),
+            p.c.recipient_user_id,
+            p.c.recipient_account_id,
+            sa.case((first_paid.is_not(None), 1), else_=0).label("known"),
+            sa.case((first_paid >= day_ago, 1), else_=0).label("new"),
+            sa.func.sum(sa.case((p.c.created_at >= day_ago, amount), else_=0)).label("day"),
+            sa.func.sum(sa.case((in_month, amount), else_=0)).label("month"),
+            sa.func.sum(sa.case((since_confirmation, amount), else_=0)).label("since_cents"),
+            sa.func.sum(sa.case((since_confirmation, 1), else_=0)).label("since_count"),
+            sa.func.sum(sa.case((p.c.created_at >= burst_from, 1), else_=0)).label("burst"),
+            sa.func.sum(sa.case((near_limit, 1), else_=0)).label("near"),
         )
-        for r in rows
-    }
-    paid_before = {
-        int(r[0])
-        for r in conn.execute(
-            sa.select(payments.c.sender_user_id)
-            .where(
-                payments.c.sender_user_id.in_(ids),
-                payments.c.state.in_(
-                    [
-                        PaymentState.SETTLED.value,
-                        PaymentState.CLAIMED.value,
-                        PaymentState.HELD_FOR_CLAIM.value,
-                        PaymentState.REFUNDED.value,
-                    ]
-                ),
-            )
-            .distinct()
+        .select_from(senders)
+        .join(p, p.c.sender_user_id == senders.c.value)
+        .join(users, users.c.id == p.c.sender_user_id)
+        .where(
+            p.c.state.in_([s.value for s in COMMITTED_STATES]),
+            p.c.created_at >= min(month_ago, lookback_from),
         )
-    }
+        .group_by(p.c.sender_user_id, p.c.recipient_user_id, p.c.recipient_account_id)
+        .subquery()
+    )
+    paid_before = sa.exists().where(
+        p.c.sender_user_id == users.c.id, p.c.state.in_([s.value for s in PAID_STATES])
+    )
+    query = (
+        sa.select(users.c.id, paid_before.label("paid_before"), *recent.c[1:])
+        .select_from(users.outerjoin(recent, recent.c.sender == users.c.id))
+        .where(one_of(conn, users.c.id, ids))
+    )
+    totals: dict[int, list[int]] = {sender: [0, 0, 0, 0] for sender in ids}
+    paid: set[int] = set()
+    activity = {sender: RecentActivity() for sender in ids}
+    rows = conn.execute(query).all()
+    for (
+        sender,
+        paid_before,
+        user,
+        account,
+        known,
+        new,
+        day,
+        month,
+        cents,
+        count,
+        burst,
+        near,
+    ) in rows:
+        if paid_before:
+            paid.add(sender)
+        if day is None:  # no recent payment: the outer join's empty side
+            continue
+        # int(): PostgreSQL sums bigints as numeric.
+        sums = totals[sender]
+        sums[0] += int(day)
+        sums[1] += int(month)
+        sums[2] += int(cents)
+        sums[3] += int(count)
+        found = activity[sender]
+        found.in_burst_window += int(burst)
+        found.near_limit_today += int(near)
+        if known:
+            found.known.add((user, account))
+            found.new_recipients_today += int(new)
     return {
-        sender: SenderTotals(
-            last_24h_cents=totals.get(sender, SenderTotals()).last_24h_cents,
-            last_30d_cents=totals.get(sender, SenderTotals()).last_30d_cents,
-            since_confirmation_cents=totals.get(sender, SenderTotals()).since_confirmation_cents,
-            since_confirmation_count=totals.get(sender, SenderTotals()).since_confirmation_count,
-            has_paid_before=sender in paid_before,
+        sender: SenderHistory(
+            SenderTotals(
+                last_24h_cents=totals[sender][0],
+                last_30d_cents=totals[sender][1],
+                since_confirmation_cents=totals[sender][2],
+                since_confirmation_count=totals[sender][3],
+                has_paid_before=sender in paid,
+            ),
+            activity[sender],
         )
         for sender in ids
     }

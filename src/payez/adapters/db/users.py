@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db.sets import one_of
 from payez.adapters.db.tables.ledger import ledger_accounts
 from payez.adapters.db.tables.payments import social_links, users
 
@@ -107,7 +108,7 @@ def users_by_id(conn: Connection, user_ids: Iterable[int]) -> dict[int, UserRow]
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    rows = conn.execute(sa.select(*_USER_COLUMNS).where(users.c.id.in_(ids)))
+    rows = conn.execute(sa.select(*_USER_COLUMNS).where(one_of(conn, users.c.id, ids)))
     return {int(r.id): _user(r) for r in rows}
 
 
@@ -147,7 +148,7 @@ def users_by_network_account(
     rows = conn.execute(
         sa.select(social_links.c.account_id, *_USER_COLUMNS)
         .join(users, users.c.id == social_links.c.user_id)
-        .where(social_links.c.network == network, social_links.c.account_id.in_(ids))
+        .where(social_links.c.network == network, one_of(conn, social_links.c.account_id, ids))
     )
     return {str(r.account_id): _user(r) for r in rows}
 

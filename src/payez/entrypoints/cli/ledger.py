@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -78,22 +78,37 @@ def bench_ledger(
     batch: Annotated[
         list[int] | None, typer.Option("--batch", help="Batch sizes (repeatable).")
     ] = None,
+    runs: Annotated[int, typer.Option(help="Runs per case: the median counts.")] = 1,
 ) -> None:
-    """Transfers per second: one per transaction and batches of 100 and 1000."""
+    """Transfers per second: one per transaction and batches of 100 and 1000; batched figures
+    also read as a ratio to the baseline (``payez bench baseline``) of the same run."""
+    from payez.bench.baseline import run_baseline_bench
+    from payez.bench.stats import repeated, with_ratio
+
     if db not in ("sqlite", "postgres"):
         raise typer.BadParameter("--db must be sqlite or postgres")
-    results = run_ledger_bench(
-        "sqlite" if db == "sqlite" else "postgres",
-        database_url,
-        accounts=accounts,
-        transfers=transfers,
-        batch_sizes=tuple(batch) if batch else BATCH_SIZES,
+    chosen: Literal["sqlite", "postgres"] = "sqlite" if db == "sqlite" else "postgres"
+    sizes = tuple(batch) if batch else BATCH_SIZES
+    rows = repeated(
+        runs,
+        lambda: results_json(
+            run_ledger_bench(
+                chosen, database_url, accounts=accounts, transfers=transfers, batch_sizes=sizes
+            )
+        )["results"],
+        key=lambda r: (r["batch"], r["distribution"]),
+        main="transfers_per_s",
     )
+    batched = tuple(size for size in sizes if size >= 100)
+    baseline = repeated(
+        runs,
+        lambda: run_baseline_bench(chosen, database_url, batch_sizes=batched) if batched else [],
+        key=lambda r: r["batch"],
+        main="commands_per_s",
+    )
+    rows = baseline + with_ratio(rows, baseline, "transfers_per_s")
     if as_json:
-        typer.echo(json.dumps(results_json(results)))
+        typer.echo(json.dumps({"results": rows}))
         return
-    for r in results:
-        typer.echo(
-            f"{r.db:8} batch {r.batch:5} {r.distribution:8} {r.transfers_per_s:10.1f} transfers/s"
-            f" ({r.transfers} in {r.seconds}s, {r.refused} refused)"
-        )
+    for r in rows:
+        typer.echo("  ".join(f"{k}={v}" for k, v in r.items()))

@@ -1,31 +1,153 @@
-"""``payez bench pipeline``."""
+"""``payez bench pipeline``, ``payez bench baseline`` and ``payez bench memory``.
+
+Every figure is the median of ``--runs`` runs with its spread, and the pipeline's also reads as
+a ratio to the baseline measured in the same invocation on the same database.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
 from payez.entrypoints.cli.common import DatabaseUrlOption, bench_app
 
+DbOption = Annotated[str, typer.Option("--db", help="sqlite or postgres")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+RunsOption = Annotated[int, typer.Option(help="Runs per case: the median counts.")]
+UsersOption = Annotated[int, typer.Option(help="Users sending to each other.")]
+
+
+def _database(db: str) -> Literal["sqlite", "postgres"]:
+    if db not in ("sqlite", "postgres"):
+        raise typer.BadParameter("--db must be sqlite or postgres")
+    return "sqlite" if db == "sqlite" else "postgres"
+
+
+def _emit(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"results": rows}))
+        return
+    for row in rows:
+        typer.echo("  ".join(f"{k}={v}" for k, v in row.items() if k != "samples"))
+
+
+def _baseline(
+    db: Literal["sqlite", "postgres"], url: str | None, runs: int
+) -> list[dict[str, Any]]:
+    from payez.bench.baseline import run_baseline_bench
+    from payez.bench.stats import repeated
+
+    return repeated(
+        runs,
+        lambda: run_baseline_bench(db, url),
+        key=lambda r: (r["db"], r["batch"]),
+        main="commands_per_s",
+    )
+
 
 @bench_app.command("pipeline")
 def bench_pipeline(
-    db: Annotated[str, typer.Option("--db", help="sqlite or postgres")] = "sqlite",
+    db: DbOption = "sqlite",
     database_url: DatabaseUrlOption = None,
-    commands: Annotated[int, typer.Option(help="Commands per batch size.")] = 10_000,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    commands: Annotated[
+        int, typer.Option(help="Commands per batch size (and the open loop's saturation).")
+    ] = 10_000,
+    users: UsersOption = 1_000,
+    runs: RunsOption = 1,
+    open_loop: Annotated[
+        bool, typer.Option("--open-loop", help="Also offer posts at fixed rates (latency).")
+    ] = False,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option("--rate", help="Offered posts/s, or 'saturation' (repeatable)."),
+    ] = None,
+    seconds: Annotated[float, typer.Option(help="Open loop: seconds per offered rate.")] = 10.0,
+    workers: Annotated[int, typer.Option(help="Open loop: processor processes.")] = 1,
+    batch: Annotated[int, typer.Option(help="Open loop: batch size.")] = 500,
+    as_json: JsonOption = False,
 ) -> None:
-    """Commands per second through the inbox processor (policy, ledger, payments, outbox)."""
-    from payez.bench.pipeline import results_json, run_pipeline_bench
+    """Commands per second through the inbox processor (policy, ledger, payments, outbox);
+    with --open-loop, also the latency from arrival in the inbox to the reply in the outbox."""
+    from payez.bench.pipeline import (
+        OFFERED_RATES,
+        SATURATION,
+        rows_of,
+        run_open_loop,
+        run_pipeline_bench,
+    )
+    from payez.bench.stats import repeated, with_ratio
 
-    if db not in ("sqlite", "postgres"):
-        raise typer.BadParameter("--db must be sqlite or postgres")
-    chosen: Literal["sqlite", "postgres"] = "sqlite" if db == "sqlite" else "postgres"
-    results = run_pipeline_bench(chosen, database_url, commands=commands)
-    if as_json:
-        typer.echo(json.dumps(results_json(results)))
-        return
-    for r in results:
-        typer.echo(f"{r.db:8} batch {r.batch:4}  {r.commands_per_s:10.1f} commands/s")
+    chosen = _database(db)
+    rows = repeated(
+        runs,
+        lambda: rows_of(run_pipeline_bench(chosen, database_url, commands=commands, users=users)),
+        key=lambda r: (r["db"], r["batch"]),
+        main="commands_per_s",
+    )
+    if open_loop:
+        rates: tuple[int | str, ...] = (
+            tuple(r if r == SATURATION else int(r) for r in rate)
+            if rate
+            else (*OFFERED_RATES, SATURATION)
+        )
+        rows += repeated(
+            runs,
+            lambda: run_open_loop(
+                chosen,
+                database_url,
+                rates=rates,
+                seconds=seconds,
+                users=users,
+                batch=batch,
+                workers=workers,
+                saturation_commands=commands,
+            ),
+            key=lambda r: (r["db"], r["offered_per_s"], r["workers"]),
+            main="commands_per_s",
+        )
+    baseline = _baseline(chosen, database_url, runs)
+    _emit(baseline + with_ratio(rows, baseline, "commands_per_s"), as_json)
+
+
+@bench_app.command("baseline")
+def bench_baseline(
+    db: DbOption = "sqlite",
+    database_url: DatabaseUrlOption = None,
+    runs: RunsOption = 3,
+    as_json: JsonOption = False,
+) -> None:
+    """The machine's own limit: a minimal batched transfer plus outbox row per command."""
+    _emit(_baseline(_database(db), database_url, runs), as_json)
+
+
+@bench_app.command("memory")
+def bench_memory(
+    db: DbOption = "sqlite",
+    database_url: DatabaseUrlOption = None,
+    commands: Annotated[int, typer.Option(help="Commands decided in all.")] = 100_000,
+    users: UsersOption = 1_000,
+    as_json: JsonOption = False,
+) -> None:
+    """The processor's resident memory, sampled every 10,000 commands of a long run."""
+    from payez.bench.memory import run_memory_bench
+
+    _emit(run_memory_bench(_database(db), database_url, commands=commands, users=users), as_json)
+
+
+@bench_app.command("e2e")
+def bench_e2e(
+    db: DbOption = "sqlite",
+    database_url: DatabaseUrlOption = None,
+    rate: Annotated[float, typer.Option(help="Posts offered per second.")] = 200.0,
+    seconds: Annotated[float, typer.Option(help="Seconds of posting.")] = 10.0,
+    users: UsersOption = 200,
+    as_json: JsonOption = False,
+) -> None:
+    """The whole loop on the sandbox network: posts created there, read by the worker's
+    listener, decided, and answered through the network adapter (posts/s, p50/p99 latency)."""
+    from payez.bench.e2e import run_e2e_bench
+
+    rows = run_e2e_bench(_database(db), database_url, rate=rate, seconds=seconds, users=users)
+    _emit(rows, as_json)

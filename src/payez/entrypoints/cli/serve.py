@@ -63,7 +63,7 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(database_url, port)
     migrate(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     wiring = wire_sandbox(engine, settings)
     ctx = service_context_for(settings, engine, wiring)
     clients = oauth_clients_for(settings, wiring)
@@ -116,7 +116,7 @@ def worker(database_url: DatabaseUrlOption = None, port: PortOption = None) -> N
     with stop_on_signals(stop.set):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         settings = _settings(database_url, port)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
         wiring = wire_sandbox(engine, settings)
         background = Worker(service_context_for(settings, engine, wiring), stop=stop)
         _freeze_startup_objects()

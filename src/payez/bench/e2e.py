@@ -1,0 +1,209 @@
+"""``payez bench e2e``: the whole loop on the sandbox network, from outside.
+
+A ``payez serve`` process (web app, sandbox network, worker) runs on a fresh database. Users of
+the sandbox post sends at a fixed rate through its Mastodon API, as a client would; the worker
+reads them from its stream, decides them, and posts the replies back through the network
+adapter. The latency of a post is from its creation on the sandbox to its reply being stored
+there, so visible to any client (the sandbox's statuses are read every 20 ms).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from payez.adapters.db import users as users_repo
+from payez.adapters.db.engine import make_engine
+from payez.adapters.db.migrate import migrate
+from payez.bench.ledger import Database, bench_database
+from payez.config import load_settings
+from payez.domain.money import Money
+from payez.sandbox.bootstrap import SANDBOX_NETWORK, sandbox_base_url
+from payez.sandbox.network import tables
+from payez.sandbox.network.accounts import create_sandbox_user, issue_token
+from payez.sandbox.network.instance import sandbox_urls
+from payez.service.load_wallet import load_wallet
+from payez.service.open_account import open_user
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _environment(url: str, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PAYEZ_DATABASE_URL": url,
+        "PAYEZ_PORT": str(port),
+        "PAYEZ_BASE_URL": f"http://127.0.0.1:{port}",
+        "PAYEZ_CONFIRM": "never",
+        "PAYEZ_DAILY_CAP_CENTS": str(10**12),
+        "PAYEZ_MONTHLY_CAP_CENTS": str(10**12),
+    }
+
+
+def _people(url: str, port: int, count: int) -> list[str]:
+    """Sandbox accounts linked to funded, verified Payez users; their API tokens."""
+    settings = load_settings(_environment(url, port))
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    tokens = []
+    with engine.begin() as conn:
+        urls = sandbox_urls(conn, sandbox_base_url(settings))
+        for n in range(count):
+            handle = f"user{n}"
+            sandbox_id = create_sandbox_user(conn, handle, f"pw-{handle}-{n}", handle)
+            tokens.append(issue_token(conn, None, sandbox_id, "read write"))
+            user_id = open_user(
+                conn, kind="person", display_name=handle, now=now, identity_verified=True
+            )
+            users_repo.link_account(
+                conn,
+                user_id=user_id,
+                network=SANDBOX_NETWORK,
+                account_id=urls.account_uri(handle),
+                handle=handle,
+                now=now,
+            )
+            load_wallet(conn, user_id, Money.eur(10_000_000), f"bench:e2e:{handle}")
+    engine.dispose()
+    return tokens
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("payez serve exited")
+        try:
+            httpx.get(f"{base}/sandbox/api/v1/instance", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("payez serve did not start")
+
+
+def run_e2e_bench(
+    db: Database,
+    database_url: str | None = None,
+    *,
+    rate: float = 200.0,
+    seconds: float = 10.0,
+    users: int = 200,
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with bench_database(db, database_url) as url:
+        migrate(url)
+        port = _free_port()
+        tokens = _people(url, port, users)
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "payez.entrypoints.cli", "serve"],
+            env=_environment(url, port),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        engine = make_engine(url)
+        try:
+            _wait_until_up(base, server)
+            time.sleep(2)  # the worker starts half a second after the server listens
+            created, replied = _drive(base, engine, tokens, rate, seconds)
+        finally:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(10)
+            engine.dispose()
+    latencies = [(replied[s] - created[s]) * 1000 for s in created if s in replied]
+    span = max(replied.values()) - min(created.values()) if replied else 0.0
+    rows.append(
+        {
+            "bench": "e2e",
+            "db": db,
+            "offered_per_s": rate,
+            "posts": len(created),
+            "replied": len(latencies),
+            "posts_per_s": round(len(latencies) / span, 1) if span else 0.0,
+            "p50_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
+            "p99_ms": round(sorted(latencies)[int(0.99 * (len(latencies) - 1))], 1)
+            if latencies
+            else 0.0,
+        }
+    )
+    return rows
+
+
+def _drive(
+    base: str, engine: sa.Engine, tokens: list[str], rate: float, seconds: float
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Post at ``rate`` for ``seconds``; (status id -> creation time, -> reply first seen)."""
+    created: dict[int, float] = {}
+    replied: dict[int, float] = {}
+    lock = threading.Lock()
+    rng = random.Random(2014)
+    client = httpx.Client(base_url=f"{base}/sandbox", timeout=30)
+
+    def post(sender: int, recipient: int, cents: int) -> None:
+        text = f"@payez envoie {cents // 100},{cents % 100:02d}€ à @user{recipient}"
+        started = time.time()
+        response = client.post(
+            "/api/v1/statuses",
+            data={"status": text},
+            headers={"Authorization": f"Bearer {tokens[sender]}"},
+        )
+        response.raise_for_status()
+        with lock:
+            created[int(response.json()["id"])] = started
+
+    done = threading.Event()
+
+    def watch() -> None:
+        last = 0
+        while not done.is_set() or len(replied) < len(created):
+            with engine.connect() as conn:
+                found = conn.execute(
+                    sa.select(tables.statuses.c.id, tables.statuses.c.in_reply_to_id).where(
+                        tables.statuses.c.id > last,
+                        tables.statuses.c.in_reply_to_id.is_not(None),
+                    )
+                ).all()
+            at = time.time()
+            for status_id, parent in found:
+                last = max(last, int(status_id))
+                replied.setdefault(int(parent), at)
+            if done.is_set() and time.time() > deadline:
+                return
+            time.sleep(0.02)
+
+    count = int(rate * seconds)
+    deadline = time.time() + seconds + 120
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.time()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for n in range(count):
+            delay = started + n / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            sender, recipient = rng.sample(range(len(tokens)), 2)
+            pool.submit(post, sender, recipient, rng.randint(50, 3000))
+    done.set()
+    watcher.join()
+    client.close()
+    return created, replied
