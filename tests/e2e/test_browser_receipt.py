@@ -11,7 +11,7 @@ from payez.service.account_summary import account_summary
 from payez.service.campaigns import save_association_profile, save_donor_settings
 from tests.e2e.browser import chromium, phone, snapshot
 from tests.e2e.service_world import ServiceWorld
-from tests.e2e.test_browser_backoffice import _give_login, _log_in, world
+from tests.e2e.test_browser_backoffice import PASSWORD, _log_in, world
 
 pytestmark = pytest.mark.slow
 __all__ = ["chromium", "world"]  # fixtures, shared with the back-office browser tests
@@ -31,7 +31,7 @@ def test_a_donor_downloads_a_tax_receipt(
     world.step()
     assert world.balance("restos") == 4000
     world.later(days=400)  # a receipt covers a year that is over
-    _give_login(world, "alice", "alice@example.org")
+    world.give_login("alice", "alice@example.org", PASSWORD)
 
     context, page = phone(chromium)
     _log_in(page, base, "alice@example.org", "/dashboard/donations")
