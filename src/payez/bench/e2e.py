@@ -1,6 +1,7 @@
 """``payez bench e2e``: the whole loop on the sandbox network, from outside.
 
-A ``payez serve`` process (web app, sandbox network, worker) runs on a fresh database. Users of
+A ``payez serve`` process (web app, sandbox network and, with ``workers=0``, the worker) runs
+on a fresh database, beside ``workers`` separate ``payez worker`` processes. Users of
 the sandbox post sends at a fixed rate through its Mastodon API, as a client would; the worker
 reads them from its stream, decides them, and posts the replies back through the network
 adapter. The latency of a post is from its creation on the sandbox to its reply being stored
@@ -84,6 +85,24 @@ def _people(url: str, port: int, count: int) -> list[str]:
     return tokens
 
 
+def _start(command: list[str], url: str, port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "payez.entrypoints.cli", *command],
+        env=_environment(url, port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -104,6 +123,7 @@ def run_e2e_bench(
     rate: float = 200.0,
     seconds: float = 10.0,
     users: int = 200,
+    workers: int = 0,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with bench_database(db, database_url) as url:
@@ -111,24 +131,16 @@ def run_e2e_bench(
         port = _free_port()
         tokens = _people(url, port, users)
         base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "payez.entrypoints.cli", "serve"],
-            env=_environment(url, port),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        processes = [_start(["serve"] if workers == 0 else ["serve", "--no-worker"], url, port)]
         engine = make_engine(url)
         try:
-            _wait_until_up(base, server)
-            time.sleep(2)  # the worker starts half a second after the server listens
+            _wait_until_up(base, processes[0])
+            processes += [_start(["worker"], url, port) for _ in range(workers)]
+            time.sleep(3)  # the workers connect their streams
             created, replied = _drive(base, engine, tokens, rate, seconds)
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
+            for process in processes:
+                _stop(process)
             engine.dispose()
     latencies = [(replied[s] - created[s]) * 1000 for s in created if s in replied]
     span = max(replied.values()) - min(created.values()) if replied else 0.0
@@ -137,6 +149,7 @@ def run_e2e_bench(
             "bench": "e2e",
             "db": db,
             "offered_per_s": rate,
+            "workers": workers,
             "posts": len(created),
             "replied": len(latencies),
             "posts_per_s": round(len(latencies) / span, 1) if span else 0.0,

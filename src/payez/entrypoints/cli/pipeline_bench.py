@@ -143,11 +143,16 @@ def bench_e2e(
     rate: Annotated[float, typer.Option(help="Posts offered per second.")] = 200.0,
     seconds: Annotated[float, typer.Option(help="Seconds of posting.")] = 10.0,
     users: UsersOption = 200,
+    workers: Annotated[
+        int, typer.Option(help="Separate payez worker processes (0: serve's own worker).")
+    ] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """The whole loop on the sandbox network: posts created there, read by the worker's
     listener, decided, and answered through the network adapter (posts/s, p50/p99 latency)."""
     from payez.bench.e2e import run_e2e_bench
 
-    rows = run_e2e_bench(_database(db), database_url, rate=rate, seconds=seconds, users=users)
+    rows = run_e2e_bench(
+        _database(db), database_url, rate=rate, seconds=seconds, users=users, workers=workers
+    )
     _emit(rows, as_json)
