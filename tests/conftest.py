@@ -135,15 +135,28 @@ def pytest_configure(config: pytest.Config) -> None:
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
+# Python's own helper for the multiprocessing of the benchmarks: one per interpreter, started on
+# first use, it ends when this process does (it reads until its pipe closes), like a thread.
+INTERPRETER_HELPERS = ("multiprocessing.resource_tracker",)
+
+
+def _left_by_tests() -> dict[int, str]:
+    return {
+        pid: command
+        for pid, command in _descendants(os.getpid()).items()
+        if not any(helper in command for helper in INTERPRETER_HELPERS)
+    }
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run when a test left a process running. Session fixtures are torn down by now,
     so whatever still runs was started by a test and never stopped. They get a few seconds to
     finish exiting, are then listed and killed, so a failing run leaves nothing behind either."""
     deadline = time.monotonic() + 3
-    left = _descendants(os.getpid())
+    left = _left_by_tests()
     while left and time.monotonic() < deadline:
         time.sleep(0.1)
-        left = _descendants(os.getpid())
+        left = _left_by_tests()
     if not left:
         return
     title = f"{len(left)} process(es) left running by the tests (now killed)"

@@ -142,6 +142,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         if key in env:
             values[f.name] = _coerce(key, env[key], getattr(defaults, f.name))
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if "base_url" not in values:
+        # Links and the worker's calls to the sandbox go where this server listens, unless a
+        # public address is given: PAYEZ_PORT alone must not leave them on the default port.
+        host = values.get("host", defaults.host)
+        values["base_url"] = f"http://{host}:{values.get('port', defaults.port)}"
     for name, choices in _CHOICES.items():
         if name in values and values[name] not in choices:
             raise SettingsError(f"PAYEZ_{name.upper()} must be one of {', '.join(choices)}")

@@ -39,3 +39,11 @@ def test_production_accepts_a_real_secret() -> None:
     settings = load_settings({"PAYEZ_ENVIRONMENT": "production", "PAYEZ_SECRET_KEY": SECRET})
     assert settings.environment == "production"
     assert settings.unverified_kinds == frozenset({"donation", "purchase"})
+
+
+def test_links_follow_the_port_unless_a_public_address_is_given() -> None:
+    assert load_settings({}).base_url == "http://127.0.0.1:8000"
+    assert load_settings({"PAYEZ_PORT": "18321"}).base_url == "http://127.0.0.1:18321"
+    assert load_settings({}, port=18322).base_url == "http://127.0.0.1:18322"
+    public = {"PAYEZ_PORT": "18321", "PAYEZ_BASE_URL": "https://pay.example.org"}
+    assert load_settings(public).base_url == "https://pay.example.org"
