@@ -233,7 +233,7 @@ def run_open_loop(
         ctx = ServiceContext(engine=engine, settings=_settings(url), clock=SystemClock())
         tag = _users(ctx, users)
         for index, rate in enumerate(rates):
-            offered = None if rate == SATURATION else float(rate)
+            offered = None if isinstance(rate, str) else rate  # the one word is SATURATION
             count = saturation_commands if offered is None else int(offered * seconds)
             posts = _posts(count, users, tag, f"o{index}", seed=index, now=datetime.now(UTC))
             stop, out = spawn.Event(), spawn.Queue()

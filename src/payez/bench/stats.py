@@ -21,12 +21,12 @@ def median_row(runs: Sequence[Row], main: str) -> Row:
     row: Row = {}
     for key, value in first.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            middle = statistics.median(float(r[key]) for r in runs)
+            middle = statistics.median(r[key] for r in runs)
             row[key] = round(middle, 3) if isinstance(value, float) else round(middle)
         else:
             row[key] = value
     row["runs"] = len(runs)
-    row["spread"] = spread([float(r[main]) for r in runs])
+    row["spread"] = spread([r[main] for r in runs])
     return row
 
 
@@ -52,12 +52,12 @@ def repeated(
 def with_ratio(rows: list[Row], baseline: list[Row], main: str) -> list[Row]:
     """Add ``baseline_per_s`` and ``ratio_to_baseline`` to each row that has a baseline row of
     the same database and batch size: its main figure over the baseline's commands/s."""
-    limits = {(b["db"], b["batch"]): float(b["commands_per_s"]) for b in baseline}
+    limits = {(b["db"], b["batch"]): b["commands_per_s"] for b in baseline}
     for row in rows:
         if row.get("offered_per_s", "saturation") != "saturation":
             continue  # at an offered rate, the rate achieved is the rate offered
         limit = limits.get((row.get("db"), row.get("batch")))
         if limit:
             row["baseline_per_s"] = limit
-            row["ratio_to_baseline"] = round(float(row[main]) / limit, 3)
+            row["ratio_to_baseline"] = round(row[main] / limit, 3)
     return rows
