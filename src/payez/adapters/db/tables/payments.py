@@ -14,6 +14,9 @@ users = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),  # person | association | merchant
     sa.Column("display_name", sa.String(120), nullable=False),
     sa.Column("email", sa.String(254), unique=True),
+    # When the user proved they read mail at ``email`` (the link sent at sign-up); an
+    # unverified address may log in but not link a network nor pay out.
+    sa.Column("email_verified_at", Timestamp),
     sa.Column("password_hash", sa.String(255)),
     sa.Column("language", sa.String(2), nullable=False, server_default="fr"),
     # An IANA zone name: the web app shows this user's times in it.

@@ -1,4 +1,4 @@
-"""The email outbox.
+"""The email outbox, and when a user's address was verified.
 
 Revision ID: 0019_emails
 Revises: 0017_user_adoption
@@ -41,9 +41,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_emails_due", "emails", ["state", "next_attempt_at"])
     op.create_index("ix_emails_user", "emails", ["user_id"])
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("email_verified_at", sa.DateTime(timezone=True)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("email_verified_at")
     op.drop_index("ix_emails_user", table_name="emails")
     op.drop_index("ix_emails_due", table_name="emails")
     op.drop_table("emails")
