@@ -121,6 +121,12 @@ class _Batch:
             if isinstance(command, BuyCommand) and row.in_reply_to_id:
                 listing_posts.setdefault(row.network, set()).add(row.in_reply_to_id)
         self.users: dict[tuple[str, str], UserRow] = {}
+        authors: dict[str, dict[str, str]] = {}
+        for row, _command in commands:
+            authors.setdefault(row.network, {})[row.author_id] = row.author_handle
+        for network, handles in authors.items():
+            # The id is what is linked; the handle shown is followed when the author renames.
+            users_repo.follow_handles(self.conn, network, handles)
         for network, account_ids in by_network.items():
             found = users_repo.users_by_network_account(self.conn, network, account_ids)
             self.users.update({(network, account): user for account, user in found.items()})
@@ -230,7 +236,7 @@ class _Batch:
             decision.refuse(Refusal.LISTING_PRICE_MISMATCH)
             return
         merchant = self.merchants.get(listing.merchant_user_id)
-        if merchant is None or merchant.is_frozen:
+        if merchant is None or merchant.is_frozen or merchant.is_closed:
             decision.refuse(Refusal.RECIPIENT_FROZEN)
             return
         if merchant.id == sender.id:

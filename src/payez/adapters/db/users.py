@@ -33,6 +33,10 @@ class UserRow:
     def is_frozen(self) -> bool:
         return self.status == "frozen"
 
+    @property
+    def is_closed(self) -> bool:
+        return self.status == "closed"
+
 
 _USER_COLUMNS = (
     users.c.id,
@@ -135,7 +139,47 @@ def link_account(
             )
         )
         return user_id
+    if int(existing) == user_id:
+        # Linked again after a rename on the network: the account is the same, its handle new.
+        follow_handles(conn, network, {account_id: handle})
     return int(existing)
+
+
+def unlink_account(conn: Connection, *, user_id: int, network: str, account_id: str) -> bool:
+    """Remove the user's link to the account (and its sealed token); False when not linked."""
+    deleted = conn.execute(
+        social_links.delete().where(
+            social_links.c.user_id == user_id,
+            social_links.c.network == network,
+            social_links.c.account_id == account_id,
+        )
+    )
+    return deleted.rowcount > 0
+
+
+def follow_handles(conn: Connection, network: str, handles: dict[str, str]) -> int:
+    """Store the handle each linked account shows now (keyed by immutable id); returns how
+    many changed. Reads first, so an unchanged batch writes nothing."""
+    if not handles:
+        return 0
+    stored = conn.execute(
+        sa.select(social_links.c.account_id, social_links.c.handle).where(
+            social_links.c.network == network,
+            one_of(conn, social_links.c.account_id, sorted(handles)),
+        )
+    )
+    changed = {
+        str(r.account_id): handles[str(r.account_id)]
+        for r in stored
+        if handles[str(r.account_id)] and str(r.handle) != handles[str(r.account_id)]
+    }
+    for account_id, handle in changed.items():
+        conn.execute(
+            social_links.update()
+            .where(social_links.c.network == network, social_links.c.account_id == account_id)
+            .values(handle=handle[:320])
+        )
+    return len(changed)
 
 
 def users_by_network_account(

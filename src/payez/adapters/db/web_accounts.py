@@ -123,7 +123,11 @@ def session_user(conn: Connection, token_hash: str, now: datetime) -> SessionUse
     found = conn.execute(
         sa.select(web_sessions.c.user_id, users.c.language, users.c.time_zone)
         .join(users, users.c.id == web_sessions.c.user_id)
-        .where(web_sessions.c.token_hash == token_hash, web_sessions.c.expires_at > now)
+        .where(
+            web_sessions.c.token_hash == token_hash,
+            web_sessions.c.expires_at > now,
+            users.c.status != "closed",
+        )
     ).first()
     if found is None:
         return None

@@ -33,6 +33,7 @@ from payez.entrypoints.web.metrics import metrics_routes
 from payez.entrypoints.web.onboarding import onboarding_routes
 from payez.entrypoints.web.pages import page_routes
 from payez.entrypoints.web.payouts import payout_routes
+from payez.entrypoints.web.privacy import privacy_routes
 from payez.entrypoints.web.site import Site, language
 from payez.ports.cards import CardProcessor, ProcessorUnavailable
 from payez.ports.identity import IdentityServiceUnavailable, IdentityVerifier
@@ -146,6 +147,7 @@ def create_app(
         onboarding_routes(site),
         dashboard_routes(site),
         payout_routes(site),
+        privacy_routes(site),
         claim_routes(site),
         callback_routes(site),
         confirm_routes(site),

@@ -35,6 +35,9 @@ users = sa.Table(
     # Set when a login-less account (opened by a claim before claims needed a login) is handed
     # over to the person who proved its social account: its records and money follow them.
     sa.Column("adopted_by_user_id", sa.BigInteger, sa.ForeignKey("users.id")),
+    # Set when the user closed their account: the profile is pseudonymised, the records the
+    # law makes us keep stay under the pseudonym (docs/privacy.md).
+    sa.Column("closed_at", Timestamp),
     sa.Index("ix_users_adopted_by", "adopted_by_user_id"),
 )
 
