@@ -87,6 +87,8 @@ class Settings:
     login_window_minutes: int = 15
     login_max_failures: int = 5  # per email within the window
     login_max_failures_per_ip: int = 20  # per address within the window (shared NATs)
+    # Login attempts (email, address) are personal data: kept this long, then deleted.
+    login_attempts_days: int = 30
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:

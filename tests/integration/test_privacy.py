@@ -28,8 +28,16 @@ from payez.service.email_outbox import Letter, queue_email
 from payez.service.link_social_account import link_social_account
 from payez.service.load_wallet import load_wallet
 from payez.service.request_payout import request_payout_on
+from tests.integration.sandbox_server import Sandbox
 from tests.integration.test_schema import load_every_table_module
-from tests.integration.web_world import PASSWORD, Browser, WebWorld, web_world
+from tests.integration.web_world import (
+    PASSWORD,
+    Browser,
+    WebWorld,
+    authorize_on_sandbox,
+    oauth_sandbox,
+    web_world,
+)
 
 ALICE_EMAIL = "alice.private@example.org"
 ALICE_NAME = "Alice Secretname"
@@ -474,3 +482,51 @@ def test_a_closed_account_cannot_use_an_old_session(web: WebWorld) -> None:
             sa.select(sa.func.count()).where(login_attempts.c.email == ALICE_EMAIL)
         ).scalar_one()
     assert attempts == 0
+
+
+def test_login_attempts_are_deleted_after_the_retention_period(web: WebWorld) -> None:
+    world = web.world
+    _person(web, ALICE_EMAIL, ALICE_NAME, "alice")
+    assert web.browser().log_in(ALICE_EMAIL, "wrong password").status_code == 401
+
+    def attempts() -> int:
+        with world.ctx.engine.connect() as conn:
+            query = sa.select(sa.func.count()).where(login_attempts.c.email == ALICE_EMAIL)
+            return int(conn.execute(query).scalar_one())
+
+    assert attempts() == 1
+    world.later(days=world.ctx.settings.login_attempts_days - 1)
+    assert web.browser().log_in(ALICE_EMAIL).status_code == 303
+    assert attempts() == 2
+    world.later(days=2)
+    assert web.browser().log_in(ALICE_EMAIL).status_code == 303
+    assert attempts() == 2  # the first one is gone, the newest recorded
+
+
+def test_unlink_and_relink_a_sandbox_account_from_the_web(database_url: str) -> None:
+    with oauth_sandbox(database_url) as sandbox, web_world(database_url, sandbox=sandbox) as web:
+        _unlink_and_relink(web, sandbox)
+
+
+def _unlink_and_relink(web: WebWorld, sandbox: Sandbox) -> None:
+    sandbox.user("alice", "alice-secret")
+    browser = web.browser()
+    assert browser.sign_up(ALICE_EMAIL, ALICE_NAME).status_code == 303
+    linked = authorize_on_sandbox(browser, "/onboarding/link/sandbox", "alice", "alice-secret")
+    assert linked.headers["location"] == "/onboarding?done=link"
+    assert 'href="/settings/privacy#links"' in browser.get("/onboarding").text
+    account_id = sandbox.account_uri("alice")
+    page = browser.get("/settings/privacy")
+    assert f'value="{account_id}"' in page.text
+    done = browser.submit(
+        "/settings/privacy/unlink",
+        {"network": "sandbox", "account_id": account_id},
+        form_page="/settings/privacy",
+    )
+    assert done.headers["location"] == "/settings/privacy?done=unlink"
+    assert browser.client.get("/api/v1/me").json()["linked_accounts"] == []
+    again = authorize_on_sandbox(browser, "/onboarding/link/sandbox", "alice", "alice-secret")
+    assert again.headers["location"] == "/onboarding?done=link"
+    assert browser.client.get("/api/v1/me").json()["linked_accounts"] == [
+        {"network": "sandbox", "handle": "alice"}
+    ]

@@ -45,6 +45,8 @@ def log_in(ctx: ServiceContext, *, email: str, password: str, ip: str) -> int:
     stored_hash = found[1] if found else None
     succeeded = password_matches(stored_hash, password)
     with ctx.engine.begin() as conn:
+        kept_since = now - timedelta(days=max(ctx.settings.login_attempts_days, 1))
+        web_accounts.delete_attempts_before(conn, kept_since)
         web_accounts.record_attempt(conn, email=address, ip=client, succeeded=succeeded, now=now)
         if succeeded and found and stored_hash and needs_rehash(stored_hash):
             web_accounts.update_user(conn, found[0], password_hash=hash_password(password))

@@ -153,6 +153,12 @@ def record_attempt(
     )
 
 
+def delete_attempts_before(conn: Connection, before: datetime) -> int:
+    return conn.execute(
+        login_attempts.delete().where(login_attempts.c.attempted_at < before)
+    ).rowcount
+
+
 def failures_since(
     conn: Connection, since: datetime, *, email: str | None = None, ip: str | None = None
 ) -> int:
