@@ -27,6 +27,7 @@ from payez.entrypoints.cli.common import app as cli
 from payez.service.email_outbox import Letter, queue_email
 from payez.service.link_social_account import link_social_account
 from payez.service.load_wallet import load_wallet
+from payez.service.open_account import link_network_account, open_user
 from payez.service.request_payout import request_payout_on
 from tests.integration.sandbox_server import Sandbox
 from tests.integration.test_schema import load_every_table_module
@@ -58,7 +59,7 @@ def _person(web: WebWorld, email: str, name: str, handle: str, cents: int = 0) -
     assert browser.sign_up(email, name).status_code == 303
     user_id = browser.user_id()
     world = web.world
-    account = world.stranger(handle)
+    account = world.accounts.get(handle) or world.stranger(handle)
     world.users[handle] = user_id
     link_social_account(world.ctx, user_id, "memory", account)
     with world.ctx.engine.begin() as conn:
@@ -291,9 +292,18 @@ def test_a_closed_account_keeps_only_the_retained_records_and_its_handle_starts_
     web: WebWorld,
 ) -> None:
     world = web.world
+    # A login-less account a claim once opened for @alice, handed over when she links it.
+    with world.ctx.engine.begin() as conn:
+        old_id = open_user(conn, kind="person", display_name="alice", now=world.clock.now())
+        link_network_account(conn, world.ctx, old_id, "memory", world.stranger("alice"))
     alice = _person(web, ALICE_EMAIL, ALICE_NAME, "alice", cents=2_000)
     _person(web, BOB_EMAIL, BOB_NAME, "bob", cents=5_000)
     me = world.users["alice"]
+    with world.ctx.engine.connect() as conn:
+        adopted_by = conn.execute(
+            sa.select(users.c.adopted_by_user_id).where(users.c.id == old_id)
+        ).scalar_one()
+    assert adopted_by == me
     world.post("bob", "@payez envoie 5€ à @alice merci")
     world.run()
     world.post("alice", "@payez envoie 25€ à @bob tout mon solde")

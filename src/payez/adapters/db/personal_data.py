@@ -414,6 +414,20 @@ def close(conn: Connection, who: Subject, pseudonym: str, now: Any) -> None:
         .where(ledger_accounts.c.id == who.wallet_account_id)
         .values(owner=f"user:{pseudonym}")
     )
+    # Accounts a claim once opened and the user was handed: named after their handle.
+    adopted = conn.execute(
+        sa.select(users.c.id, users.c.wallet_account_id).where(
+            users.c.adopted_by_user_id == who.user_id
+        )
+    ).all()
+    for row in adopted:
+        name = f"{pseudonym}-{row.id}"
+        conn.execute(users.update().where(users.c.id == row.id).values(display_name=name))
+        conn.execute(
+            ledger_accounts.update()
+            .where(ledger_accounts.c.id == row.wallet_account_id)
+            .values(owner=f"user:{name}")
+        )
 
 
 def pending_for(conn: Connection, who: Subject) -> list[str]:
