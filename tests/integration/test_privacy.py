@@ -3,8 +3,10 @@ a network account, and handles followed when a network account is renamed."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +26,7 @@ from payez.adapters.db.tables.web import login_attempts, web_sessions
 from payez.domain.money import Money
 from payez.domain.payments import PaymentState
 from payez.entrypoints.cli.common import app as cli
+from payez.service.close_account import ClosureBalanceNotZero, ClosureSomethingPending
 from payez.service.email_outbox import Letter, queue_email
 from payez.service.link_social_account import link_social_account
 from payez.service.load_wallet import load_wallet
@@ -269,15 +272,38 @@ def test_closure_is_refused_with_money_left_something_pending_or_a_wrong_passwor
     # A payout in flight and a claim held: something pending, whatever the balance.
     pending = _close(alice)
     assert pending.status_code == 409
-    assert "en cours" in pending.text or "in progress" in pending.text
+    assert ClosureSomethingPending.message_fr in _alert(pending.text)
     assert _snapshot(web) == before
 
     carol = _person(web, "carol@example.org", "Carol", "carol", cents=2_000)
     money_left = _close(carol)
     assert money_left.status_code == 409
-    assert "solde" in money_left.text or "balance" in money_left.text
+    assert ClosureBalanceNotZero.message_fr in _alert(money_left.text)
     assert 'href="/payouts"' in money_left.text
     assert carol.user_id() == web.world.users["carol"]  # still logged in, still there
+
+
+def _alert(page: str) -> str:
+    found = re.search(r'<p class="error" role="alert">([^<]*)</p>', page)
+    assert found, "the page shows no error"
+    return html.unescape(found.group(1))
+
+
+def test_closure_waits_for_a_payment_awaiting_confirmation(database_url: str) -> None:
+    with web_world(database_url, confirm="always") as web:
+        carol = _person(web, "carol@example.org", "Carol", "carol", cents=1_000)
+        _person(web, BOB_EMAIL, BOB_NAME, "bob")
+        post = web.world.post("carol", "@payez envoie 10€ à @bob")
+        web.world.run()
+        assert web.world.payment_for(post)["state"] == "awaiting_confirmation"
+        refused = _close(carol)
+        assert refused.status_code == 409
+        assert ClosureSomethingPending.message_fr in _alert(refused.text)
+        with web.world.ctx.engine.connect() as conn:
+            status = conn.execute(
+                sa.select(users.c.status).where(users.c.id == web.world.users["carol"])
+            ).scalar_one()
+        assert status == "active"
 
 
 def _strings_in(conn: sa.Connection, table: sa.Table) -> Iterator[str]:
@@ -366,9 +392,10 @@ def test_a_closed_account_keeps_only_the_retained_records_and_its_handle_starts_
         ).scalar_one()
         assert kept == 2
         entry = conn.execute(
-            sa.text("SELECT action FROM audit_log WHERE target = :t"), {"t": f"user:{me}"}
-        ).scalars()
-        assert list(entry) == ["account.close"]
+            sa.text("SELECT action, operator_user_id FROM audit_log WHERE target = :t"),
+            {"t": f"user:{me}"},
+        ).all()
+        assert [tuple(e) for e in entry] == [("account.close", me)]
 
     assert alice.log_in(ALICE_EMAIL).status_code == 401
     check = CliRunner().invoke(

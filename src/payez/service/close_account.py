@@ -65,18 +65,20 @@ def close_account(ctx: ServiceContext, user_id: int, password: str) -> None:
             raise UserUnknown(str(user_id))
         if not password_matches(found[1], password):
             raise ClosurePasswordWrong()
+        # Pending first: money on its way in or out is not yet a balance one can pay out.
         balance = SqlLedger(conn).balance(who.wallet_account_id)
-        if balance.posted.cents != 0:
-            raise ClosureBalanceNotZero()
         pending = personal_data.pending_for(conn, who)
         if pending or balance.pending_in.cents or balance.pending_out.cents:
             raise ClosureSomethingPending(",".join(pending))
+        if balance.posted.cents != 0:
+            raise ClosureBalanceNotZero()
         personal_data.close(conn, who, pseudonym(user_id), now)
         record(
             conn,
-            operator_user_id=None,
+            # The account holder acted, not an operator nor the command line.
+            operator_user_id=user_id,
             action="account.close",
             target=f"user:{user_id}",
-            details={"by": "the user", "linked_accounts": len(who.accounts)},
+            details={"by": "account holder", "linked_accounts": len(who.accounts)},
             now=now,
         )
