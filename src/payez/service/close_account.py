@@ -66,6 +66,7 @@ def close_account(ctx: ServiceContext, user_id: int, password: str) -> None:
         if not password_matches(found[1], password):
             raise ClosurePasswordWrong()
         # Pending first: money on its way in or out is not yet a balance one can pay out.
+        personal_data.lock_wallet(conn, who)
         balance = SqlLedger(conn).balance(who.wallet_account_id)
         pending = personal_data.pending_for(conn, who)
         if pending or balance.pending_in.cents or balance.pending_out.cents:

@@ -430,6 +430,17 @@ def close(conn: Connection, who: Subject, pseudonym: str, now: Any) -> None:
         )
 
 
+def lock_wallet(conn: Connection, who: Subject) -> None:
+    """Wait for transfers in flight on the wallet (they lock its row), so the balance read
+    next is the last one (SQLite's write transactions are already one at a time)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.select(ledger_accounts.c.id)
+            .where(ledger_accounts.c.id == who.wallet_account_id)
+            .with_for_update()
+        )
+
+
 def pending_for(conn: Connection, who: Subject) -> list[str]:
     """What still moves for the user: why their account cannot be closed yet (empty: nothing).
 
