@@ -68,6 +68,7 @@ from payez.adapters.db.tables.second_factor import (
 from payez.config import Settings
 from payez.domain.errors import InvalidInput, PayezError
 from payez.service.context import ServiceContext
+from payez.service.recovery_codes import issue_codes
 
 MAX_CONFIRMATION_ATTEMPTS = 5
 CHALLENGE_TTL = timedelta(minutes=5)
@@ -148,6 +149,29 @@ def factors_of(ctx: ServiceContext, user_id: int) -> Factors:
             .where(webauthn_credentials.c.user_id == user_id)
         ).scalar_one()
     return Factors(totp=totp is not None, passkeys=int(passkeys))
+
+
+def count_factors(conn: Connection, user_id: int) -> int:
+    """The enabled TOTP secret (0 or 1) plus the passkeys, in the caller's transaction."""
+    totp = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(totp_secrets)
+        .where(totp_secrets.c.user_id == user_id, totp_secrets.c.enabled_at.is_not(None))
+    ).scalar_one()
+    passkeys = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(webauthn_credentials)
+        .where(webauthn_credentials.c.user_id == user_id)
+    ).scalar_one()
+    return int(totp) + int(passkeys)
+
+
+def issue_codes_for_first_factor(
+    conn: Connection, settings: Settings, user_id: int, now: datetime
+) -> None:
+    """The factor just added is the user's first: give them their recovery codes with it."""
+    if count_factors(conn, user_id) == 1:
+        issue_codes(conn, settings, user_id, now)
 
 
 def _insert_if_absent(conn: Connection, table: sa.Table, row: dict[str, Any]) -> bool:
@@ -274,6 +298,7 @@ def enable_totp(ctx: ServiceContext, user_id: int, code: str) -> None:
         ).rowcount
         if not done:
             raise SecondFactorInvalid("enrolment changed meanwhile")
+        issue_codes_for_first_factor(conn, ctx.settings, user_id, now)
 
 
 def enrol_totp_secret(
@@ -479,6 +504,7 @@ def register_passkey(ctx: ServiceContext, user_id: int, credential_json: str) ->
         )
         if not inserted:
             raise PasskeyInvalid("credential already registered")
+        issue_codes_for_first_factor(conn, ctx.settings, user_id, now)
 
 
 # -- passkey assertion ---------------------------------------------------------------------
