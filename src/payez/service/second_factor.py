@@ -14,6 +14,9 @@
   assertion must carry a higher counter than the one stored (a cloned authenticator lags
   behind), and the counter is moved forward by a compare-and-set so that two uses of the same
   assertion cannot both pass.
+- **Recovery codes**: the first factor set up comes with ten single-use codes
+  (``recovery_codes``), issued in the same transaction; removing and resetting factors live in
+  ``manage_second_factors`` and ``reset_second_factors``.
 - **Attempts**: each confirmation allows ``MAX_CONFIRMATION_ATTEMPTS`` submissions of a factor;
   an attempt is reserved atomically before the factor is checked, so concurrent guesses cannot
   exceed the limit.
