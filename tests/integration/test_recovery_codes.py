@@ -174,6 +174,7 @@ def test_a_lost_phone_a_recovery_code_confirms_once_then_no_longer_works(scene: 
     enrol_totp(scene.web, scene.alice)
     codes = shown_codes(scene.alice)
     code = codes[3]
+    assert 'id="recovery-code"' in scene.alice.get(scene.payment.path).text
     # Typed the way people type: lower case, spaces instead of dashes.
     answer = confirm_with(scene.alice, scene.payment, code.lower().replace("-", " "))
     assert (answer.status_code, outcome_of(answer.text)) == (200, "done")

@@ -45,6 +45,7 @@ ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 base32: no 0, 1, 8 or 
 # Characters a reader may type for the base32 letters they look like.
 _LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})
 REVEAL_TTL = timedelta(minutes=15)
+DOUBLE_SUBMIT_WINDOW = timedelta(seconds=10)
 
 
 class RecoveryCodeInvalid(InvalidInput):
@@ -225,10 +226,12 @@ def use_recovery_code(ctx: ServiceContext, user_id: int, typed: str) -> bool:
 
 
 def recovery_code_spent(ctx: ServiceContext, user_id: int, typed: str) -> bool:
-    """Whether ``typed`` is one of the user's codes, already used (a double submission)."""
+    """Whether ``typed`` is one of the user's codes, used moments ago (a double submission,
+    whose outcome is worth waiting for; a code spent long ago is simply refused)."""
     code = normalised(typed)
     if code is None:
         return False
+    recent = ctx.now() - DOUBLE_SUBMIT_WINDOW
     with ctx.engine.connect() as conn:
         found = conn.execute(
             sa.select(recovery_codes.c.used_at).where(
@@ -236,7 +239,7 @@ def recovery_code_spent(ctx: ServiceContext, user_id: int, typed: str) -> bool:
                 recovery_codes.c.code_hash == code_hash(ctx.settings, user_id, code),
             )
         ).first()
-    return found is not None and found.used_at is not None
+    return found is not None and found.used_at is not None and found.used_at > recent
 
 
 def codes_text(codes: tuple[str, ...], language: Language) -> str:

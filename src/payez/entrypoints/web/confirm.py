@@ -163,6 +163,7 @@ def confirm_routes(site: Site) -> APIRouter:
             factors=factors,
             passkey_options=script_json(options),
             attempts_left=attempts_left(ctx, payment.id),
+            recovery=codes_left(ctx, user_id) > 0,
             error=error,
         )
 
