@@ -140,6 +140,43 @@ def test_the_first_factor_comes_with_ten_codes_shown_once_and_stored_hashed(
     assert not any(c in dump or c.replace("-", "") in dump for c in codes)
 
 
+def test_codes_nobody_came_to_see_are_not_kept(scene: Scene) -> None:
+    enrol_totp(scene.web, scene.alice)
+    assert scene.count(recovery_code_reveals) == 1
+    scene.web.world.later(minutes=16)  # past the 15 minutes a fresh set waits to be shown
+    assert shown_codes(scene.alice) == []
+    assert scene.count(recovery_code_reveals) == 0
+    assert codes_left(scene.alice) == 10  # the codes work; new ones can be made to see them
+
+
+def test_removing_a_passkey_takes_a_code_from_the_app_not_the_passkey_itself(
+    scene: Scene,
+) -> None:
+    secret = enrol_totp(scene.web, scene.alice)
+    device = SoftAuthenticator.for_site(scene.web)
+    assert register_passkey(scene.web, scene.alice, device).status_code == 303
+    with scene.ctx.engine.connect() as conn:
+        passkey_id = int(conn.execute(sa.select(webauthn_credentials.c.id)).scalar_one())
+    path = f"/settings/security/passkeys/{passkey_id}/remove"
+    options = passkey_options(scene.alice.get("/settings/security").text, "passkey-get")
+    itself = scene.alice.submit(
+        path,
+        {"method": "passkey", "credential": device.get(options)},
+        form_page="/settings/security",
+    )
+    assert itself.status_code == 400
+    assert scene.count(webauthn_credentials) == 1
+    removed = scene.alice.submit(
+        path,
+        {"method": "totp", "code": code_now(scene.web, secret)},
+        form_page="/settings/security",
+    )
+    assert removed.status_code == 303
+    assert scene.count(webauthn_credentials) == 0
+    assert scene.count(totp_secrets) == 1 and codes_left(scene.alice) == 10
+    assert len(scene.emails("second_factor_removed")) == 1
+
+
 def test_enrolling_sends_to_the_codes_then_back_and_a_second_factor_brings_none(
     scene: Scene,
 ) -> None:

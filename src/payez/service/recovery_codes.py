@@ -112,6 +112,7 @@ def normalised(typed: str) -> str | None:
 def issue_codes(conn: Connection, settings: Settings, user_id: int, now: datetime) -> None:
     """Replace the user's codes by a fresh set, kept sealed until it is shown."""
     codes = tuple(new_code() for _ in range(CODES_PER_SET))
+    _forget_unshown(conn, now)
     delete_codes(conn, user_id)
     conn.execute(
         recovery_codes.insert(),
@@ -128,6 +129,11 @@ def issue_codes(conn: Connection, settings: Settings, user_id: int, now: datetim
             created_at=now,
         )
     )
+
+
+def _forget_unshown(conn: Connection, now: datetime) -> None:
+    """Sets nobody came to see in time: not kept, even sealed."""
+    conn.execute(recovery_code_reveals.delete().where(recovery_code_reveals.c.expires_at <= now))
 
 
 def delete_codes(conn: Connection, user_id: int) -> None:
@@ -151,6 +157,7 @@ def reveal_codes(ctx: ServiceContext, user_id: int) -> tuple[str, ...] | None:
     """The fresh set, once: reading it deletes it (None the second time)."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
+        _forget_unshown(conn, now)
         row = conn.execute(
             sa.select(recovery_code_reveals).where(recovery_code_reveals.c.user_id == user_id)
         ).first()
@@ -163,7 +170,7 @@ def reveal_codes(ctx: ServiceContext, user_id: int) -> tuple[str, ...] | None:
             )
         ).rowcount
         # Two tabs reading at once: only the one that deleted the row shows the codes.
-        if taken != 1 or row.expires_at <= now:
+        if taken != 1:
             return None
     return _unseal(ctx.settings, user_id, row.codes_sealed)
 
