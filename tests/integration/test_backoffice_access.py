@@ -63,6 +63,7 @@ GETS = [
 POSTS = [
     ("/backoffice/users/{user_id}/freeze", {"reason": "test"}),
     ("/backoffice/users/{user_id}/unfreeze", {"reason": "test"}),
+    ("/backoffice/users/{user_id}/second-factors/reset", {"reference": "T-1", "reason": "test"}),
     ("/backoffice/users/{org_id}/verification", {"verified": "0"}),
     ("/backoffice/flags/{flag_id}", {"decision": "confirmed", "note": "test"}),
     ("/backoffice/payouts/export", {}),

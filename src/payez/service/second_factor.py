@@ -14,6 +14,9 @@
   assertion must carry a higher counter than the one stored (a cloned authenticator lags
   behind), and the counter is moved forward by a compare-and-set so that two uses of the same
   assertion cannot both pass.
+- **Recovery codes**: the first factor set up comes with ten single-use codes
+  (``recovery_codes``), issued in the same transaction; removing and resetting factors live in
+  ``manage_second_factors`` and ``reset_second_factors``.
 - **Attempts**: each confirmation allows ``MAX_CONFIRMATION_ATTEMPTS`` submissions of a factor;
   an attempt is reserved atomically before the factor is checked, so concurrent guesses cannot
   exceed the limit.
@@ -68,6 +71,7 @@ from payez.adapters.db.tables.second_factor import (
 from payez.config import Settings
 from payez.domain.errors import InvalidInput, PayezError
 from payez.service.context import ServiceContext
+from payez.service.recovery_codes import issue_codes
 
 MAX_CONFIRMATION_ATTEMPTS = 5
 CHALLENGE_TTL = timedelta(minutes=5)
@@ -148,6 +152,29 @@ def factors_of(ctx: ServiceContext, user_id: int) -> Factors:
             .where(webauthn_credentials.c.user_id == user_id)
         ).scalar_one()
     return Factors(totp=totp is not None, passkeys=int(passkeys))
+
+
+def count_factors(conn: Connection, user_id: int) -> int:
+    """The enabled TOTP secret (0 or 1) plus the passkeys, in the caller's transaction."""
+    totp = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(totp_secrets)
+        .where(totp_secrets.c.user_id == user_id, totp_secrets.c.enabled_at.is_not(None))
+    ).scalar_one()
+    passkeys = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(webauthn_credentials)
+        .where(webauthn_credentials.c.user_id == user_id)
+    ).scalar_one()
+    return int(totp) + int(passkeys)
+
+
+def issue_codes_for_first_factor(
+    conn: Connection, settings: Settings, user_id: int, now: datetime
+) -> None:
+    """The factor just added is the user's first: give them their recovery codes with it."""
+    if count_factors(conn, user_id) == 1:
+        issue_codes(conn, settings, user_id, now)
 
 
 def _insert_if_absent(conn: Connection, table: sa.Table, row: dict[str, Any]) -> bool:
@@ -274,6 +301,7 @@ def enable_totp(ctx: ServiceContext, user_id: int, code: str) -> None:
         ).rowcount
         if not done:
             raise SecondFactorInvalid("enrolment changed meanwhile")
+        issue_codes_for_first_factor(conn, ctx.settings, user_id, now)
 
 
 def enrol_totp_secret(
@@ -479,6 +507,7 @@ def register_passkey(ctx: ServiceContext, user_id: int, credential_json: str) ->
         )
         if not inserted:
             raise PasskeyInvalid("credential already registered")
+        issue_codes_for_first_factor(conn, ctx.settings, user_id, now)
 
 
 # -- passkey assertion ---------------------------------------------------------------------

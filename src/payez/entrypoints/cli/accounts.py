@@ -1,4 +1,6 @@
-"""``payez accounts show``: one account's balance and links, for operators and scripts."""
+"""``payez accounts show``: one account's balance and links, for operators and scripts.
+``payez accounts reset-factors``: the back-office's second-factor reset, from the server.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from payez.domain.errors import PayezError
 from payez.entrypoints.cli.common import DatabaseUrlOption, app, settings_for
 from payez.service.account_summary import account_summary
 from payez.service.context import ServiceContext
+from payez.service.reset_second_factors import reset_second_factors, user_with_email
 
 accounts_app = typer.Typer(help="Look at user accounts.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
@@ -37,3 +40,31 @@ def show(
     data = summary.as_json()
     for key, value in data.items():
         typer.echo(f"{key:18} {value}")
+
+
+@accounts_app.command("reset-factors")
+def reset_factors(
+    email: Annotated[str, typer.Argument(help="The Payez account's email.")],
+    reference: Annotated[
+        str, typer.Option("--reference", help="Reference of the identity re-check.")
+    ] = "",
+    reason: Annotated[str, typer.Option("--reason", help="Why the factors are reset.")] = "",
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Remove the second factors and recovery codes of the account with EMAIL and end its
+    sessions, after an identity re-check; audited (with no operator id) and notified by email.
+    Exit codes: 0 done, 2 refused with a reason on stderr."""
+    settings = settings_for(database_url)
+    ctx = ServiceContext(engine=make_engine(settings.database_url), settings=settings)
+    try:
+        user_id = user_with_email(ctx, email)
+        done = reset_second_factors(ctx, None, user_id, reference, reason)
+    except PayezError as exc:
+        typer.echo(f"{exc.code}: {exc.message('en')} ({email})", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        ctx.engine.dispose()
+    typer.echo(
+        f"user {user_id} ({email}): {done.factors} factor(s) removed, "
+        f"{done.sessions} session(s) ended"
+    )

@@ -30,7 +30,9 @@ from payez.service.backoffice_payouts import payout_file, payouts_overview, run_
 from payez.service.freeze_account import freeze_account, unfreeze_account
 from payez.service.operators import require_operator
 from payez.service.reconcile import reconcile
+from payez.service.reset_second_factors import reset_second_factors
 from payez.service.review_flags import list_flags, review_flag
+from payez.service.second_factor import factors_of
 from payez.service.verify_organisation import verify_organisation
 
 PREFIX = "/backoffice"
@@ -44,6 +46,7 @@ _DONE = {
     "reviewed": "bo_done_reviewed",
     "exported": "bo_done_exported",
     "nothing": "bo_done_nothing",
+    "factors_reset": "bo_done_factors_reset",
 }
 
 
@@ -88,7 +91,12 @@ def backoffice_routes(site: Site) -> APIRouter:
     @router.get("/users/{user_id}", response_class=HTMLResponse)
     def user(request: Request, user_id: int) -> HTMLResponse:
         operator(request)
-        return show(request, "backoffice_user.html", r=review_user(site.ctx, user_id))
+        return show(
+            request,
+            "backoffice_user.html",
+            r=review_user(site.ctx, user_id),
+            factors=factors_of(site.ctx, user_id),
+        )
 
     def user_action_failed(request: Request, user_id: int, exc: InvalidInput) -> HTMLResponse:
         return show(
@@ -96,6 +104,7 @@ def backoffice_routes(site: Site) -> APIRouter:
             "backoffice_user.html",
             400,
             r=review_user(site.ctx, user_id),
+            factors=factors_of(site.ctx, user_id),
             error=exc.message(visitor_of(request).language),
         )
 
@@ -135,6 +144,21 @@ def backoffice_routes(site: Site) -> APIRouter:
             return user_action_failed(request, user_id, exc)
         done = ("verified" if wanted else "unverified") if changed else "unchanged"
         return RedirectResponse(f"{PREFIX}/users/{user_id}?done={done}", status_code=303)
+
+    @router.post("/users/{user_id}/second-factors/reset")
+    def reset_factors(
+        request: Request,
+        user_id: int,
+        csrf_token: str = Form(""),
+        reference: str = Form(""),
+        reason: str = Form(""),
+    ) -> Response:
+        operator_id = operator_posting(request, csrf_token)
+        try:
+            reset_second_factors(site.ctx, operator_id, user_id, reference, reason)
+        except InvalidInput as exc:
+            return user_action_failed(request, user_id, exc)
+        return RedirectResponse(f"{PREFIX}/users/{user_id}?done=factors_reset", status_code=303)
 
     @router.get("/payments", response_class=HTMLResponse)
     def payments(

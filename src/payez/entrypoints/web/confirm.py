@@ -9,6 +9,12 @@ click, second tab, replayed form) a no-op that reports "already confirmed".
 ``/settings/security`` enrols the factors: a TOTP secret (shown as text and as an
 ``otpauth://`` URI, enabled by one good code) and passkeys (a few lines of JavaScript hand the
 browser's WebAuthn answer to a form field; no other script runs on these pages).
+
+Recovery codes: the first factor comes with ten, shown once on
+``/settings/security/recovery-codes`` (the page that reads them deletes them; the plain-text
+download is a ``data:`` link on that page, so nothing asks for them again). Where a factor is
+asked, a recovery code may stand in for it. The security page also removes factors and makes
+new codes, each proven by another factor (``service/manage_second_factors.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +35,27 @@ from payez.entrypoints.web.site import Site
 from payez.service.account_overview import profile_of
 from payez.service.confirm_payment import confirm_payment, find_confirmation
 from payez.service.errors import ConfirmationClosed, ConfirmationNotYours, ConfirmationUnknown
+from payez.service.manage_second_factors import (
+    SECURITY_PURPOSE,
+    FactorUnknown,
+    Proof,
+    ProofInvalid,
+    ProofRateLimited,
+    passkeys_of,
+    regenerate_recovery_codes,
+    remove_passkey,
+    remove_totp,
+)
 from payez.service.payment_transfers import payment_amount
+from payez.service.recovery_codes import (
+    RecoveryCodeInvalid,
+    codes_left,
+    codes_text,
+    codes_waiting,
+    recovery_code_spent,
+    reveal_codes,
+    use_recovery_code,
+)
 from payez.service.second_factor import (
     PasskeyInvalid,
     SecondFactorInvalid,
@@ -51,8 +77,10 @@ from payez.service.second_factor import (
 )
 
 SECURITY_PATH = "/settings/security"
+CODES_PATH = f"{SECURITY_PATH}/recovery-codes"
 # How long a second submission of the same factor waits for the first one to finish.
 DOUBLE_SUBMIT_WAIT_SECONDS = 3.0
+_SECURITY_DONE = ("totp", "passkey", "removed")
 _DONE_STATES = (PaymentState.SETTLED, PaymentState.HELD_FOR_CLAIM, PaymentState.CLAIMED)
 
 
@@ -135,6 +163,7 @@ def confirm_routes(site: Site) -> APIRouter:
             factors=factors,
             passkey_options=script_json(options),
             attempts_left=attempts_left(ctx, payment.id),
+            recovery=codes_left(ctx, user_id) > 0,
             error=error,
         )
 
@@ -188,17 +217,23 @@ def confirm_routes(site: Site) -> APIRouter:
         if method == "passkey":
             verified = verify_passkey(ctx, user_id, credential, confirm_purpose(payment.id))
             wrong = PasskeyInvalid()
+        elif method == "recovery":
+            verified = use_recovery_code(ctx, user_id, code[:64])
+            wrong = RecoveryCodeInvalid()
         else:
             verified = verify_totp(ctx, user_id, code[:32])
             wrong = SecondFactorInvalid()
         if not verified:
             # A double click spends the factor on the first request: the second one waits for
             # the first to finish and shows its outcome.
-            spent = (
-                passkey_challenge_spent(ctx, user_id, credential, confirm_purpose(payment.id))
-                if method == "passkey"
-                else totp_code_spent(ctx, user_id, code[:32])
-            )
+            if method == "passkey":
+                spent = passkey_challenge_spent(
+                    ctx, user_id, credential, confirm_purpose(payment.id)
+                )
+            elif method == "recovery":
+                spent = recovery_code_spent(ctx, user_id, code[:64])
+            else:
+                spent = totp_code_spent(ctx, user_id, code[:32])
             again = wait_for_other_submission(token, user_id) if spent else None
             again = again or own_payment(token, user_id)
             page = closed(request, again)
@@ -239,13 +274,22 @@ def confirm_routes(site: Site) -> APIRouter:
             ),
             next=next_path,
             error=error,
-            done=done if done in ("totp", "passkey") else "",
+            done=done if done in _SECURITY_DONE else "",
+            codes_left=codes_left(ctx, user_id),
+            passkeys=passkeys_of(ctx, user_id),
+            proof_options=script_json(
+                passkey_authentication_options(ctx, user_id, SECURITY_PURPOSE)
+                if factors.passkeys
+                else None
+            ),
         )
 
-    def after_enrolment(next_path: str, done: str) -> RedirectResponse:
-        if next_path:
-            return RedirectResponse(safe_next(next_path), status_code=303)
-        return RedirectResponse(f"{SECURITY_PATH}?done={done}", status_code=303)
+    def after_enrolment(user_id: int, next_path: str, done: str) -> RedirectResponse:
+        target = safe_next(next_path) if next_path else f"{SECURITY_PATH}?done={done}"
+        if codes_waiting(ctx, user_id):
+            # The first factor came with recovery codes: show them before going on.
+            target = f"{CODES_PATH}?next={quote(target, safe='/')}"
+        return RedirectResponse(target, status_code=303)
 
     def next_of(value: str) -> str:
         return safe_next(value) if value else ""
@@ -283,7 +327,7 @@ def confirm_routes(site: Site) -> APIRouter:
             return security_page(
                 request, user_id, next_of(next), exc.message(visitor.language), 400
             )
-        return after_enrolment(next_of(next), "totp")
+        return after_enrolment(user_id, next_of(next), "totp")
 
     @router.post(f"{SECURITY_PATH}/passkey")
     def add_passkey(
@@ -301,6 +345,91 @@ def confirm_routes(site: Site) -> APIRouter:
             return security_page(
                 request, user_id, next_of(next), exc.message(visitor.language), 400
             )
-        return after_enrolment(next_of(next), "passkey")
+        return after_enrolment(user_id, next_of(next), "passkey")
+
+    # -- recovery codes and removing factors -------------------------------------------------
+
+    @router.get(CODES_PATH, response_class=HTMLResponse)
+    def recovery_codes(request: Request, next: str = "") -> HTMLResponse:
+        visitor = visitor_of(request)
+        user_id = visitor.require_user()
+        codes = reveal_codes(ctx, user_id)
+        page = site.render(
+            request,
+            "recovery_codes.html",
+            200,
+            codes=codes,
+            download=quote(codes_text(codes, visitor.language)) if codes else "",
+            codes_left=codes_left(ctx, user_id),
+            next=next_of(next) or SECURITY_PATH,
+        )
+        # Shown once: neither the browser nor a proxy may keep a copy.
+        page.headers["Cache-Control"] = "no-store"
+        return page
+
+    def proof_of(method: str, code: str, credential: str, password: str) -> Proof:
+        return Proof(method=method, code=code[:64], credential=credential, password=password)
+
+    def security_refused(
+        request: Request, user_id: int, exc: ProofInvalid | ProofRateLimited | FactorUnknown
+    ) -> HTMLResponse:
+        status = 429 if isinstance(exc, ProofRateLimited) else 400
+        language = visitor_of(request).language
+        return security_page(request, user_id, "", exc.message(language), status)
+
+    @router.post(f"{CODES_PATH}/renew")
+    def renew_codes(
+        request: Request,
+        csrf_token: str = Form(""),
+        method: str = Form("totp"),
+        code: str = Form(""),
+        credential: str = Form(""),
+        password: str = Form(""),
+    ) -> Response:
+        visitor = visitor_of(request)
+        visitor.check_csrf(csrf_token)
+        user_id = visitor.require_user()
+        try:
+            regenerate_recovery_codes(ctx, user_id, proof_of(method, code, credential, password))
+        except (ProofInvalid, ProofRateLimited, FactorUnknown) as exc:
+            return security_refused(request, user_id, exc)
+        return RedirectResponse(CODES_PATH, status_code=303)
+
+    @router.post(f"{SECURITY_PATH}/totp/remove")
+    def remove_totp_factor(
+        request: Request,
+        csrf_token: str = Form(""),
+        method: str = Form("recovery"),
+        code: str = Form(""),
+        credential: str = Form(""),
+        password: str = Form(""),
+    ) -> Response:
+        visitor = visitor_of(request)
+        visitor.check_csrf(csrf_token)
+        user_id = visitor.require_user()
+        try:
+            remove_totp(ctx, user_id, proof_of(method, code, credential, password))
+        except (ProofInvalid, ProofRateLimited, FactorUnknown) as exc:
+            return security_refused(request, user_id, exc)
+        return RedirectResponse(f"{SECURITY_PATH}?done=removed", status_code=303)
+
+    @router.post(SECURITY_PATH + "/passkeys/{passkey_id}/remove")
+    def remove_passkey_factor(
+        request: Request,
+        passkey_id: int,
+        csrf_token: str = Form(""),
+        method: str = Form("recovery"),
+        code: str = Form(""),
+        credential: str = Form(""),
+        password: str = Form(""),
+    ) -> Response:
+        visitor = visitor_of(request)
+        visitor.check_csrf(csrf_token)
+        user_id = visitor.require_user()
+        try:
+            remove_passkey(ctx, user_id, passkey_id, proof_of(method, code, credential, password))
+        except (ProofInvalid, ProofRateLimited, FactorUnknown) as exc:
+            return security_refused(request, user_id, exc)
+        return RedirectResponse(f"{SECURITY_PATH}?done=removed", status_code=303)
 
     return router
