@@ -38,6 +38,7 @@ from payez.adapters.db.tables.payments import (
     users,
 )
 from payez.adapters.db.tables.payouts import payouts
+from payez.adapters.db.tables.recovery_codes import recovery_code_reveals, recovery_codes
 from payez.adapters.db.tables.second_factor import (
     confirmation_attempts,
     totp_secrets,
@@ -265,6 +266,20 @@ SOURCES: tuple[Source, ...] = (
         "delete",
         "passkey challenges are forgotten",
         omit={"challenge": SECRET},
+    ),
+    Source(
+        recovery_codes,
+        _mine(recovery_codes.c.user_id),
+        "delete",
+        "recovery codes are forgotten",
+        omit={"code_hash": SECRET},
+    ),
+    Source(
+        recovery_code_reveals,
+        _mine(recovery_code_reveals.c.user_id),
+        "delete",
+        "recovery codes waiting to be shown are forgotten",
+        omit={"codes_sealed": SECRET},
     ),
     Source(
         emails,
