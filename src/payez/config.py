@@ -87,6 +87,11 @@ class Settings:
     login_window_minutes: int = 15
     login_max_failures: int = 5  # per email within the window
     login_max_failures_per_ip: int = 20  # per address within the window (shared NATs)
+    # Emailed account links (verification, password reset): how many requests are answered
+    # per address and per client address within the window; past that, nothing is sent.
+    email_link_window_minutes: int = 60
+    email_link_max_per_address: int = 3
+    email_link_max_per_ip: int = 20
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -96,9 +96,14 @@ def _web_login(
     password = demo_password(settings, handle)
     found = web_accounts.profile(conn, user_id)
     if found is not None and found.email is None:
-        # Hashed once: a second seed would otherwise rewrite the hash for nothing.
+        # Hashed once: a second seed would otherwise rewrite the hash for nothing. The demo's
+        # addresses are made up and ready to use: marked verified, no link is sent.
         web_accounts.update_user(
-            conn, user_id, email=demo_email(handle), password_hash=hash_password(password)
+            conn,
+            user_id,
+            email=demo_email(handle),
+            password_hash=hash_password(password),
+            email_verified_at=now,
         )
     secret = demo_totp_secret(settings, handle)
     enrol_totp_secret(conn, settings, user_id, secret, now)
