@@ -8,8 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from payez.adapters.db import emails, web_accounts
+from payez.adapters.db.engine import make_engine
 from payez.adapters.db.tables.payments import social_links, users
+from payez.config import load_settings
 from payez.domain.money import Money
+from payez.sandbox.demo import seed_demo
 from payez.service.email_verification import EmailUnverified
 from payez.service.link_social_account import link_social_account
 from payez.service.load_wallet import load_wallet
@@ -192,3 +195,22 @@ def test_sending_the_link_again_is_rate_limited(database_url: str) -> None:
             assert len(emails.sent_to(conn, "alice@example.org")) == 3  # sign-up + 2
         web.world.later(minutes=61)
         assert alice.submit("/verify-email/resend", {}, form_page="/settings").status_code == 200
+
+
+def test_the_demos_web_logins_are_verified_even_when_seeded_before(database_url: str) -> None:
+    settings = load_settings({}, database_url=database_url)
+    engine = make_engine(database_url)
+    try:
+        logins = [u.email for u in seed_demo(engine, settings) if u.email]
+        assert logins
+        with engine.begin() as conn:
+            conn.execute(users.update().values(email_verified_at=None))
+        seed_demo(engine, settings)
+        with engine.connect() as conn:
+            for email in logins:
+                found = conn.execute(
+                    sa.select(users.c.email_verified_at).where(users.c.email == email)
+                ).scalar_one()
+                assert found is not None, email
+    finally:
+        engine.dispose()
