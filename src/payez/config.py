@@ -89,6 +89,11 @@ class Settings:
     login_max_failures_per_ip: int = 20  # per address within the window (shared NATs)
     # Login attempts (email, address) are personal data: kept this long, then deleted.
     login_attempts_days: int = 30
+    # Emailed account links (verification, password reset): how many requests are answered
+    # per address and per client address within the window; past that, nothing is sent.
+    email_link_window_minutes: int = 60
+    email_link_max_per_address: int = 3
+    email_link_max_per_ip: int = 20
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -116,7 +116,11 @@ class ServiceWorld:
             conn.execute(
                 users.update()
                 .where(users.c.id == user_id)
-                .values(email=email, password_hash=hash_password(password))
+                .values(
+                    email=email,
+                    password_hash=hash_password(password),
+                    email_verified_at=self.clock.now(),
+                )
             )
         return user_id
 

@@ -26,6 +26,7 @@ from payez.service.operators import grant_operator
 from payez.service.sign_up import sign_up
 from tests.e2e.browser import chromium, phone, snapshot
 from tests.e2e.service_world import ServiceWorld, start_world
+from tests.integration.web_world import emailed_link
 
 pytestmark = pytest.mark.slow
 __all__ = ["chromium"]  # the fixture
@@ -142,6 +143,11 @@ def test_a_newcomer_follows_the_link_in_the_reply_to_a_payout(
     page.wait_for_load_state()
     page.goto(f"{base}/payouts")
     assert page.locator("#verify-first").count() == 0
+    # And a verified address: the link emailed at sign-up.
+    assert "Vérifiez votre adresse e-mail" in page.content()
+    page.goto(base + emailed_link(world.engine, "dave@example.org", "verify_email"))
+    assert "Votre adresse e-mail est vérifiée." in page.content()
+    page.goto(f"{base}/payouts")
     page.locator("#amount").fill("8")
     page.locator("#iban").fill("FR76 3000 6000 0112 3456 7890 189")
     page.locator("#name").fill("Dave Dupont")

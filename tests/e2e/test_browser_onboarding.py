@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Browser
+from sqlalchemy import Engine
 
 from payez.adapters.db.engine import make_engine
 from payez.adapters.networks.mastodon_oauth import OAuthClient
@@ -25,6 +26,7 @@ from payez.sandbox.network.app import create_sandbox_app
 from payez.service.context import ServiceContext
 from tests.e2e.browser import PHONE, chromium, snapshot
 from tests.integration.network_server import ServedApp
+from tests.integration.web_world import emailed_link
 
 pytestmark = pytest.mark.slow
 __all__ = ["chromium"]  # the fixture
@@ -33,6 +35,7 @@ __all__ = ["chromium"]  # the fixture
 @dataclass
 class Running:
     url: str
+    engine: Engine
 
 
 @pytest.fixture
@@ -58,7 +61,7 @@ def server(sqlite_url: str) -> Iterator[Running]:
     served.before_stop = sandbox.state.sandbox.streams.close_all
     served.start()
     try:
-        yield Running(served.url)
+        yield Running(served.url, engine)
     finally:
         served.stop()
         engine.dispose()
@@ -99,6 +102,13 @@ def test_sign_up_onboard_and_see_the_dashboard(server: Running, chromium: Browse
     page.wait_for_url("**/onboarding?done=card*")
     assert "VISA •••• 4242" in page.content()
     snapshot(page, "06-card-saved")
+
+    # Linking waits for the address to be verified: the link emailed at sign-up does it.
+    assert "Vérifiez votre adresse e-mail" in page.content()
+    page.goto(server.url + emailed_link(server.engine, "alice@example.org", "verify_email"))
+    assert "Votre adresse e-mail est vérifiée." in page.content()
+    page.goto(server.url + "/onboarding")
+    assert "Vérifiez votre adresse e-mail" not in page.content()
 
     page.get_by_role("link", name="Relier avec Sandbox").click()
     page.wait_for_url("**/sandbox/oauth/authorize*")

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from payez.adapters.db import emails
 from payez.adapters.db import listings as listings_repo
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.ledger import SqlLedger, check_ledger
@@ -18,6 +19,7 @@ from payez.domain.money import Money
 from payez.ports.clock import ManualClock
 from payez.ports.network import NetworkAccount, Post
 from payez.service.context import ServiceContext
+from payez.service.email_verification import verify_email
 from payez.service.load_wallet import load_wallet
 from payez.service.open_account import link_network_account, open_user
 from payez.service.process_inbox import process_until_empty
@@ -69,15 +71,21 @@ class World:
         self.accounts[handle] = account
         return user_id
 
-    def signs_up(self, handle: str) -> int:
-        """A person who opened a Payez login (email and password) and linked nothing yet."""
+    def signs_up(self, handle: str, *, verify: bool = True) -> int:
+        """A person who opened a Payez login (email and password) and linked nothing yet; they
+        opened the verification link emailed to them unless ``verify`` is False."""
+        address = f"{handle}@example.org"
         user_id = sign_up(
             self.ctx,
-            email=f"{handle}@example.org",
+            email=address,
             password="correct horse battery",
             display_name=handle,
             language="fr",
         )
+        if verify:
+            with self.ctx.engine.connect() as conn:
+                letter = next(e for e in emails.sent_to(conn, address) if e.kind == "verify_email")
+            verify_email(self.ctx, letter.text.split("token=", 1)[1].split()[0])
         self.users[handle] = user_id
         return user_id
 

@@ -18,7 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from payez.adapters.db import emails
 from payez.adapters.networks.mastodon_oauth import OAuthClient
 from payez.entrypoints.web.app import create_app
 from payez.sandbox.network.accounts import register_app
@@ -29,6 +31,17 @@ CALLBACK = "http://testserver/oauth/{network}/callback"
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+_LINK = re.compile(r"https?://[^/\s]+(/[^\s]+)")
+
+
+def emailed_link(engine: Engine, address: str, kind: str) -> str:
+    """The path of the link in the newest email of ``kind`` queued for ``address``."""
+    with engine.connect() as conn:
+        queued = [e for e in emails.sent_to(conn, address) if e.kind == kind]
+    assert queued, f"no {kind} email queued for {address}"
+    found = _LINK.search(queued[0].text)
+    assert found, queued[0].text
+    return found.group(1)
 
 
 def csrf_of(page: str) -> str:
@@ -41,6 +54,7 @@ def csrf_of(page: str) -> str:
 class Browser:
     client: TestClient
     email: str = ""
+    engine: Engine | None = None
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.get(path, follow_redirects=False, **kwargs)
@@ -55,9 +69,23 @@ class Browser:
         token = self.token(form_page or path)
         return self.client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
 
-    def sign_up(self, email: str, name: str = "Alice", password: str = PASSWORD) -> httpx.Response:
+    def sign_up(
+        self, email: str, name: str = "Alice", password: str = PASSWORD, *, verify: bool = True
+    ) -> httpx.Response:
+        """Sign up, then open the verification link emailed (unless ``verify`` is False, or the
+        browser was built without the world's database to read it from)."""
         self.email = email
-        return self.submit("/signup", {"email": email, "password": password, "display_name": name})
+        answer = self.submit(
+            "/signup", {"email": email, "password": password, "display_name": name}
+        )
+        if verify and answer.status_code == 303 and self.engine is not None:
+            self.verify_email(email)
+        return answer
+
+    def verify_email(self, email: str) -> None:
+        assert self.engine is not None, "a browser of a WebWorld reads the emails queued"
+        opened = self.get(emailed_link(self.engine, email.strip().lower(), "verify_email"))
+        assert opened.status_code == 200, opened.text
 
     def log_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
         return self.submit("/login", {"email": email, "password": password})
@@ -76,7 +104,7 @@ class WebWorld:
 
     def browser(self, **headers: str) -> Browser:
         client = TestClient(self.app, headers=headers or None)
-        browser = Browser(client)
+        browser = Browser(client, engine=self.world.ctx.engine)
         self.browsers.append(browser)
         return browser
 

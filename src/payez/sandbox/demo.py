@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from payez.adapters.db import account_links, web_accounts
 from payez.adapters.db import listings as listings_repo
 from payez.adapters.db import users as users_repo
-from payez.adapters.db import web_accounts
 from payez.adapters.db.tables.payments import listings
 from payez.config import Settings
 from payez.domain.money import Money
@@ -96,10 +96,18 @@ def _web_login(
     password = demo_password(settings, handle)
     found = web_accounts.profile(conn, user_id)
     if found is not None and found.email is None:
-        # Hashed once: a second seed would otherwise rewrite the hash for nothing.
+        # Hashed once: a second seed would otherwise rewrite the hash for nothing. The demo's
+        # addresses are made up and ready to use: marked verified, no link is sent.
         web_accounts.update_user(
-            conn, user_id, email=demo_email(handle), password_hash=hash_password(password)
+            conn,
+            user_id,
+            email=demo_email(handle),
+            password_hash=hash_password(password),
+            email_verified_at=now,
         )
+    elif found is not None and found.email == demo_email(handle):
+        # Seeded before addresses were verified: the demo's logins are ready to use.
+        account_links.mark_email_verified(conn, user_id, demo_email(handle), now)
     secret = demo_totp_secret(settings, handle)
     enrol_totp_secret(conn, settings, user_id, secret, now)
     return DemoUser(

@@ -9,6 +9,7 @@ from payez.domain.money import Money
 from payez.ports.network import NetworkAccount
 from payez.service.claim_payment import credit_held_payments
 from payez.service.context import ServiceContext
+from payez.service.email_verification import require_verified_email
 from payez.service.errors import AccountAlreadyLinked
 from payez.service.network_tokens import seal_token
 from payez.service.open_account import link_network_account
@@ -30,9 +31,12 @@ def link_social_account(
     ``publishing_token`` is the access token a merchant granted to publish their listings as
     them: it is kept, sealed, for a merchant only (nobody else publishes through Payez); a new
     grant replaces the old one.
+
+    A user whose email address is not verified yet is refused (``EmailUnverified``).
     """
     try:
         with ctx.engine.begin() as conn:
+            require_verified_email(conn, user_id)
             link_network_account(conn, ctx, user_id, network, account)
             _ids, total = credit_held_payments(conn, ctx, network, account.id, user_id)
             user = users_repo.get_user(conn, user_id)

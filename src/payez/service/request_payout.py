@@ -22,6 +22,7 @@ from payez.domain.errors import Forbidden, InvalidInput, PayezError
 from payez.domain.ledger import InsufficientFunds, Transfer, TransferMode
 from payez.domain.money import Money
 from payez.service.context import ServiceContext
+from payez.service.email_verification import require_verified_email
 from payez.service.errors import UserUnknown
 
 
@@ -103,6 +104,9 @@ def request_payout_on(
         raise PayoutUserFrozen(str(user_id))
     if not user.identity_verified:
         raise PayoutIdentityUnverified(str(user_id))
+    # The address is how Payez tells the owner about their money: none leaves before it
+    # is proven (an account without any address, made by a command, has none to prove).
+    require_verified_email(conn, user_id)
     payout_id = payouts_repo.insert_payout(
         conn,
         user_id=user.id,

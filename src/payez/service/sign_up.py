@@ -1,4 +1,8 @@
-"""Use case: a person creates a Payez account on the web app with an email and a password."""
+"""Use case: a person creates a Payez account on the web app with an email and a password.
+
+The link that verifies the address is queued in the same transaction as the account
+(``email_verification``): an account never exists without its link on its way.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from payez.adapters.db import web_accounts
 from payez.domain.errors import InvalidInput
 from payez.service.context import ServiceContext
+from payez.service.email_verification import queue_verification_email
 from payez.service.open_account import open_user
 from payez.service.passwords import hash_password
 
@@ -62,6 +67,12 @@ def check_language(language: str) -> str:
     return language
 
 
+def check_password_strength(password: str) -> None:
+    """The one rule for every new password: at sign-up, reset and change."""
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise PasswordTooWeak()
+
+
 def sign_up(
     ctx: ServiceContext, *, email: str, password: str, display_name: str, language: str
 ) -> int:
@@ -70,23 +81,32 @@ def sign_up(
     name = " ".join(display_name.split())
     if not name or len(name) > NAME_MAX_LENGTH:
         raise NameInvalid()
-    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
-        raise PasswordTooWeak()
     check_language(language)
+    check_password_strength(password)
     password_hash = hash_password(password)
     try:
         with ctx.engine.begin() as conn:
             if web_accounts.email_taken(conn, address):
                 raise EmailTaken()
-            return open_user(
+            now = ctx.now()
+            user_id = open_user(
                 conn,
                 kind="person",
                 display_name=name,
-                now=ctx.now(),
+                now=now,
                 email=address,
                 password_hash=password_hash,
                 language=language,
             )
+            queue_verification_email(
+                conn,
+                ctx.settings,
+                user_id=user_id,
+                email=address,
+                language="en" if language == "en" else "fr",
+                now=now,
+            )
+            return user_id
     except IntegrityError as exc:
         # Two sign-ups with the same email at once: the unique index decides.
         raise EmailTaken() from exc

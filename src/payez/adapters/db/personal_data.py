@@ -15,6 +15,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Connection
 
+from payez.adapters.db.tables.account_links import email_link_requests, password_resets
 from payez.adapters.db.tables.backoffice import audit_log, operators, payment_flags
 from payez.adapters.db.tables.campaigns import (
     association_profiles,
@@ -266,6 +267,19 @@ SOURCES: tuple[Source, ...] = (
         "delete",
         "passkey challenges are forgotten",
         omit={"challenge": SECRET},
+    ),
+    Source(
+        password_resets,
+        _mine(password_resets.c.user_id),
+        "delete",
+        "password reset links are forgotten",
+        omit={"token_hash": SECRET},
+    ),
+    Source(
+        email_link_requests,
+        _by_email(email_link_requests.c.email),
+        "delete",
+        "requests for emailed links, counted against abuse, go at closure",
     ),
     Source(
         recovery_codes,

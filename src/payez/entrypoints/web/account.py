@@ -78,8 +78,10 @@ def account_routes(site: Site) -> APIRouter:
         return logged_in(request, user_id, target or "/onboarding")
 
     @router.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request, next: str = "/dashboard") -> HTMLResponse:
-        return site.render(request, "login.html", next=safe_next(next), email="")
+    def login_page(request: Request, next: str = "/dashboard", reset: str = "") -> HTMLResponse:
+        return site.render(
+            request, "login.html", next=safe_next(next), email="", reset_done=bool(reset)
+        )
 
     @router.post("/login")
     def login(

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from payez.adapters.networks.mastodon_oauth import OAuthClient
 from payez.domain.errors import Forbidden, InvalidInput, NotFound, PayezError
 from payez.entrypoints.web.account import account_routes
+from payez.entrypoints.web.account_links import account_link_routes
 from payez.entrypoints.web.api import api_routes
 from payez.entrypoints.web.api_reference import api_reference_routes
 from payez.entrypoints.web.associations import association_routes
@@ -144,6 +145,7 @@ def create_app(
     for router in (
         page_routes(site),
         account_routes(site),
+        account_link_routes(site),
         onboarding_routes(site),
         dashboard_routes(site),
         payout_routes(site),

@@ -16,6 +16,7 @@ from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.i18n import format_moment, texts
 from payez.entrypoints.web.site import Site
 from payez.service.account_overview import overview, profile_of
+from payez.service.email_verification import email_needs_verifying
 from payez.service.history import (
     HistoryEntry,
     awaiting_confirmation,
@@ -93,6 +94,7 @@ def dashboard_routes(site: Site) -> APIRouter:
         return site.render(
             request,
             "dashboard.html",
+            email_unverified=email_needs_verifying(site.ctx, user_id),
             o=overview(site.ctx, user_id),
             history=found,
             q=q,
@@ -130,11 +132,13 @@ def dashboard_routes(site: Site) -> APIRouter:
         )
 
     @router.get("/settings", response_class=HTMLResponse)
-    def settings_page(request: Request, saved: str = "") -> HTMLResponse:
+    def settings_page(request: Request, saved: str = "", password: str = "") -> HTMLResponse:
         user_id = visitor_of(request).require_user()
         return site.render(
             request,
             "settings.html",
+            email_unverified=email_needs_verifying(site.ctx, user_id),
+            password_changed=password == "changed",
             profile=profile_of(site.ctx, user_id),
             saved=bool(saved),
             zones=time_zone_names(),

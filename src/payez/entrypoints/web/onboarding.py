@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from payez.adapters.networks.mastodon_oauth import PUBLISH_SCOPES, READ_SCOPES
 from payez.domain.errors import InvalidInput, PayezError
+from payez.entrypoints.web.account_links import verify_needed_page
 from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.i18n import texts
 from payez.entrypoints.web.site import Site
@@ -19,6 +20,7 @@ from payez.ports.identity import IdentityServiceUnavailable
 from payez.ports.network import NetworkAccount
 from payez.service.account_overview import overview
 from payez.service.add_card import add_card, start_card_setup
+from payez.service.email_verification import EmailUnverified, email_needs_verifying
 from payez.service.link_social_account import is_merchant, link_social_account
 from payez.service.verify_identity import IdentityCheckFailed, parse_birth_date, verify_identity
 
@@ -62,6 +64,7 @@ def onboarding_routes(site: Site) -> APIRouter:
             status,
             o=overview(site.ctx, user_id),
             networks=networks,
+            email_unverified=email_needs_verifying(site.ctx, user_id),
             **extra,
             **values,
         )
@@ -117,10 +120,13 @@ def onboarding_routes(site: Site) -> APIRouter:
     @router.get("/onboarding/link/{network}")
     def link_start(request: Request, network: str) -> Response:
         visitor = visitor_of(request)
-        visitor.require_user()
+        user_id = visitor.require_user()
         client = site.oauth_clients.get(network)
         if client is None:
             return site.error_page(request, NetworkNotLinkable(network[:32]), 404)
+        if email_needs_verifying(site.ctx, user_id):
+            # Said before the trip to the network: the link would be refused on return.
+            return verify_needed_page(site, request, EmailUnverified(str(user_id)))
         # A merchant is asked leave to post too, so that Payez can publish their listings.
         publish = is_merchant(site.ctx, visitor.require_user())
         state = site.oauth_signer().dumps(
@@ -172,6 +178,8 @@ def finish_link(
         credited = link_social_account(
             site.ctx, user_id, network, account, publishing_token=publishing_token
         )
+    except EmailUnverified as exc:
+        return verify_needed_page(site, request, exc)
     except InvalidInput as exc:
         return site.render(
             request,

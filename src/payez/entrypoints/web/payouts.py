@@ -6,10 +6,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from payez.domain.errors import PayezError
+from payez.entrypoints.web.account_links import verify_needed_page
 from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.dashboard import money_formatter
 from payez.entrypoints.web.site import Site
 from payez.service.account_overview import overview
+from payez.service.email_verification import EmailUnverified, email_needs_verifying
 from payez.service.my_payouts import my_payouts, request_my_payout
 
 
@@ -23,6 +25,7 @@ def payout_routes(site: Site) -> APIRouter:
             request,
             "payouts.html",
             status,
+            email_unverified=email_needs_verifying(site.ctx, user_id),
             o=overview(site.ctx, user_id),
             payouts=my_payouts(site.ctx, user_id),
             money=money_formatter(visitor.language),
@@ -46,6 +49,8 @@ def payout_routes(site: Site) -> APIRouter:
         visitor.check_csrf(csrf_token)
         try:
             request_my_payout(site.ctx, user_id, amount_text=amount, iban=iban, creditor_name=name)
+        except EmailUnverified as exc:
+            return verify_needed_page(site, request, exc)
         except PayezError as exc:
             return page(
                 request, 400, error=exc.message(visitor.language), form=(amount, iban, name)
