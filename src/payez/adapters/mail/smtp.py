@@ -1,0 +1,118 @@
+"""The SMTP mailer, on the standard library's ``smtplib``: one connection per email.
+
+Security follows the URL (``config.SmtpServer``): ``smtps://`` speaks TLS from the first byte,
+``smtp://`` insists on STARTTLS (a server that does not offer it is not sent the password nor
+the email) unless the host is a loopback address, and ``smtp+insecure://`` never encrypts.
+Certificates are checked against the host name.
+
+The server's answer decides what happens next: a 4xx reply, a refused connection, a timeout or
+a broken TLS handshake is temporary (:class:`MailerUnavailable`); a 5xx reply to the sender,
+the recipient or the message is final (:class:`MailRejected`). A refused login is temporary,
+whatever its code: it is our configuration that is wrong, not the email, and the emails wait
+for it to be fixed.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from payez.config import SmtpServer
+from payez.ports.mailer import MailerUnavailable, MailRejected, OutgoingMail
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+def email_message(mail: OutgoingMail) -> EmailMessage:
+    """``mail`` as an RFC 5322 message: UTF-8 text, the subject encoded for any server."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = mail.sender
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(mail.date)
+    message["Message-ID"] = mail.message_id
+    message["Content-Language"] = mail.language
+    # Tells vacation responders not to answer a message nobody reads.
+    message["Auto-Submitted"] = "auto-generated"
+    # Quoted-printable: 7-bit clean for any server (no 8BITMIME needed), readable in the raw.
+    message.set_content(mail.text, charset="utf-8", cte="quoted-printable")
+    return message
+
+
+class SmtpMailer:
+    name = "smtp"
+
+    def __init__(
+        self,
+        server: SmtpServer,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.server = server
+        self.timeout = timeout
+        self.tls_context = tls_context or ssl.create_default_context()
+
+    def __repr__(self) -> str:
+        return f"SmtpMailer({self.server.masked_url})"
+
+    def send(self, mail: OutgoingMail) -> None:
+        message = email_message(mail)
+        where = self.server.masked_url
+        try:
+            client = self._connect()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailerUnavailable(f"{where}: cannot connect: {exc}") from exc
+        try:
+            self._prepare(client)
+            client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()), (0, b""))
+            raise _by_code(code, f"{where}: recipient refused: {code} {_text(reply)}") from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise MailerUnavailable(f"{where}: login refused: {exc.smtp_code}") from exc
+        except smtplib.SMTPResponseException as exc:
+            answer = f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            raise _by_code(exc.smtp_code, f"{where}: {answer}") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            # The only feature send_message may lack is SMTPUTF8, for a non-ASCII address.
+            raise MailRejected(f"{where}: {exc}") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailerUnavailable(f"{where}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            _close_quietly(client)
+
+    def _connect(self) -> smtplib.SMTP:
+        host, port = self.server.host, self.server.port
+        if self.server.security == "tls":
+            return smtplib.SMTP_SSL(host, port, timeout=self.timeout, context=self.tls_context)
+        return smtplib.SMTP(host, port, timeout=self.timeout)
+
+    def _prepare(self, client: smtplib.SMTP) -> None:
+        client.ehlo()
+        if self.server.security == "starttls" and not self.server.loopback:
+            if not client.has_extn("starttls"):
+                raise MailerUnavailable(f"{self.server.masked_url}: no STARTTLS offered")
+            client.starttls(context=self.tls_context)
+            client.ehlo()
+        if self.server.username:
+            client.login(self.server.username, self.server.password)
+
+
+def _by_code(code: int, detail: str) -> MailerUnavailable | MailRejected:
+    return MailRejected(detail) if 500 <= code < 600 else MailerUnavailable(detail)
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _close_quietly(client: smtplib.SMTP) -> None:
+    """Say goodbye; once the server has the email, a failure here changes nothing."""
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()

@@ -1,0 +1,113 @@
+"""An SMTP server in the test process (aiosmtpd) that records what it is sent.
+
+    with smtp_server() as server:
+        mailer = SmtpMailer(parse_smtp_url(server.url))
+        ...
+        server.messages  # parsed EmailMessages, in the order they arrived
+
+It listens on 127.0.0.1 on a port of its own, and can be told to answer ``451`` (try again
+later) to the next N messages, or ``550`` (no such user) for a recipient. It is stopped when
+the ``with`` block ends.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.unavailable_for = 0
+        self.refused: set[str] = set()
+        self.answers: list[str] = []
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd names its hooks so
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address.lower() in self.refused:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd names its hooks so
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        with self.lock:
+            if self.unavailable_for > 0:
+                self.unavailable_for -= 1
+                self.answers.append("451")
+                return "451 4.3.0 Mailbox busy, try again later"
+            content = envelope.original_content or b""
+            parsed = message_from_bytes(content, policy=default)
+            assert isinstance(parsed, EmailMessage)
+            self.messages.append(parsed)
+            self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
+            self.answers.append("250")
+        return "250 Message accepted"
+
+
+class _BoundController(Controller):
+    """A controller on a socket bound before it starts: the port is known and never raced."""
+
+    def __init__(self, handler: Any) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        super().__init__(handler, hostname="127.0.0.1", port=self._socket.getsockname()[1])
+
+    def _create_server(self) -> Awaitable[Any]:
+        return self.loop.create_server(self._factory_invoker, sock=self._socket)
+
+
+class SmtpTestServer:
+    def __init__(self) -> None:
+        self.handler = RecordingHandler()
+        self.controller = _BoundController(self.handler)
+
+    @property
+    def url(self) -> str:
+        """Plain SMTP to this server: ``smtp+insecure://127.0.0.1:<port>``."""
+        return f"smtp+insecure://127.0.0.1:{self.controller.port}"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+    @property
+    def answers(self) -> list[str]:
+        """The reply code given to each message's data, in order (``250`` or ``451``)."""
+        with self.handler.lock:
+            return list(self.handler.answers)
+
+    def unavailable_for(self, count: int) -> None:
+        """Answer ``451`` to the next ``count`` messages."""
+        with self.handler.lock:
+            self.handler.unavailable_for = count
+
+    def refuse(self, address: str) -> None:
+        """Answer ``550`` when ``address`` is a recipient."""
+        with self.handler.lock:
+            self.handler.refused.add(address.lower())
+
+
+@contextmanager
+def smtp_server() -> Iterator[SmtpTestServer]:
+    server = SmtpTestServer()
+    server.controller.start()
+    try:
+        yield server
+    finally:
+        server.controller.stop()
