@@ -27,7 +27,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 class RecordingHandler:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.unavailable_for = 0
@@ -56,6 +56,7 @@ class RecordingHandler:
             self.messages.append(parsed)
             self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
             self.answers.append("250")
+            self.lock.notify_all()
         return "250 Message accepted"
 
 
@@ -91,6 +92,12 @@ class SmtpTestServer:
         """The reply code given to each message's data, in order (``250`` or ``451``)."""
         with self.handler.lock:
             return list(self.handler.answers)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        """The messages, once at least ``count`` have arrived (or ``timeout`` has passed)."""
+        with self.handler.lock:
+            self.handler.lock.wait_for(lambda: len(self.handler.messages) >= count, timeout)
+            return list(self.handler.messages)
 
     def unavailable_for(self, count: int) -> None:
         """Answer ``451`` to the next ``count`` messages."""

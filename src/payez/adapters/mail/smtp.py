@@ -34,11 +34,11 @@ def email_message(mail: OutgoingMail) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(mail.date)
     message["Message-ID"] = mail.message_id
-    message["Content-Language"] = mail.language
     # Tells vacation responders not to answer a message nobody reads.
     message["Auto-Submitted"] = "auto-generated"
     # Quoted-printable: 7-bit clean for any server (no 8BITMIME needed), readable in the raw.
     message.set_content(mail.text, charset="utf-8", cte="quoted-printable")
+    message["Content-Language"] = mail.language  # after set_content, which clears Content-*
     return message
 
 
