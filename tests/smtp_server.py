@@ -6,8 +6,8 @@
         server.messages  # parsed EmailMessages, in the order they arrived
 
 It listens on 127.0.0.1 on a port of its own, and can be told to answer ``451`` (try again
-later) to the next N messages, or ``550`` (no such user) for a recipient. It is stopped when
-the ``with`` block ends.
+later) to the next N messages, or ``550`` (no such user) for a recipient, and to check a login
+(``smtp_server(credentials=(user, password))``). It is stopped when the ``with`` block ends.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from email.policy import default
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 class RecordingHandler:
@@ -60,27 +60,49 @@ class RecordingHandler:
         return "250 Message accepted"
 
 
+class _Credentials:
+    """Accepts one user name and password (AUTH PLAIN or LOGIN, over plain text: a test)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.expected = (username.encode(), password.encode())
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        given = (data.login, data.password) if isinstance(data, LoginPassword) else None
+        # handled=False: the server answers 535 itself (True would leave the client waiting).
+        return AuthResult(success=given == self.expected, handled=False)
+
+
 class _BoundController(Controller):
     """A controller on a socket bound before it starts: the port is known and never raced."""
 
-    def __init__(self, handler: Any) -> None:
+    def __init__(self, handler: Any, credentials: tuple[str, str] | None) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
-        super().__init__(handler, hostname="127.0.0.1", port=self._socket.getsockname()[1])
+        login: dict[str, Any] = {}
+        if credentials is not None:
+            login = {
+                "authenticator": _Credentials(*credentials),
+                "auth_require_tls": False,
+            }
+        super().__init__(handler, hostname="127.0.0.1", port=self._socket.getsockname()[1], **login)
 
     def _create_server(self) -> Awaitable[Any]:
         return self.loop.create_server(self._factory_invoker, sock=self._socket)
 
 
 class SmtpTestServer:
-    def __init__(self) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
         self.handler = RecordingHandler()
-        self.controller = _BoundController(self.handler)
+        self.credentials = credentials
+        self.controller = _BoundController(self.handler, credentials)
 
     @property
     def url(self) -> str:
-        """Plain SMTP to this server: ``smtp+insecure://127.0.0.1:<port>``."""
-        return f"smtp+insecure://127.0.0.1:{self.controller.port}"
+        """Plain SMTP to this server: ``smtp+insecure://[user:password@]127.0.0.1:<port>``."""
+        login = "{}:{}@".format(*self.credentials) if self.credentials else ""
+        return f"smtp+insecure://{login}127.0.0.1:{self.controller.port}"
 
     @property
     def messages(self) -> list[EmailMessage]:
@@ -111,8 +133,10 @@ class SmtpTestServer:
 
 
 @contextmanager
-def smtp_server() -> Iterator[SmtpTestServer]:
-    server = SmtpTestServer()
+def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[SmtpTestServer]:
+    """The server, stopped at the end of the block; with ``credentials`` (user name, password)
+    it offers AUTH and refuses any other login."""
+    server = SmtpTestServer(credentials)
     server.controller.start()
     try:
         yield server

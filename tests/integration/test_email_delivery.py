@@ -390,3 +390,24 @@ def test_the_smtp_mailer_never_shows_its_password() -> None:
     with pytest.raises(MailerUnavailable) as raised:
         mailer.send(OutgoingMail("a@b.c", "x@example.org", "s", "t", "<k@b.c>", NOW, "en"))
     assert "hunter2" not in str(raised.value) and "payez:***@127.0.0.1:1" in str(raised.value)
+
+
+def test_the_smtp_mailer_logs_in_and_a_refused_login_keeps_the_email_waiting(
+    sqlite_url: str,
+) -> None:
+    with smtp_server(credentials=("payez", "hunter2")) as server:
+        ctx = smtp_context(sqlite_url, server)
+        queue(ctx, "verify:12")
+        assert send_emails(ctx) == 1
+        assert len(server.messages) == 1
+
+        ctx.settings = ctx.settings.with_overrides(smtp_url=server.url.replace("hunter2", "nope"))
+        ctx.mailer = mailer_for(ctx.settings, ctx.engine)
+        queue(ctx, "verify:13")
+        assert send_emails(ctx) == 0
+        waiting = row(ctx, "verify:13")
+        # Our settings are wrong, not the email: it waits for them to be put right.
+        assert waiting["state"] == "pending" and "login refused" in waiting["last_error"]
+        assert "nope" not in waiting["last_error"]
+        assert len(server.messages) == 1
+    ctx.engine.dispose()

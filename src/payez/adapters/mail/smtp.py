@@ -62,18 +62,12 @@ class SmtpMailer:
     def send(self, mail: OutgoingMail) -> None:
         message = email_message(mail)
         where = self.server.masked_url
+        client = self._open()
         try:
-            client = self._connect()
-        except (OSError, smtplib.SMTPException) as exc:
-            raise MailerUnavailable(f"{where}: cannot connect: {exc}") from exc
-        try:
-            self._prepare(client)
             client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()), (0, b""))
             raise _by_code(code, f"{where}: recipient refused: {code} {_text(reply)}") from exc
-        except smtplib.SMTPAuthenticationError as exc:
-            raise MailerUnavailable(f"{where}: login refused: {exc.smtp_code}") from exc
         except smtplib.SMTPResponseException as exc:
             answer = f"{exc.smtp_code} {_text(exc.smtp_error)}"
             raise _by_code(exc.smtp_code, f"{where}: {answer}") from exc
@@ -84,6 +78,28 @@ class SmtpMailer:
             raise MailerUnavailable(f"{where}: {type(exc).__name__}: {exc}") from exc
         finally:
             _close_quietly(client)
+
+    def _open(self) -> smtplib.SMTP:
+        """A connection ready to take an email: greeted, encrypted as the URL says, logged in.
+        Anything wrong until then is about the server or our settings, never the email: the
+        emails wait (:class:`MailerUnavailable`) until it is put right."""
+        where = self.server.masked_url
+        try:
+            client = self._connect()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailerUnavailable(f"{where}: cannot connect: {exc}") from exc
+        try:
+            self._prepare(client)
+        except smtplib.SMTPAuthenticationError as exc:
+            _close_quietly(client)
+            raise MailerUnavailable(f"{where}: login refused: {exc.smtp_code}") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            _close_quietly(client)
+            raise MailerUnavailable(f"{where}: {type(exc).__name__}: {exc}") from exc
+        except MailerUnavailable:
+            _close_quietly(client)
+            raise
+        return client
 
     def _connect(self) -> smtplib.SMTP:
         host, port = self.server.host, self.server.port
