@@ -13,12 +13,16 @@ later) to the next N messages, or ``550`` (no such user) for a recipient, and to
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -77,7 +81,9 @@ class _Credentials:
 class _BoundController(Controller):
     """A controller on a socket bound before it starts: the port is known and never raced."""
 
-    def __init__(self, handler: Any, credentials: tuple[str, str] | None) -> None:
+    def __init__(
+        self, handler: Any, credentials: tuple[str, str] | None, tls: ssl.SSLContext | None
+    ) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         login: dict[str, Any] = {}
@@ -86,23 +92,36 @@ class _BoundController(Controller):
                 "authenticator": _Credentials(*credentials),
                 "auth_require_tls": False,
             }
-        super().__init__(handler, hostname="127.0.0.1", port=self._socket.getsockname()[1], **login)
+        super().__init__(
+            handler,
+            hostname="127.0.0.1",
+            port=self._socket.getsockname()[1],
+            ssl_context=tls,
+            **login,
+        )
 
     def _create_server(self) -> Awaitable[Any]:
-        return self.loop.create_server(self._factory_invoker, sock=self._socket)
+        return self.loop.create_server(
+            self._factory_invoker, sock=self._socket, ssl=self.ssl_context
+        )
 
 
 class SmtpTestServer:
-    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, credentials: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.handler = RecordingHandler()
         self.credentials = credentials
-        self.controller = _BoundController(self.handler, credentials)
+        self.tls = tls
+        self.controller = _BoundController(self.handler, credentials, tls)
 
     @property
     def url(self) -> str:
-        """Plain SMTP to this server: ``smtp+insecure://[user:password@]127.0.0.1:<port>``."""
+        """This server's URL: ``smtp+insecure://[user:password@]127.0.0.1:<port>``, or
+        ``smtps://...`` when it speaks TLS."""
         login = "{}:{}@".format(*self.credentials) if self.credentials else ""
-        return f"smtp+insecure://{login}127.0.0.1:{self.controller.port}"
+        scheme = "smtps" if self.tls else "smtp+insecure"
+        return f"{scheme}://{login}127.0.0.1:{self.controller.port}"
 
     @property
     def messages(self) -> list[EmailMessage]:
@@ -133,12 +152,55 @@ class SmtpTestServer:
 
 
 @contextmanager
-def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[SmtpTestServer]:
+def smtp_server(
+    credentials: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+) -> Iterator[SmtpTestServer]:
     """The server, stopped at the end of the block; with ``credentials`` (user name, password)
-    it offers AUTH and refuses any other login."""
-    server = SmtpTestServer(credentials)
+    it offers AUTH and refuses any other login; with ``tls`` (a server context, see
+    :func:`self_signed`) it speaks TLS from the first byte."""
+    server = SmtpTestServer(credentials, tls)
     server.controller.start()
     try:
         yield server
     finally:
         server.controller.stop()
+
+
+def self_signed(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A certificate for 127.0.0.1, made now: (the server's context, a client context that
+    trusts it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cafile=str(cert_file))
+    return server, client

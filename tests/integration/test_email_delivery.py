@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ from payez.service import send_emails as sending
 from payez.service.context import ServiceContext
 from payez.service.email_outbox import Letter, queue_email
 from payez.service.send_emails import send_emails
-from tests.smtp_server import SmtpTestServer, smtp_server
+from tests.smtp_server import SmtpTestServer, self_signed, smtp_server
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 SUBJECT_FR = "Vérifiez votre adresse e-mail — Payez"
@@ -411,3 +412,17 @@ def test_the_smtp_mailer_logs_in_and_a_refused_login_keeps_the_email_waiting(
         assert "nope" not in waiting["last_error"]
         assert len(server.messages) == 1
     ctx.engine.dispose()
+
+
+def test_smtps_checks_the_server_certificate(tmp_path: Path) -> None:
+    server_tls, trusting = self_signed(tmp_path)
+    mail = OutgoingMail("a@b.c", "x@example.org", "Sécurité", "t", "<k@b.c>", NOW, "fr")
+    with smtp_server(tls=server_tls) as server:
+        target = parse_smtp_url(server.url)
+        assert target.security == "tls"
+        SmtpMailer(target, tls_context=trusting).send(mail)
+        assert [m["Subject"] for m in server.messages] == ["Sécurité"]
+        # The system's authorities do not vouch for this certificate: nothing is sent.
+        with pytest.raises(MailerUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            SmtpMailer(target).send(mail)
+        assert len(server.messages) == 1

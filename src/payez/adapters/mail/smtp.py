@@ -18,7 +18,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 
 from payez.config import SmtpServer
 from payez.ports.mailer import MailerUnavailable, MailRejected, OutgoingMail
@@ -60,11 +60,16 @@ class SmtpMailer:
         return f"SmtpMailer({self.server.masked_url})"
 
     def send(self, mail: OutgoingMail) -> None:
-        message = email_message(mail)
         where = self.server.masked_url
+        try:
+            message = email_message(mail)
+        except ValueError as exc:  # a line break in a header, say: it can never be written
+            raise MailRejected(f"cannot write this email: {exc}") from exc
         client = self._open()
         try:
-            client.send_message(message)
+            # One envelope recipient, named explicitly: an address holding a comma is refused
+            # by the server rather than read as a list.
+            client.send_message(message, from_addr=parseaddr(mail.sender)[1], to_addrs=[mail.to])
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()), (0, b""))
             raise _by_code(code, f"{where}: recipient refused: {code} {_text(reply)}") from exc
