@@ -7,9 +7,9 @@ Certificates are checked against the host name.
 
 The server's answer decides what happens next: a 4xx reply, a refused connection, a timeout or
 a broken TLS handshake is temporary (:class:`MailerUnavailable`); a 5xx reply to the sender,
-the recipient or the message is final (:class:`MailRejected`). A refused login is temporary,
-whatever its code: it is our configuration that is wrong, not the email, and the emails wait
-for it to be fixed.
+the recipient or the message is final (:class:`MailRejected`). A refused or missing login
+(535, 530) is temporary: it is our configuration that is wrong, not the email, and the emails
+wait for it to be fixed.
 """
 
 from __future__ import annotations
@@ -123,8 +123,14 @@ class SmtpMailer:
             client.login(self.server.username, self.server.password)
 
 
+AUTHENTICATION_REQUIRED = 530
+
+
 def _by_code(code: int, detail: str) -> MailerUnavailable | MailRejected:
-    return MailRejected(detail) if 500 <= code < 600 else MailerUnavailable(detail)
+    # 530: the server wants a login we were not given, a setting to fix, not the email's fault.
+    if 500 <= code < 600 and code != AUTHENTICATION_REQUIRED:
+        return MailRejected(detail)
+    return MailerUnavailable(detail)
 
 
 def _text(reply: bytes | str) -> str:

@@ -1,4 +1,4 @@
-"""The sandbox mailbox shows an email's text escaped, with its web links made clickable."""
+"""Mail without a server: links in the sandbox mailbox, Message-IDs, what an SMTP answer means."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payez.adapters.mail.smtp import SmtpMailer
+from payez.adapters.mail.smtp import SmtpMailer, _by_code
 from payez.config import parse_smtp_url
-from payez.ports.mailer import MailRejected, OutgoingMail, message_id_for
+from payez.ports.mailer import MailerUnavailable, MailRejected, OutgoingMail, message_id_for
 from payez.sandbox.mail.pages import linked
 
 
@@ -48,3 +48,12 @@ def test_an_email_that_cannot_be_written_is_rejected_before_any_connection() -> 
     )
     with pytest.raises(MailRejected):
         mailer.send(broken)
+
+
+@pytest.mark.parametrize(
+    ("code", "final"),
+    [(250, False), (421, False), (451, False), (530, False), (550, True), (552, True), (554, True)],
+)
+def test_only_a_5xx_answer_about_the_email_is_final(code: int, final: bool) -> None:
+    error = _by_code(code, "answer")
+    assert isinstance(error, MailRejected if final else MailerUnavailable)
