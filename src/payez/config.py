@@ -6,11 +6,14 @@ of ``os.environ`` in the package. Money settings are integer cents.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from payez.domain.errors import InvalidInput
 
@@ -94,6 +97,10 @@ class Settings:
     email_link_window_minutes: int = 60
     email_link_max_per_address: int = 3
     email_link_max_per_ip: int = 20
+    # Email: the SMTP server (``smtp_server`` reads the URL; empty: the sandbox mailbox) and
+    # the From address. The URL may carry a password: kept out of the repr.
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = "Payez <no-reply@payez.localhost>"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -109,6 +116,24 @@ class Settings:
             raise SettingsError("PAYEZ_CONFIRM=never is refused in production")
         if "send" in self.unverified_kinds:
             raise SettingsError("PAYEZ_UNVERIFIED_MAY cannot include send in production")
+        server = self.smtp_server
+        if server is None:
+            raise SettingsError("PAYEZ_SMTP_URL is required in production (emails must go out)")
+        if server.security == "none" and not server.loopback:
+            raise SettingsError("PAYEZ_SMTP_URL: smtp+insecure:// is refused in production")
+
+    @property
+    def smtp_server(self) -> SmtpServer | None:
+        """The SMTP server ``smtp_url`` names, or None for the sandbox mailbox."""
+        return parse_smtp_url(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def mail_from_address(self) -> str:
+        """The bare address of ``mail_from`` (``no-reply@payez.localhost``)."""
+        address = parseaddr(self.mail_from)[1]
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            raise SettingsError(f"PAYEZ_MAIL_FROM is not an email address: {self.mail_from!r}")
+        return address
 
     @property
     def unverified_kinds(self) -> frozenset[str]:
@@ -117,6 +142,79 @@ class Settings:
         if unknown:
             raise SettingsError(f"PAYEZ_UNVERIFIED_MAY: unknown kinds {sorted(unknown)}")
         return kinds
+
+
+SmtpSecurity = Literal["tls", "starttls", "none"]
+_SMTP_SCHEMES: dict[str, tuple[SmtpSecurity, int]] = {
+    "smtps": ("tls", 465),
+    "smtp": ("starttls", 587),
+    "smtp+insecure": ("none", 25),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    """Where emails go: ``smtps://`` TLS from the first byte; ``smtp://`` STARTTLS, required
+    unless the host is a loopback address (the traffic never leaves the machine);
+    ``smtp+insecure://`` plain text, for a local mail catcher."""
+
+    host: str
+    port: int
+    security: SmtpSecurity
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+    @property
+    def loopback(self) -> bool:
+        if self.host.lower() == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def masked_url(self) -> str:
+        """The URL to show in logs and errors: the password is never written."""
+        scheme = next(s for s, (security, _) in _SMTP_SCHEMES.items() if security == self.security)
+        user = (
+            f"{self.username}:***@"
+            if self.password
+            else f"{self.username}@"
+            if self.username
+            else ""
+        )
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{user}{host}:{self.port}"
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """``smtp://user:pass@host:port`` and its kin (see :class:`SmtpServer`); anything else is
+    a :class:`SettingsError` that never quotes the password."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise SettingsError("PAYEZ_SMTP_URL is not a valid URL (check the port)") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _SMTP_SCHEMES:
+        raise SettingsError("PAYEZ_SMTP_URL must start with smtps://, smtp:// or smtp+insecure://")
+    if port == 0:
+        raise SettingsError("PAYEZ_SMTP_URL: port 0 is not a port")
+    if not parts.hostname:
+        raise SettingsError("PAYEZ_SMTP_URL has no host: smtp://user:password@host:port")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise SettingsError("PAYEZ_SMTP_URL takes no path, query or fragment")
+    if parts.password is not None and not parts.username:
+        raise SettingsError("PAYEZ_SMTP_URL has a password but no user name")
+    security, default_port = _SMTP_SCHEMES[scheme]
+    return SmtpServer(
+        host=parts.hostname,
+        port=port or default_port,
+        security=security,
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+    )
 
 
 def _coerce(name: str, raw: str, default: object) -> object:
@@ -159,6 +257,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             raise SettingsError(f"PAYEZ_{name.upper()} must be one of {', '.join(choices)}")
     settings = replace(defaults, **values)  # type: ignore[arg-type]
     settings.unverified_kinds  # noqa: B018 - validates the list early, whatever the environment
+    settings.smtp_server  # noqa: B018 - likewise the SMTP URL
+    settings.mail_from_address  # noqa: B018 - and the From address
     settings.check_production_safety()
     return settings
 

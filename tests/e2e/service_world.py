@@ -27,12 +27,14 @@ from payez.entrypoints.web.app import create_app
 from payez.ports.clock import ManualClock
 from payez.sandbox.bootstrap import SANDBOX_NETWORK, wire_sandbox
 from payez.sandbox.demo import seed_demo
+from payez.sandbox.mail import SandboxMailbox
 from payez.sandbox.network.app import create_sandbox_app
 from payez.service.account_summary import account_summary
 from payez.service.context import ServiceContext
 from payez.service.passwords import hash_password
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
+from payez.service.send_emails import send_emails
 from payez.service.send_outbox import send_outbox
 from tests.integration.network_server import ServedApp
 
@@ -81,11 +83,13 @@ class ServiceWorld:
         return status
 
     def step(self) -> None:
-        """One turn of the worker: read mentions, decide them, send the replies."""
+        """One turn of the worker: read mentions, decide them, send the replies and emails
+        (into the sandbox mailbox, /sandbox/mail)."""
         network = self.ctx.networks[SANDBOX_NETWORK]
         poll_mentions(self.ctx, network)
         process_until_empty(self.ctx)
         send_outbox(self.ctx)
+        send_emails(self.ctx)
 
     def balance(self, handle: str) -> int:
         return account_summary(self.ctx, handle).balance_cents
@@ -144,7 +148,11 @@ def start_world(database_url: str, **overrides: Any) -> ServiceWorld:
     clock = ManualClock(datetime.now(UTC))
     network = MastodonNetwork(wiring.api_base_url, wiring.service_token, name=SANDBOX_NETWORK)
     ctx = ServiceContext(
-        engine=engine, settings=settings, clock=clock, networks={SANDBOX_NETWORK: network}
+        engine=engine,
+        settings=settings,
+        clock=clock,
+        networks={SANDBOX_NETWORK: network},
+        mailer=SandboxMailbox(engine),
     )
     sandbox = create_sandbox_app(engine, settings)
     client = OAuthClient(

@@ -27,8 +27,10 @@ from starlette.routing import Mount
 
 from payez.adapters.db.tables.payments import listings, payments
 from payez.domain.money import Money
+from payez.sandbox.mail.tables import mail as sandbox_mail
 from payez.service.campaigns import create_campaign
 from payez.service.create_listing import create_draft
+from payez.service.email_outbox import Letter, queue_email
 from payez.service.operators import grant_operator
 from payez.service.request_payout import request_payout
 from payez.service.sign_up import sign_up
@@ -149,6 +151,26 @@ def fill_world(world: ServiceWorld) -> Filled:
         customer_id=customer, amount=Money.eur(6000), idempotency_key="fit", description="fit"
     )
     assert charge.status == "requires_action"
+    with world.engine.begin() as conn:
+        queue_email(
+            conn,
+            kind="fit",
+            to="fit-test@example.org",
+            language="fr",
+            letter=Letter(
+                "Vérifiez votre adresse e-mail",
+                "Check your email address",
+                f"Ouvrez ce lien : {world.settings.base_url}/verify/{'x' * 80}?next=/dashboard",
+                "-",
+            ),
+            idempotency_key="fit:email",
+            now=world.ctx.now(),
+        )
+    world.step()  # delivers it into the sandbox mailbox
+    with world.engine.connect() as conn:
+        mail_id = conn.execute(
+            sa.select(sandbox_mail.c.id).where(sandbox_mail.c.to_address == "fit-test@example.org")
+        ).scalar_one()
 
     return Filled(
         {
@@ -171,6 +193,7 @@ def fill_world(world: ServiceWorld) -> Filled:
             "/associations/{handle}": ["/associations/restos"],
             "/campaigns/{campaign_id}": [f"/campaigns/{campaign_id}"],
             "/sandbox/@{username}": ["/sandbox/@alice", "/sandbox/@payez"],
+            "/sandbox/mail/{mail_id}": [f"/sandbox/mail/{mail_id}"],
             "/sandbox/@{username}/{status_id}": [
                 f"/sandbox/@alice/{to_dave['id']}",
                 f"/sandbox/@alice/{rent['id']}",

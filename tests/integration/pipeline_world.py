@@ -18,12 +18,14 @@ from payez.config import load_settings
 from payez.domain.money import Money
 from payez.ports.clock import ManualClock
 from payez.ports.network import NetworkAccount, Post
+from payez.sandbox.mail import SandboxMailbox
 from payez.service.context import ServiceContext
 from payez.service.email_verification import verify_email
 from payez.service.load_wallet import load_wallet
 from payez.service.open_account import link_network_account, open_user
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
+from payez.service.send_emails import send_emails
 from payez.service.send_outbox import send_outbox
 from payez.service.sign_up import sign_up
 
@@ -43,11 +45,13 @@ class World:
         config = load_settings(
             {}, database_url=database_url, confirm=settings.pop("confirm", "never"), **settings
         )
+        engine = make_engine(database_url)
         ctx = ServiceContext(
-            engine=make_engine(database_url),
+            engine=engine,
             settings=config,
             clock=clock,
             networks={"memory": network},
+            mailer=SandboxMailbox(engine),
         )
         return cls(ctx=ctx, network=network, clock=clock)
 
@@ -115,10 +119,11 @@ class World:
         return post
 
     def run(self) -> None:
-        """One turn of the worker: read mentions, decide them, send the replies."""
+        """One turn of the worker: read mentions, decide them, send the replies and emails."""
         poll_mentions(self.ctx, self.network)
         process_until_empty(self.ctx)
         send_outbox(self.ctx)
+        send_emails(self.ctx)
 
     def later(self, **delta: float) -> None:
         self.clock.advance(timedelta(**delta))

@@ -17,6 +17,7 @@ def load_every_table_module() -> None:
     for module in pkgutil.iter_modules(table_modules.__path__):
         importlib.import_module(f"{table_modules.__name__}.{module.name}")
     importlib.import_module("payez.sandbox.network.tables")
+    importlib.import_module("payez.sandbox.mail.tables")
 
 
 def test_migrations_create_exactly_the_declared_schema(database_url: str) -> None:

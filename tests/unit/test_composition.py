@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from payez.adapters.mail.smtp import SmtpMailer
 from payez.adapters.networks.mastodon import MastodonNetwork
-from payez.config import load_settings
-from payez.entrypoints.composition import MASTODON, networks_for, oauth_clients_for
+from payez.config import SmtpServer, load_settings
+from payez.entrypoints.composition import MASTODON, mailer_for, networks_for, oauth_clients_for
 from payez.entrypoints.web.app import create_app
 from payez.sandbox.bootstrap import SANDBOX_NETWORK, SandboxWiring
+from payez.sandbox.mail import SandboxMailbox
 from payez.service.context import ServiceContext
 
 WIRING = SandboxWiring(
@@ -54,3 +56,12 @@ def test_the_web_app_is_handed_the_processor_the_settings_name() -> None:
     sandbox = load_settings({})
     app = create_app(ServiceContext(engine=sa.create_engine("sqlite://"), settings=sandbox))
     assert app.state.site.cards.name == "sandbox"
+
+
+def test_emails_go_to_the_sandbox_mailbox_unless_an_smtp_server_is_named() -> None:
+    engine = sa.create_engine("sqlite://")
+    assert isinstance(mailer_for(load_settings({}), engine), SandboxMailbox)
+    named = load_settings({"PAYEZ_SMTP_URL": "smtps://payez:hunter2@mail.example.org"})
+    mailer = mailer_for(named, engine)
+    assert isinstance(mailer, SmtpMailer)
+    assert mailer.server == SmtpServer("mail.example.org", 465, "tls", "payez", "hunter2")

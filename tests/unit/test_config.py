@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from payez.config import DEFAULT_DATABASE_URL, SettingsError, load_settings
+from payez.config import (
+    DEFAULT_DATABASE_URL,
+    SettingsError,
+    SmtpServer,
+    load_settings,
+    parse_smtp_url,
+)
 
 SECRET = "x" * 40
+PRODUCTION = {
+    "PAYEZ_ENVIRONMENT": "production",
+    "PAYEZ_SECRET_KEY": SECRET,
+    "PAYEZ_SMTP_URL": "smtps://payez:hunter2@mail.example.org",
+}
 
 
 def test_defaults_and_environment_overrides() -> None:
@@ -21,13 +32,12 @@ def test_defaults_and_environment_overrides() -> None:
         {"PAYEZ_PORT": "eighty"},
         {"PAYEZ_CONFIRM": "sometimes"},
         {"PAYEZ_UNVERIFIED_MAY": "donation,steal"},
-        {"PAYEZ_ENVIRONMENT": "production"},  # the development secret
-        {"PAYEZ_ENVIRONMENT": "production", "PAYEZ_SECRET_KEY": SECRET, "PAYEZ_CONFIRM": "never"},
-        {
-            "PAYEZ_ENVIRONMENT": "production",
-            "PAYEZ_SECRET_KEY": SECRET,
-            "PAYEZ_UNVERIFIED_MAY": "send",
-        },
+        {**PRODUCTION, "PAYEZ_SECRET_KEY": "dev-secret-change-me"},
+        {**PRODUCTION, "PAYEZ_CONFIRM": "never"},
+        {**PRODUCTION, "PAYEZ_UNVERIFIED_MAY": "send"},
+        {**PRODUCTION, "PAYEZ_SMTP_URL": ""},  # emails could not go out
+        {**PRODUCTION, "PAYEZ_SMTP_URL": "smtp+insecure://mail.example.org"},
+        {"PAYEZ_MAIL_FROM": "Payez <nobody>"},
     ],
 )
 def test_bad_or_unsafe_settings_are_refused(environ: dict[str, str]) -> None:
@@ -36,7 +46,7 @@ def test_bad_or_unsafe_settings_are_refused(environ: dict[str, str]) -> None:
 
 
 def test_production_accepts_a_real_secret() -> None:
-    settings = load_settings({"PAYEZ_ENVIRONMENT": "production", "PAYEZ_SECRET_KEY": SECRET})
+    settings = load_settings(PRODUCTION)
     assert settings.environment == "production"
     assert settings.unverified_kinds == frozenset({"donation", "purchase"})
 
@@ -47,3 +57,69 @@ def test_links_follow_the_port_unless_a_public_address_is_given() -> None:
     assert load_settings({}, port=18322).base_url == "http://127.0.0.1:18322"
     public = {"PAYEZ_PORT": "18321", "PAYEZ_BASE_URL": "https://pay.example.org"}
     assert load_settings(public).base_url == "https://pay.example.org"
+
+
+def test_a_local_relay_may_take_plain_text_in_production() -> None:
+    settings = load_settings({**PRODUCTION, "PAYEZ_SMTP_URL": "smtp+insecure://127.0.0.1:25"})
+    assert settings.smtp_server == SmtpServer("127.0.0.1", 25, "none")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtps://mail.example.org", SmtpServer("mail.example.org", 465, "tls")),
+        (
+            "smtp://pay%40ez:p%3Ass@Mail.Example.org:2525",
+            SmtpServer("mail.example.org", 2525, "starttls", "pay@ez", "p:ss"),
+        ),
+        ("smtp+insecure://localhost:1025", SmtpServer("localhost", 1025, "none")),
+        ("smtp://[::1]", SmtpServer("::1", 587, "starttls")),
+    ],
+)
+def test_smtp_urls_name_the_server_and_how_to_secure_it(url: str, expected: SmtpServer) -> None:
+    assert load_settings({"PAYEZ_SMTP_URL": url}).smtp_server == expected
+
+
+def test_loopback_hosts_are_recognised() -> None:
+    assert parse_smtp_url("smtp://127.0.0.2").loopback
+    assert parse_smtp_url("smtp://[::1]").loopback
+    assert parse_smtp_url("smtp://LOCALHOST").loopback
+    assert not parse_smtp_url("smtp://mail.example.org").loopback
+    assert not parse_smtp_url("smtp://10.0.0.1").loopback
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://user:hunter2@mail.example.org", "must start with"),
+        ("mail.example.org:587", "must start with"),
+        ("smtp://user:hunter2@", "no host"),
+        ("smtp://user:hunter2@mail.example.org:port", "not a valid URL"),
+        ("smtp://user:hunter2@mail.example.org:70000", "not a valid URL"),
+        ("smtp://user:hunter2@mail.example.org:0", "port 0"),
+        ("smtp://user:hunter2@mail.example.org/inbox", "no path"),
+        ("smtp://:hunter2@mail.example.org", "no user name"),
+    ],
+)
+def test_a_bad_smtp_url_is_a_clear_error_that_never_quotes_the_password(
+    url: str, says: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"PAYEZ_SMTP_URL": url})
+    assert says in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+def test_the_smtp_password_stays_out_of_reprs_and_logs() -> None:
+    settings = load_settings({"PAYEZ_SMTP_URL": "smtp://payez:hunter2@mail.example.org"})
+    server = settings.smtp_server
+    assert server is not None and server.password == "hunter2"
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in repr(server)
+    assert server.masked_url == "smtp://payez:***@mail.example.org:587"
+
+
+def test_the_from_address_is_read_from_its_display_form() -> None:
+    assert load_settings({}).mail_from_address == "no-reply@payez.localhost"
+    custom = load_settings({"PAYEZ_MAIL_FROM": "Payez <bonjour@payez.example>"})
+    assert custom.mail_from_address == "bonjour@payez.example"

@@ -6,12 +6,14 @@ the web app (``web/app.create_app``); the web app never imports the composition.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from payez.config import Settings
 from payez.ports.cards import CardProcessor
+from payez.ports.mailer import Mailer
 from payez.ports.network import SocialNetwork
 
 if TYPE_CHECKING:
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from payez.service.context import ServiceContext
 
 MASTODON = "mastodon"
+
+log = logging.getLogger("payez.composition")
 
 
 def card_processor_for(settings: Settings, engine: Engine) -> CardProcessor:
@@ -84,6 +88,20 @@ def oauth_clients_for(settings: Settings, wiring: SandboxWiring) -> dict[str, OA
     return clients
 
 
+def mailer_for(settings: Settings, engine: Engine) -> Mailer:
+    """The SMTP server ``PAYEZ_SMTP_URL`` names, else the sandbox mailbox (``/sandbox/mail``)."""
+    server = settings.smtp_server
+    if server is None:
+        from payez.sandbox.mail import SandboxMailbox
+
+        log.info("emails go to the sandbox mailbox (no PAYEZ_SMTP_URL)")
+        return SandboxMailbox(engine)
+    from payez.adapters.mail.smtp import SmtpMailer
+
+    log.info("emails go out through %s", server.masked_url)
+    return SmtpMailer(server)
+
+
 def service_context_for(
     settings: Settings, engine: Engine, wiring: SandboxWiring
 ) -> ServiceContext:
@@ -94,4 +112,5 @@ def service_context_for(
         settings=settings,
         networks=networks_for(settings, wiring),
         cards=card_processor_for(settings, engine),
+        mailer=mailer_for(settings, engine),
     )

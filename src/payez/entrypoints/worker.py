@@ -1,4 +1,5 @@
-"""The worker: listeners, the inbox processor, the outbox sender and the timers, as threads.
+"""The worker: listeners, the inbox processor, the outbox and email senders and the timers, as
+threads.
 
 Every loop is safe to run in several processes at once and to kill at any instant: the state
 that matters is in the database, and each step is one transaction or an idempotent call.
@@ -29,6 +30,7 @@ from payez.service.expire_payments import (
 from payez.service.fund_from_card import fund_waiting_posts
 from payez.service.process_inbox import process_inbox
 from payez.service.record_posts import poll_mentions, record_posts
+from payez.service.send_emails import send_emails
 from payez.service.send_outbox import send_outbox
 
 log = logging.getLogger("payez.worker")
@@ -66,6 +68,8 @@ class Worker:
             ("funding", self._funding_loop),
             ("timers", self._timer_loop),
         ]
+        if self.ctx.mailer is not None:
+            loops.append(("emails", self._email_loop))
         for network in self.ctx.networks.values():
             loops.append((f"poll-{network.name}", partial(self._poll_loop, network)))
             if self.stream:
@@ -126,6 +130,12 @@ class Worker:
             if send_outbox(self.ctx) == 0:
                 self.replies_due.wait(self.idle_seconds)
                 self.replies_due.clear()
+
+    def _email_loop(self) -> None:
+        # Emails are queued by the web app as well as by the processor: polled, not woken.
+        while not self.stop.is_set():
+            if send_emails(self.ctx) == 0:
+                self.stop.wait(self.idle_seconds)
 
     def _funding_loop(self) -> None:
         while not self.stop.is_set():

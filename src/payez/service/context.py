@@ -1,4 +1,4 @@
-"""What every use case needs, gathered once: the database, settings, clock and networks."""
+"""What every use case needs, gathered once: the database, settings, clock, networks, mailer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from payez.config import Settings
 from payez.domain.policy import Limits
 from payez.ports.cards import CardProcessor
 from payez.ports.clock import Clock, SystemClock
+from payez.ports.mailer import Mailer
 from payez.ports.network import SocialNetwork
 
 
@@ -38,6 +39,8 @@ class ServiceContext:
     clock: Clock = field(default_factory=SystemClock)
     networks: Mapping[str, SocialNetwork] = field(default_factory=dict)
     cards: CardProcessor | None = None
+    # Delivers the email outbox; None: this process leaves the emails to another worker.
+    mailer: Mailer | None = None
 
     @property
     def limits(self) -> Limits:

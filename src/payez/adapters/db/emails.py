@@ -51,6 +51,21 @@ def due(conn: Connection, now: datetime, limit: int) -> list[QueuedEmail]:
     return [QueuedEmail(**row._mapping) for row in conn.execute(query)]
 
 
+def claim(conn: Connection, email_id: int, now: datetime, until: datetime) -> bool:
+    """Take a due email for sending until ``until``, by compare-and-set: True for the one
+    caller that moved it; False if someone else had it, or it was sent meanwhile."""
+    taken = conn.execute(
+        emails.update()
+        .where(
+            emails.c.id == email_id,
+            emails.c.state == "pending",
+            emails.c.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=until)
+    )
+    return taken.rowcount == 1
+
+
 def mark_sent(conn: Connection, email_id: int, now: datetime) -> None:
     conn.execute(
         emails.update()

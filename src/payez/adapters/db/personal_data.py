@@ -361,6 +361,7 @@ NOT_ABOUT_A_USER: Mapping[str, str] = {
     "sandbox_card_setups": THIRD_PARTY,
     "sandbox_card_charges": THIRD_PARTY,
     "sandbox_card_refunds": THIRD_PARTY,
+    "sandbox_mail": "the sandbox mailbox stands for people's mail servers (development only)",
 }
 
 

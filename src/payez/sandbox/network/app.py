@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from payez.config import Settings
 from payez.domain.errors import PayezError
 from payez.ports.clock import Clock, SystemClock
+from payez.sandbox.mail import pages as mail_pages
 from payez.sandbox.network import api, oauth, streaming, timeline
 from payez.sandbox.network.context import SandboxContext, StreamRegistry
 from payez.sandbox.network.errors import error_body, http_status
@@ -30,7 +31,8 @@ def create_sandbox_app(
     max_stream_seconds: float = 3600.0,
 ) -> FastAPI:
     """The sandbox social network on ``engine``'s database (tables from migrations 0003 and
-    0014), its identity read from that database once, here.
+    0014), its identity read from that database once, here; and the sandbox mailbox's pages
+    (``/mail``, table from migration 0020).
 
     Mount it at ``/sandbox``; clients then use ``api_base_url=<base_url>/sandbox``. When a
     server starts stopping, call ``app.state.sandbox.streams.stop()`` (or ``close_all()``
@@ -46,7 +48,12 @@ def create_sandbox_app(
         openapi_url=None,
     )
     templates = jinja2.Environment(
-        loader=jinja2.PackageLoader("payez.sandbox.network", "templates"),
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader("payez.sandbox.network", "templates"),
+                jinja2.PackageLoader("payez.sandbox.mail", "templates"),
+            ]
+        ),
         autoescape=jinja2.select_autoescape(default=True),
     )
     app.state.sandbox = SandboxContext(
@@ -78,4 +85,5 @@ def create_sandbox_app(
     app.include_router(oauth.router)
     app.include_router(streaming.router)
     app.include_router(timeline.router)
+    app.include_router(mail_pages.router)
     return app

@@ -63,6 +63,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "login_error": "Nom d'utilisateur ou mot de passe incorrect.",
         "code_title": "Code d'autorisation",
         "code_intro": "Copiez ce code dans l'application",
+        # The sandbox mailbox (/sandbox/mail).
+        "mailbox": "Boîte mail",
+        "mail_intro": "Sans serveur d'emails configuré, les emails de Payez arrivent ici, les "
+        "plus récents en premier. Les liens s'ouvrent d'un clic.",
+        "mail_empty": "Aucun email pour l'instant.",
+        "mail_to": "À",
+        "mail_from": "De",
+        "mail_only_to": "Seulement les emails à",
+        "mail_all": "Tous les emails",
+        "mail_back": "Retour à la boîte mail",
     },
     "en": {
         "title": "Payez sandbox",
@@ -96,6 +106,16 @@ _TEXTS: dict[str, dict[str, str]] = {
         "login_error": "Wrong username or password.",
         "code_title": "Authorization code",
         "code_intro": "Copy this code into the application",
+        # The sandbox mailbox (/sandbox/mail).
+        "mailbox": "Mailbox",
+        "mail_intro": "With no mail server configured, Payez's emails arrive here, newest "
+        "first. Links open in one click.",
+        "mail_empty": "No emails yet.",
+        "mail_to": "To",
+        "mail_from": "From",
+        "mail_only_to": "Only the emails to",
+        "mail_all": "All emails",
+        "mail_back": "Back to the mailbox",
     },
 }
 
