@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from payez.adapters.db import email_contacts
 from payez.adapters.db import payments as payments_repo
 from payez.adapters.db import users as users_repo
 from payez.adapters.db.ledger import SqlLedger
@@ -29,6 +30,7 @@ from payez.service.errors import (
     ClaimUnknown,
     ClaimWrongAccount,
 )
+from payez.service.notification_emails import MONEY_RECEIVED, Notice, notify_by_email
 from payez.service.open_account import link_network_account
 from payez.service.payment_transfers import apply_one, payment_amount
 from payez.service.post_checks import post_was_deleted
@@ -113,6 +115,7 @@ def credit_held_payments(
     wallet = users_repo.users_by_id(conn, [user_id])[user_id].wallet_account_id
     claims_held = SqlLedger(conn).account_id("claims_held")
     claimed: list[int] = []
+    received: list[Notice] = []
     total = Money.zero()
     for held in payments_repo.held_for_account(conn, network, account_id):
         if held.claim_expires_at is not None and held.claim_expires_at <= now:
@@ -128,8 +131,11 @@ def credit_held_payments(
             continue
         amount = payment_amount(held)
         apply_one(conn, Transfer(transfer_key(held.inbox_id, "claim"), claims_held, wallet, amount))
+        sender = email_contacts.public_handle(conn, held.sender_user_id, held.network)
+        received.append(Notice(MONEY_RECEIVED, user_id, f"inbox:{held.inbox_id}", amount, sender))
         claimed.append(held.id)
         total = total + amount
+    notify_by_email(conn, received, base_url=ctx.settings.base_url, now=now)
     return tuple(claimed), total
 
 

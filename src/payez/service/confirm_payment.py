@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from payez.adapters.db import email_contacts
 from payez.adapters.db import listings as listings_repo
 from payez.adapters.db import outbox as outbox_repo
 from payez.adapters.db import payments as payments_repo
@@ -22,6 +23,7 @@ from payez.service.context import ServiceContext
 from payez.service.decisions import settled_outcome
 from payez.service.errors import ConfirmationClosed, ConfirmationNotYours, ConfirmationUnknown
 from payez.service.expire_payments import release_hold
+from payez.service.notification_emails import MONEY_RECEIVED, Notice, notify_by_email
 from payez.service.outbox_messages import public_reply
 from payez.service.payment_transfers import apply_one, first_transfer, payment_amount
 from payez.service.post_checks import post_was_deleted
@@ -86,6 +88,16 @@ def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
                 now=now,
             )
         outbox_repo.enqueue(conn, [_reply(ctx, payment, target, now)])
+        if not held:
+            sender = email_contacts.public_handle(conn, user_id, payment.network)
+            received = Notice(
+                MONEY_RECEIVED,
+                payment.recipient_user_id or 0,
+                f"inbox:{payment.inbox_id}",
+                payment_amount(payment),
+                sender,
+            )
+            notify_by_email(conn, [received], base_url=ctx.settings.base_url, now=now)
         # The money moves now: the velocity rules look at it as they do in the processor.
         flag_settled_payments(conn, ctx.settings, [(payment.inbox_id, user_id)], now)
     return Confirmed(payment.id, target)

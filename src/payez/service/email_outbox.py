@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -36,6 +37,32 @@ class Letter:
         return self.text_fr if language == "fr" else self.text_en
 
 
+def email_row(
+    *,
+    kind: str,
+    to: str,
+    language: Language,
+    letter: Letter,
+    idempotency_key: str,
+    now: datetime,
+    user_id: int | None = None,
+) -> dict[str, Any]:
+    """The outbox row of ``letter`` for ``to``: for callers that queue many at once."""
+    return {
+        "kind": kind,
+        "user_id": user_id,
+        "to_address": to,
+        "language": language,
+        "subject": letter.subject(language)[:255],
+        "text": letter.text(language),
+        "idempotency_key": idempotency_key[:128],
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
 def queue_email(
     conn: Connection,
     *,
@@ -51,18 +78,14 @@ def queue_email(
     emails_repo.enqueue(
         conn,
         [
-            {
-                "kind": kind,
-                "user_id": user_id,
-                "to_address": to,
-                "language": language,
-                "subject": letter.subject(language)[:255],
-                "text": letter.text(language),
-                "idempotency_key": idempotency_key[:128],
-                "state": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
+            email_row(
+                kind=kind,
+                to=to,
+                language=language,
+                letter=letter,
+                idempotency_key=idempotency_key,
+                now=now,
+                user_id=user_id,
+            )
         ],
     )

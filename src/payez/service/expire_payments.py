@@ -20,6 +20,7 @@ from payez.domain.errors import Language
 from payez.domain.ledger import Transfer
 from payez.domain.payments import PaymentState
 from payez.service.context import ServiceContext
+from payez.service.notification_emails import CLAIM_EXPIRING, Notice, notify_by_email
 from payez.service.outbox_messages import public_reply
 from payez.service.payment_transfers import apply_one, first_transfer, payment_amount
 
@@ -66,6 +67,16 @@ def send_claim_reminders(ctx: ServiceContext, *, limit: int = 200) -> int:
                     )
                 ],
             )
+            if payment.sender_user_id is not None:
+                expiring = Notice(
+                    CLAIM_EXPIRING,
+                    payment.sender_user_id,
+                    f"inbox:{payment.inbox_id}",
+                    payment_amount(payment),
+                    f"@{(payment.recipient_handle or '').lstrip('@')}",
+                    hours=ctx.settings.claim_reminder_hours,
+                )
+                notify_by_email(conn, [expiring], base_url=ctx.settings.base_url, now=now)
             reminded += 1
     return reminded
 

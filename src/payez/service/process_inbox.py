@@ -51,6 +51,12 @@ from payez.domain.policy import (
 )
 from payez.service.context import ServiceContext
 from payez.service.decisions import Decision, payment_row, replies_for
+from payez.service.notification_emails import (
+    CONFIRMATION_WAITING,
+    MONEY_RECEIVED,
+    Notice,
+    notify_by_email,
+)
 from payez.service.velocity_flags import Committed, flag_batch_payments, velocity_rules_from
 
 PUBLIC_VISIBILITIES = frozenset({"public", "unlisted"})
@@ -365,7 +371,27 @@ class _Batch:
         for d in decisions:
             messages.extend(replies_for(self.ctx, d, self.now))
         outbox_repo.enqueue(self.conn, messages)
+        notify_by_email(
+            self.conn, _email_notices(decisions), base_url=self.ctx.settings.base_url, now=self.now
+        )
         inbox_repo.mark_processed(self.conn, [d.row.id for d in decisions])
+
+
+def _email_notices(decisions: list[Decision]) -> list[Notice]:
+    """Money received by a user, and payments waiting for their sender's confirmation."""
+    notices: list[Notice] = []
+    for d in decisions:
+        if d.amount is None:
+            continue
+        ref = f"inbox:{d.row.id}"
+        if d.state is PaymentState.SETTLED and d.recipient is not None:
+            author = f"@{d.row.author_handle.lstrip('@')}"
+            notices.append(Notice(MONEY_RECEIVED, d.recipient.id, ref, d.amount, author))
+        elif d.state is PaymentState.AWAITING_CONFIRMATION and d.sender and d.confirm_token:
+            to = f"@{d.recipient_handle.lstrip('@')}" if d.recipient_handle else ""
+            link = f"/confirm/{d.confirm_token}"
+            notices.append(Notice(CONFIRMATION_WAITING, d.sender.id, ref, d.amount, to, link))
+    return notices
 
 
 def _money_moved(decisions: list[Decision]) -> list[tuple[int, int]]:

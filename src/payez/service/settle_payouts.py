@@ -18,6 +18,7 @@ from payez.domain.errors import InvalidInput, NotFound, PayezError
 from payez.domain.ledger import Transfer
 from payez.service.context import ServiceContext
 from payez.service.export_payouts import PayoutHoldMismatch
+from payez.service.notification_emails import PAYOUT_EXECUTED, Notice, notify_by_email
 
 MAX_REASON = 500
 
@@ -106,6 +107,15 @@ def mark_batch_executed(ctx: ServiceContext, batch_id: str) -> BatchExecuted:
             # Rows were locked: only a bug gets here, and the rollback undoes the postings.
             raise PayoutHoldMismatch(f"batch {batch_id}: {moved} of {len(ids)} moved")
         payouts_repo.mark_batch_executed(conn, batch_id, now)
+        notify_by_email(
+            conn,
+            [
+                Notice(PAYOUT_EXECUTED, p.user_id, f"payout:{p.id}", p.amount, link="/payouts")
+                for p in exported
+            ],
+            base_url=ctx.settings.base_url,
+            now=now,
+        )
         others = payouts_repo.payouts_of_batch(conn, batch_id)
     done = set(ids)
     return BatchExecuted(

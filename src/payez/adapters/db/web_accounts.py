@@ -8,6 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db.email_contacts import SWITCHES as EMAIL_SWITCHES
 from payez.adapters.db.tables.payments import users
 from payez.adapters.db.tables.web import identity_checks, login_attempts, user_cards, web_sessions
 
@@ -27,6 +28,8 @@ class Profile:
     card_customer_id: str | None
     status: str
     wallet_account_id: int
+    # The notifications by email switched on (adapters/db/email_contacts.SWITCHES).
+    emails_wanted: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ def profile(conn: Connection, user_id: int) -> Profile | None:
             users.c.card_customer_id,
             users.c.status,
             users.c.wallet_account_id,
+            *(users.c[f"email_{name}"] for name in EMAIL_SWITCHES),
         ).where(users.c.id == user_id)
     ).first()
     if row is None:
@@ -75,6 +79,7 @@ def profile(conn: Connection, user_id: int) -> Profile | None:
         card_customer_id=row.card_customer_id,
         status=str(row.status),
         wallet_account_id=int(row.wallet_account_id),
+        emails_wanted=frozenset(n for n in EMAIL_SWITCHES if row._mapping[f"email_{n}"]),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
@@ -152,6 +153,7 @@ def dashboard_routes(site: Site) -> APIRouter:
         hide_amount: str = Form(""),
         notify_received: str = Form(""),
         time_zone: str | None = Form(None),
+        email: Annotated[list[str] | None, Form()] = None,
     ) -> Response:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
@@ -164,6 +166,7 @@ def dashboard_routes(site: Site) -> APIRouter:
                 hide_amount=hide_amount == "1",
                 notify_received=notify_received == "1",
                 time_zone=time_zone,
+                emails_wanted=email or [],
             )
         except InvalidInput as exc:
             return site.render(

@@ -29,6 +29,12 @@ users = sa.Table(
     sa.Column("hide_amount", sa.Boolean, nullable=False, server_default=sa.false()),
     # Tell the user privately (a direct message) when money reaches them.
     sa.Column("notify_received", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Emails the user chose to get (service/notification_emails.py); all on by default, as
+    # each tells of money moving on their account.
+    sa.Column("email_money_received", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("email_claim_expiring", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("email_payout_executed", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("email_confirmation_waiting", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("card_customer_id", sa.String(64)),
     sa.Column("last_confirmation_at", Timestamp),
     sa.Column("created_at", Timestamp, nullable=False),
