@@ -12,6 +12,7 @@ import pytest
 
 from payez.adapters.mail.smtp import SmtpMailer
 from payez.config import parse_smtp_url
+from payez.service.open_account import link_network_account
 from payez.service.send_emails import send_emails
 from tests.integration.web_world import PASSWORD, Browser, WebWorld, web_world
 from tests.smtp_server import SmtpTestServer, smtp_server
@@ -110,3 +111,30 @@ def test_sign_up_verify_reset_and_notice_reach_the_mail_server(
     assert len(server.messages) == 3
     # No amount, no digit at all, in any subject line.
     assert not any(re.search(r"\d", str(m["Subject"])) for m in server.messages)
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "said"),
+    [
+        ("fr", "Vous avez reçu de l'argent sur Payez", "@alice vous a envoyé 6,00"),
+        ("en", "You received money on Payez", "@alice sent you €6.00"),
+    ],
+)
+def test_money_received_reaches_the_mail_server_in_the_users_language(
+    web: WebWorld, server: SmtpTestServer, language: str, subject: str, said: str
+) -> None:
+    world = web.world
+    world.join("alice")
+    browser = web.browser(**{"accept-language": language})
+    address = f"bob-{language}@example.org"
+    assert browser.sign_up(address, "Bob", verify=False).status_code == 303
+    assert browser.get(link_in(deliver(web, server, 1))).status_code == 200
+    bob, bob_id = world.stranger("bob"), browser.user_id()
+    with world.ctx.engine.begin() as conn:
+        link_network_account(conn, world.ctx, bob_id, "memory", bob)
+
+    world.post("alice", "@payez envoie 6€ à @bob")
+    world.run()
+    received = server.wait_for(2)[-1]
+    assert (received["To"], received["Subject"]) == (address, subject)
+    assert said in text_of(received)
