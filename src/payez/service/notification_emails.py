@@ -10,7 +10,7 @@ screens. The processor notifies a whole batch with one query and one insert.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +18,8 @@ from sqlalchemy import Connection
 
 from payez.adapters.db import email_contacts
 from payez.adapters.db import emails as emails_repo
+from payez.adapters.db.email_contacts import EmailContact
+from payez.adapters.db.users import UserRow
 from payez.domain.errors import Language
 from payez.domain.money import Money
 from payez.service.email_outbox import Letter, email_row
@@ -103,13 +105,27 @@ def _language(value: str) -> Language:
     return "en" if value == "en" else "fr"
 
 
+def contact_of(user: UserRow) -> EmailContact | None:
+    """How to reach a user already read (a batch's senders and recipients), if at all."""
+    if user.email_contact is None:
+        return None
+    return EmailContact(user.id, user.email_contact, user.language, user.emails_wanted)
+
+
 def notify_by_email(
-    conn: Connection, notices: Sequence[Notice], *, base_url: str, now: datetime
+    conn: Connection,
+    notices: Sequence[Notice],
+    *,
+    base_url: str,
+    now: datetime,
+    contacts: Mapping[int, EmailContact] | None = None,
 ) -> int:
-    """Queue the emails of ``notices`` their users can and want to get; returns how many."""
+    """Queue the emails of ``notices`` their users can and want to get; returns how many.
+    ``contacts``: the users' email choices when the caller has read them already."""
     if not notices:
         return 0
-    contacts = email_contacts.reachable(conn, (n.user_id for n in notices))
+    if contacts is None:
+        contacts = email_contacts.reachable(conn, (n.user_id for n in notices))
     rows = []
     for notice in notices:
         contact = contacts.get(notice.user_id)

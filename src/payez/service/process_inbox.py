@@ -23,6 +23,7 @@ from payez.adapters.db import listings as listings_repo
 from payez.adapters.db import outbox as outbox_repo
 from payez.adapters.db import payments as payments_repo
 from payez.adapters.db import users as users_repo
+from payez.adapters.db.email_contacts import EmailContact
 from payez.adapters.db.inbox import InboxRow
 from payez.adapters.db.ledger import SqlLedger, is_retryable
 from payez.adapters.db.listings import ListingRow
@@ -55,6 +56,7 @@ from payez.service.notification_emails import (
     CONFIRMATION_WAITING,
     MONEY_RECEIVED,
     Notice,
+    contact_of,
     notify_by_email,
 )
 from payez.service.velocity_flags import Committed, flag_batch_payments, velocity_rules_from
@@ -126,16 +128,21 @@ class _Batch:
                     accounts.add(row.recipient_account_id)
             if isinstance(command, BuyCommand) and row.in_reply_to_id:
                 listing_posts.setdefault(row.network, set()).add(row.in_reply_to_id)
-        self.users: dict[tuple[str, str], UserRow] = {}
         authors: dict[str, dict[str, str]] = {}
         for row, _command in commands:
             authors.setdefault(row.network, {})[row.author_id] = row.author_handle
-        for network, handles in authors.items():
-            # The id is what is linked; the handle shown is followed when the author renames.
-            users_repo.follow_handles(self.conn, network, handles)
+            by_network.setdefault(row.network, set()).add(row.author_id)
+        self.users: dict[tuple[str, str], UserRow] = {}
         for network, account_ids in by_network.items():
             found = users_repo.users_by_network_account(self.conn, network, account_ids)
             self.users.update({(network, account): user for account, user in found.items()})
+            # The id is what is linked; the handle shown is followed when the author renames.
+            renamed = {
+                account: handle
+                for account, handle in authors.get(network, {}).items()
+                if handle and account in found and found[account].linked_handle != handle
+            }
+            users_repo.store_handles(self.conn, network, renamed)
         self.listings: dict[tuple[str, str], ListingRow] = {}
         merchant_ids: set[int] = set()
         for network, post_ids in listing_posts.items():
@@ -371,10 +378,22 @@ class _Batch:
         for d in decisions:
             messages.extend(replies_for(self.ctx, d, self.now))
         outbox_repo.enqueue(self.conn, messages)
-        notify_by_email(
-            self.conn, _email_notices(decisions), base_url=self.ctx.settings.base_url, now=self.now
-        )
+        notices = _email_notices(decisions)
+        if notices:
+            notify_by_email(
+                self.conn,
+                notices,
+                base_url=self.ctx.settings.base_url,
+                now=self.now,
+                contacts=_contacts(decisions),
+            )
         inbox_repo.mark_processed(self.conn, [d.row.id for d in decisions])
+
+
+def _contacts(decisions: list[Decision]) -> dict[int, EmailContact]:
+    """What the batch already read of its users' email choices: no query more to notify."""
+    found = (user for d in decisions for user in (d.sender, d.recipient) if user is not None)
+    return {user.id: contact for user in found if (contact := contact_of(user)) is not None}
 
 
 def _email_notices(decisions: list[Decision]) -> list[Notice]:

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db.email_contacts import SWITCHES as EMAIL_SWITCHES
 from payez.adapters.db.sets import one_of
 from payez.adapters.db.tables.ledger import ledger_accounts
 from payez.adapters.db.tables.payments import social_links, users
@@ -28,6 +29,12 @@ class UserRow:
     hide_amount: bool
     card_customer_id: str | None = None
     notify_received: bool = False
+    # The address emails reach: set only when verified and the account is open.
+    email_contact: str | None = None
+    # The notifications by email switched on (email_contacts.SWITCHES).
+    emails_wanted: frozenset[str] = frozenset()
+    # The handle stored with the link the row was found by (users_by_network_account).
+    linked_handle: str | None = None
 
     @property
     def is_frozen(self) -> bool:
@@ -50,6 +57,9 @@ _USER_COLUMNS = (
     users.c.hide_amount,
     users.c.card_customer_id,
     users.c.notify_received,
+    users.c.email,
+    users.c.email_verified_at,
+    *(users.c[f"email_{name}"] for name in EMAIL_SWITCHES),
 )
 
 
@@ -67,6 +77,11 @@ def _user(row: Any) -> UserRow:
         hide_amount=bool(m["hide_amount"]),
         card_customer_id=m["card_customer_id"],
         notify_received=bool(m["notify_received"]),
+        email_contact=(
+            m["email"] if m["email_verified_at"] is not None and m["status"] != "closed" else None
+        ),
+        emails_wanted=frozenset(n for n in EMAIL_SWITCHES if m[f"email_{n}"]),
+        linked_handle=m.get("linked_handle"),
     )
 
 
@@ -190,11 +205,25 @@ def users_by_network_account(
     if not ids:
         return {}
     rows = conn.execute(
-        sa.select(social_links.c.account_id, *_USER_COLUMNS)
+        sa.select(
+            social_links.c.account_id,
+            social_links.c.handle.label("linked_handle"),
+            *_USER_COLUMNS,
+        )
         .join(users, users.c.id == social_links.c.user_id)
         .where(social_links.c.network == network, one_of(conn, social_links.c.account_id, ids))
     )
     return {str(r.account_id): _user(r) for r in rows}
+
+
+def store_handles(conn: Connection, network: str, handles: dict[str, str]) -> None:
+    """Store the handles linked accounts show now (keyed by immutable id), as found changed."""
+    for account_id, handle in handles.items():
+        conn.execute(
+            social_links.update()
+            .where(social_links.c.network == network, social_links.c.account_id == account_id)
+            .values(handle=handle[:320])
+        )
 
 
 def linked_accounts(conn: Connection, user_id: int) -> list[tuple[str, str, str]]:
