@@ -20,6 +20,7 @@ from payez.adapters.db import payment_flags as flags_repo
 from payez.adapters.db import web_accounts
 from payez.adapters.db.metadata import metadata
 from payez.adapters.db.personal_data import NOT_ABOUT_A_USER, SOURCES
+from payez.adapters.db.tables.account_links import email_link_requests
 from payez.adapters.db.tables.payments import payments, social_links, users
 from payez.adapters.db.tables.second_factor import totp_secrets
 from payez.adapters.db.tables.web import login_attempts, web_sessions
@@ -538,6 +539,24 @@ def test_login_attempts_are_deleted_after_the_retention_period(web: WebWorld) ->
     world.later(days=2)
     assert web.browser().log_in(ALICE_EMAIL).status_code == 303
     assert attempts() == 2  # the first one is gone, the newest recorded
+
+
+def test_requests_for_emailed_links_are_deleted_after_the_retention_period(
+    web: WebWorld,
+) -> None:
+    world = web.world
+
+    def requests() -> int:
+        with world.ctx.engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(email_link_requests)
+            return int(conn.execute(query).scalar_one())
+
+    browser = web.browser()
+    assert browser.submit("/password/forgot", {"email": ALICE_EMAIL}).status_code == 200
+    assert requests() == 1
+    world.later(days=world.ctx.settings.login_attempts_days + 1)
+    assert browser.submit("/password/forgot", {"email": BOB_EMAIL}).status_code == 200
+    assert requests() == 1  # the old one is gone, the newest recorded
 
 
 def test_unlink_and_relink_a_sandbox_account_from_the_web(database_url: str) -> None:

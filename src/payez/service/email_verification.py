@@ -157,6 +157,9 @@ def check_link_requests(
     if by_email >= settings.email_link_max_per_address or by_ip >= settings.email_link_max_per_ip:
         raise EmailLinkRateLimited()
     account_links.record_request(conn, purpose=purpose, email=email, ip=ip, now=now)
+    # The address and client of a request are personal data: kept as long as login attempts.
+    kept_since = now - timedelta(days=max(settings.login_attempts_days, 1))
+    account_links.delete_requests_before(conn, kept_since)
 
 
 def resend_verification(ctx: ServiceContext, user_id: int, *, ip: str) -> bool:

@@ -115,6 +115,10 @@ def record_request(conn: Connection, *, purpose: str, email: str, ip: str, now: 
     )
 
 
+def delete_requests_before(conn: Connection, before: datetime) -> None:
+    conn.execute(email_link_requests.delete().where(email_link_requests.c.requested_at < before))
+
+
 def requests_since(
     conn: Connection,
     purpose: str,
