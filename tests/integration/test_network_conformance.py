@@ -1,5 +1,9 @@
-"""One set of rules for every SocialNetwork: the in-memory fake, and the Mastodon adapter
-against the sandbox network (real HTTP, real Mastodon.py, real uvicorn)."""
+"""One set of rules for every SocialNetwork: the in-memory fake, the Mastodon adapter against
+the sandbox network (real HTTP, real Mastodon.py, real uvicorn), and the X adapter against the
+fake X API v2 (real HTTP, real tweepy, real uvicorn).
+
+Where networks differ by design the driver says so: an X edit is a new post with a new id (the
+same first id in its edit history), and X has no post visibilities."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ import pytest
 
 from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.adapters.networks.memory import InMemoryNetwork
+from payez.adapters.networks.x import XNetwork
+from payez.adapters.networks.x_wire import tweepy_client
 from payez.ports.network import (
     AuthenticationFailed,
     Author,
@@ -25,12 +31,17 @@ from payez.ports.network import (
 )
 from payez.sandbox.network.statuses import post_status
 from tests.integration.sandbox_server import Sandbox, running_sandbox
+from tests.integration.x_server import RunningX, running_x
 
 
 class Driver(Protocol):
     """What a test does on the network itself, as its users would."""
 
     network: SocialNetwork
+    edits_keep_the_id: bool
+    """False where an edit is a new post with a new id (X)."""
+    visibilities: tuple[str, ...]
+    """The visibilities a post can have on this network."""
 
     def post(
         self,
@@ -42,7 +53,9 @@ class Driver(Protocol):
         quote_of: str | None = None,
     ) -> str: ...
 
-    def edit(self, handle: str, post_id: str, text: str) -> None: ...
+    def edit(self, handle: str, post_id: str, text: str) -> str:
+        """Edit the post; returns the id the edited post has now."""
+        ...
 
     def delete(self, handle: str, post_id: str) -> None: ...
 
@@ -58,6 +71,9 @@ class Driver(Protocol):
 
 
 class MemoryDriver:
+    edits_keep_the_id = True
+    visibilities = ("public", "unlisted", "private", "direct")
+
     def __init__(self) -> None:
         self.fake = InMemoryNetwork(name="memory")
         self.network: SocialNetwork = self.fake
@@ -77,8 +93,9 @@ class MemoryDriver:
             handle, text, in_reply_to=in_reply_to, visibility=visibility, quote_of=quote_of
         ).id
 
-    def edit(self, handle: str, post_id: str, text: str) -> None:
+    def edit(self, handle: str, post_id: str, text: str) -> str:
         self.fake.edit(post_id, text)
+        return post_id
 
     def delete(self, handle: str, post_id: str) -> None:
         self.fake.delete(post_id)
@@ -103,6 +120,9 @@ class MemoryDriver:
 
 
 class SandboxDriver:
+    edits_keep_the_id = True
+    visibilities = ("public", "unlisted", "private", "direct")
+
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         for handle in ("payez", "alice", "bob", "carol"):
@@ -145,8 +165,9 @@ class SandboxDriver:
         )
         return str(status.id)
 
-    def edit(self, handle: str, post_id: str, text: str) -> None:
+    def edit(self, handle: str, post_id: str, text: str) -> str:
         self.sandbox.client(handle).status_update(post_id, text)
+        return post_id
 
     def delete(self, handle: str, post_id: str) -> None:
         self.sandbox.client(handle).status_delete(post_id)
@@ -174,10 +195,89 @@ class SandboxDriver:
         return Author(account, self.sandbox.token(handle))
 
 
-@pytest.fixture(params=["memory", "sandbox"])
+class XDriver:
+    """X's users act through tweepy with their own OAuth 2.0 tokens; edits go through the
+    fake's control (X's API cannot edit), as do posts made while the server is down."""
+
+    edits_keep_the_id = False
+    visibilities = ("public",)
+
+    def __init__(self, running: RunningX) -> None:
+        self.running = running
+        self.fake = running.fake
+        for handle in ("alice", "bob", "carol"):
+            self.fake.add_user(handle)
+        self.network: SocialNetwork = XNetwork(
+            **running.network_options(),
+            request_timeout=5,
+            poll_seconds=0.05,
+            backoff_initial=0.05,
+            backoff_maximum=0.5,
+        )
+
+    def client(self, handle: str) -> Any:
+        token = self.fake.credentials[handle].oauth2_token
+        return tweepy_client(self.running.url, 5, bearer_token=token)
+
+    def post(
+        self,
+        handle: str,
+        text: str,
+        *,
+        in_reply_to: str | None = None,
+        visibility: str = "public",
+        quote_of: str | None = None,
+    ) -> str:
+        assert visibility == "public", "X posts have no visibility"
+        if not self.running.server.running:
+            return self.fake.post(handle, text, in_reply_to=in_reply_to, quote_of=quote_of)
+        created = self.client(handle).create_tweet(
+            text=text, in_reply_to_tweet_id=in_reply_to, quote_tweet_id=quote_of, user_auth=False
+        )
+        return str(created["data"]["id"])
+
+    def edit(self, handle: str, post_id: str, text: str) -> str:
+        return self.fake.edit(post_id, text)
+
+    def delete(self, handle: str, post_id: str) -> None:
+        self.client(handle).delete_tweet(post_id, user_auth=False)
+
+    def repost(self, handle: str, post_id: str) -> str:
+        self.client(handle).retweet(post_id, user_auth=False)
+        user = self.fake.user(handle)
+        return max(
+            (t.id for t in self.fake.tweets.values() if t.author_id == user.id),
+            key=int,
+        )
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        self.running.server.stop()
+        try:
+            yield
+        finally:
+            self.running.server.start()
+
+    def streams_open(self) -> int:
+        """X has no stream: a listener is attached while it keeps polling."""
+        if not self.running.server.running:
+            return 0
+        return int(time.monotonic() - self.fake.last_mentions_request < 0.5)
+
+    def author(self, handle: str) -> Author:
+        account = self.network.resolve_handle(handle)
+        assert account is not None
+        return Author(account, self.fake.credentials[handle].oauth2_token)
+
+
+@pytest.fixture(params=["memory", "sandbox", "x"])
 def driver(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Driver]:
     if request.param == "memory":
         yield MemoryDriver()
+        return
+    if request.param == "x":
+        with running_x() as running:
+            yield XDriver(running)
         return
     url = request.getfixturevalue("sqlite_url")
     with running_sandbox(url, heartbeat_interval=1.0) as sandbox:
@@ -284,24 +384,38 @@ def test_reposts_and_quotes_are_flagged(driver: Driver) -> None:
     assert original is not None and not original.is_repost and not original.is_quote
 
 
-def test_edit_keeps_the_id_and_sets_edited_at(driver: Driver) -> None:
+def test_edit_keeps_the_original_id_and_sets_edited_at(driver: Driver) -> None:
     network = driver.network
     command = driver.post("alice", "@payez envoie 10€ à @bob")
-    driver.edit("alice", command, "@payez envoie 1000€ à @bob")
-    edited = network.fetch_post(command)
+    now = driver.edit("alice", command, "@payez envoie 1000€ à @bob")
+    if driver.edits_keep_the_id:
+        assert now == command
+    else:
+        assert now != command
+    edited = network.fetch_post(now)
     assert edited is not None
-    assert edited.id == command and edited.original_id == command
+    assert edited.id == now and edited.original_id == command
     assert edited.edited_at is not None and edited.edited_at >= edited.created_at
     assert edited.text == "@payez envoie 1000€ à @bob"
-    [seen] = network.fetch_mentions(None).posts
-    assert seen.id == command and seen.edited_at is not None
+    seen = network.fetch_mentions(None).posts
+    if driver.edits_keep_the_id:
+        assert len(seen) == 1
+    # Every version of the post is keyed on its first id: the inbox records it once.
+    assert [p.original_id for p in seen] == [command] * len(seen)
+    assert seen[-1].id == now and seen[-1].edited_at is not None
 
 
 def test_visibility_is_reported(driver: Driver) -> None:
-    driver.post("alice", "@payez envoie 1€ à @bob", visibility="direct")
-    driver.post("bob", "@payez envoie 1€ à @alice", visibility="unlisted")
-    posts = driver.network.fetch_mentions(None).posts
-    assert [p.visibility for p in posts] == ["direct", "unlisted"]
+    if "direct" in driver.visibilities:
+        driver.post("alice", "@payez envoie 1€ à @bob", visibility="direct")
+        driver.post("bob", "@payez envoie 1€ à @alice", visibility="unlisted")
+        posts = driver.network.fetch_mentions(None).posts
+        assert [p.visibility for p in posts] == ["direct", "unlisted"]
+    else:
+        assert driver.visibilities == ("public",)
+        driver.post("alice", "@payez envoie 1€ à @bob")
+        posts = driver.network.fetch_mentions(None).posts
+        assert [p.visibility for p in posts] == ["public"]
 
 
 def test_notify_privately(driver: Driver) -> None:
@@ -312,6 +426,9 @@ def test_notify_privately(driver: Driver) -> None:
     network.notify_privately(bob, "Vous avez reçu 5 €", idempotency_key="notice-1")
     if isinstance(driver, MemoryDriver):
         assert [n.text for n in driver.fake.notices] == ["Vous avez reçu 5 €"]
+    elif isinstance(driver, XDriver):
+        payez = driver.fake.user("payez").id
+        assert driver.fake.dms == [(payez, bob.id, "Vous avez reçu 5 €")]
     else:
         assert isinstance(driver, SandboxDriver)
         received = driver.sandbox.client("bob").notifications(types=["mention"])
