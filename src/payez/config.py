@@ -85,6 +85,16 @@ class Settings:
     # Payez's OAuth application on that server, for claims and account linking.
     mastodon_client_id: str = ""
     mastodon_client_secret: str = ""
+    # X (API v2): the service account's OAuth 1.0a user context (it reads its mentions, replies
+    # and sends direct messages as itself), the app's bearer token (reads, optional), the
+    # OAuth 2.0 client id for linking accounts (PKCE), and where the API is.
+    x_consumer_key: str = ""
+    x_consumer_secret: str = field(default="", repr=False)
+    x_access_token: str = ""
+    x_access_token_secret: str = field(default="", repr=False)
+    x_bearer_token: str = field(default="", repr=False)
+    x_client_id: str = ""
+    x_api_url: str = "https://api.x.com"
     # Web app: sessions and login rate limiting.
     session_days: int = 14
     login_window_minutes: int = 15
@@ -121,6 +131,12 @@ class Settings:
             raise SettingsError("PAYEZ_SMTP_URL is required in production (emails must go out)")
         if server.security == "none" and not server.loopback:
             raise SettingsError("PAYEZ_SMTP_URL: smtp+insecure:// is refused in production")
+
+    @property
+    def x_configured(self) -> bool:
+        """True when the service account's X credentials are all set (then Payez listens to
+        X); a partial set is refused by :func:`load_settings`."""
+        return all(getattr(self, name) for name in _X_USER_CONTEXT)
 
     @property
     def smtp_server(self) -> SmtpServer | None:
@@ -217,6 +233,21 @@ def parse_smtp_url(url: str) -> SmtpServer:
     )
 
 
+_X_USER_CONTEXT = ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret")
+
+
+def _check_x(settings: Settings) -> None:
+    given = [name for name in _X_USER_CONTEXT if getattr(settings, name)]
+    if given and len(given) < len(_X_USER_CONTEXT):
+        missing = ", ".join(f"PAYEZ_{n.upper()}" for n in _X_USER_CONTEXT if n not in given)
+        raise SettingsError(f"X is half configured: {missing} missing")
+    if settings.x_client_id and not settings.x_configured:
+        raise SettingsError("PAYEZ_X_CLIENT_ID needs the service account's X credentials too")
+    scheme = urlsplit(settings.x_api_url).scheme
+    if scheme not in ("https", "http") or not urlsplit(settings.x_api_url).hostname:
+        raise SettingsError("PAYEZ_X_API_URL must be an http(s) address")
+
+
 def _coerce(name: str, raw: str, default: object) -> object:
     if isinstance(default, bool):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
@@ -259,6 +290,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings.unverified_kinds  # noqa: B018 - validates the list early, whatever the environment
     settings.smtp_server  # noqa: B018 - likewise the SMTP URL
     settings.mail_from_address  # noqa: B018 - and the From address
+    _check_x(settings)
     settings.check_production_safety()
     return settings
 

@@ -30,6 +30,7 @@ OAuth 2.0 endpoints). What matters to payments behaves as X does:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -108,6 +109,8 @@ class XFake:
         self.requests: list[tuple[str, str]] = []  # (method, path)
         self.last_mentions_request = 0.0
         self._limits: dict[str, tuple[int, int]] = {}  # endpoint → (times left, reset epoch)
+        self._failures: dict[str, tuple[int, int]] = {}  # endpoint → (times left, status)
+        self.delays: dict[str, float] = {}  # endpoint → seconds before answering
         self._left_out_once: set[str] = set()
         self._codes: dict[str, tuple[str, str, str]] = {}  # code → (user id, challenge, redirect)
 
@@ -227,6 +230,11 @@ class XFake:
         with self.lock:
             self._limits[endpoint] = (times, reset)
         return reset
+
+    def fail(self, endpoint: str, status: int, *, times: int = 1) -> None:
+        """The next ``times`` requests to ``endpoint`` answer ``status`` (a problem body)."""
+        with self.lock:
+            self._failures[endpoint] = (times, status)
 
     def replies_to(self, post_id: str) -> list[Tweet]:
         with self.lock:
@@ -372,6 +380,10 @@ class XFake:
         return None
 
     def limited(self, endpoint: str) -> JSONResponse | None:
+        failures, status = self._failures.get(endpoint, (0, 0))
+        if failures > 0:
+            self._failures[endpoint] = (failures - 1, status)
+            return _problem(status, "Service Unavailable" if status >= 500 else "Error", "fault")
         times, reset = self._limits.get(endpoint, (0, 0))
         if times <= 0:
             return None
@@ -413,6 +425,9 @@ def create_x_app(fake: XFake) -> Starlette:
         request: Request, endpoint: str, *, user: bool = False
     ) -> tuple[str | None, Response | None]:
         body = await request.body()
+        delay = fake.delays.get(endpoint, 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         with fake.lock:
             fake.requests.append((request.method, request.url.path))
             limited = fake.limited(endpoint)

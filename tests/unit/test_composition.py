@@ -7,8 +7,15 @@ import sqlalchemy as sa
 
 from payez.adapters.mail.smtp import SmtpMailer
 from payez.adapters.networks.mastodon import MastodonNetwork
+from payez.adapters.networks.x import XNetwork
 from payez.config import SmtpServer, load_settings
-from payez.entrypoints.composition import MASTODON, mailer_for, networks_for, oauth_clients_for
+from payez.entrypoints.composition import (
+    MASTODON,
+    X,
+    mailer_for,
+    networks_for,
+    oauth_clients_for,
+)
 from payez.entrypoints.web.app import create_app
 from payez.sandbox.bootstrap import SANDBOX_NETWORK, SandboxWiring
 from payez.sandbox.mail import SandboxMailbox
@@ -45,6 +52,27 @@ def test_a_configured_mastodon_server_is_listened_to_and_used_for_claims() -> No
     client = oauth_clients_for(settings, WIRING)[MASTODON]
     assert client.api_base_url == "https://mastodon.example"
     assert client.redirect_uri == "https://payez.example/oauth/mastodon/callback"
+
+
+def test_configured_x_credentials_are_listened_to_beside_the_other_networks() -> None:
+    settings = load_settings(
+        {
+            "PAYEZ_X_CONSUMER_KEY": "ck",
+            "PAYEZ_X_CONSUMER_SECRET": "cs",
+            "PAYEZ_X_ACCESS_TOKEN": "at",
+            "PAYEZ_X_ACCESS_TOKEN_SECRET": "ats",
+            "PAYEZ_X_API_URL": "http://127.0.0.1:9",
+            "PAYEZ_MASTODON_BASE_URL": "https://mastodon.example",
+            "PAYEZ_MASTODON_ACCESS_TOKEN": "t",
+        }
+    )
+    networks = networks_for(settings, WIRING)
+    assert set(networks) == {SANDBOX_NETWORK, MASTODON, X}
+    x = networks[X]
+    assert isinstance(x, XNetwork) and x.name == X
+    assert x._api.session.api_url == "http://127.0.0.1:9"
+    assert x._api.consumer_key == "ck" and x._api.access_token == "at"
+    assert x._read_as_user  # no bearer token: reads go with the service's own token
 
 
 def test_the_web_app_is_handed_the_processor_the_settings_name() -> None:

@@ -123,3 +123,38 @@ def test_the_from_address_is_read_from_its_display_form() -> None:
     assert load_settings({}).mail_from_address == "no-reply@payez.localhost"
     custom = load_settings({"PAYEZ_MAIL_FROM": "Payez <bonjour@payez.example>"})
     assert custom.mail_from_address == "bonjour@payez.example"
+
+
+X_ENVIRONMENT = {
+    "PAYEZ_X_CONSUMER_KEY": "ck",
+    "PAYEZ_X_CONSUMER_SECRET": "cs-secret",
+    "PAYEZ_X_ACCESS_TOKEN": "at",
+    "PAYEZ_X_ACCESS_TOKEN_SECRET": "ats-secret",
+    "PAYEZ_X_BEARER_TOKEN": "bearer-secret",
+    "PAYEZ_X_CLIENT_ID": "client",
+}
+
+
+def test_x_is_configured_from_its_variables_and_keeps_its_secrets_out_of_reprs() -> None:
+    assert not load_settings({}).x_configured
+    assert load_settings({}).x_api_url == "https://api.x.com"
+    settings = load_settings({**X_ENVIRONMENT, "PAYEZ_X_API_URL": "http://127.0.0.1:9"})
+    assert settings.x_configured
+    assert (settings.x_consumer_key, settings.x_access_token) == ("ck", "at")
+    assert (settings.x_client_id, settings.x_api_url) == ("client", "http://127.0.0.1:9")
+    for secret in ("cs-secret", "ats-secret", "bearer-secret"):
+        assert secret not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {k: v for k, v in X_ENVIRONMENT.items() if k != "PAYEZ_X_ACCESS_TOKEN_SECRET"},
+        {"PAYEZ_X_CONSUMER_KEY": "ck"},
+        {"PAYEZ_X_CLIENT_ID": "client"},
+        {**X_ENVIRONMENT, "PAYEZ_X_API_URL": "api.x.com"},
+    ],
+)
+def test_a_half_configured_x_is_refused(environ: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match="X"):
+        load_settings(environ)

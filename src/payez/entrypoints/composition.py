@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from payez.service.context import ServiceContext
 
 MASTODON = "mastodon"
+X = "x"
 
 log = logging.getLogger("payez.composition")
 
@@ -43,7 +44,8 @@ def card_processor_for(settings: Settings, engine: Engine) -> CardProcessor:
 
 
 def networks_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SocialNetwork]:
-    """The sandbox network always; a real Mastodon server when its URL and token are set."""
+    """The sandbox network always; a real Mastodon server when its URL and token are set; X
+    when the service account's X credentials are."""
     from payez.adapters.networks.mastodon import MastodonNetwork
     from payez.sandbox.bootstrap import SANDBOX_NETWORK
 
@@ -59,6 +61,18 @@ def networks_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SocialN
     if settings.mastodon_base_url and settings.mastodon_access_token:
         networks[MASTODON] = MastodonNetwork(
             settings.mastodon_base_url, settings.mastodon_access_token, name=MASTODON
+        )
+    if settings.x_configured:
+        from payez.adapters.networks.x import XNetwork
+
+        networks[X] = XNetwork(
+            consumer_key=settings.x_consumer_key,
+            consumer_secret=settings.x_consumer_secret,
+            access_token=settings.x_access_token,
+            access_token_secret=settings.x_access_token_secret,
+            bearer_token=settings.x_bearer_token,
+            api_url=settings.x_api_url,
+            name=X,
         )
     return networks
 
