@@ -223,6 +223,59 @@ class XFake:
             for version in self.tweets[post_id].chain:
                 self.tweets[version].deleted = True
 
+    def activity_event(self, post_id: str) -> dict[str, Any]:
+        """The post as an Account Activity delivery carries it: X's v1.1 format (``id_str``,
+        ``user``, ``entities.user_mentions``, ``extended_tweet`` for a long post,
+        ``edit_history``, ``retweeted_status`` / ``is_quote_status``)."""
+        with self.lock:
+            tweet = self.tweets[post_id]
+            author = self.users[tweet.author_id]
+
+            def mentions(text: str) -> list[dict[str, Any]]:
+                return [
+                    {
+                        "screen_name": m["username"],
+                        "name": self.users[m["id"]].name,
+                        "id": int(m["id"]),
+                        "id_str": m["id"],
+                        "indices": [m["start"], m["end"]],
+                    }
+                    for m in self._mentions_of(text)
+                ]
+
+            long_post = len(tweet.text) > LONG_POST
+            shown = tweet.text[:LONG_POST] if long_post else tweet.text
+            references = dict(tweet.references)
+            event: dict[str, Any] = {
+                "created_at": tweet.created_at.strftime("%a %b %d %H:%M:%S +0000 %Y"),
+                "id": int(tweet.id),
+                "id_str": tweet.id,
+                "text": self._escape(shown),
+                "truncated": long_post,
+                "in_reply_to_status_id_str": references.get("replied_to"),
+                "in_reply_to_user_id_str": tweet.in_reply_to_user_id,
+                "user": {
+                    "id": int(author.id),
+                    "id_str": author.id,
+                    "name": author.name,
+                    "screen_name": author.username,
+                    "protected": author.protected,
+                },
+                "is_quote_status": "quoted" in references,
+                "entities": {"hashtags": [], "urls": [], "user_mentions": mentions(shown)},
+                "edit_history": {"initial_tweet_id": tweet.chain[0], "edit_tweet_ids": tweet.chain},
+            }
+            if long_post:
+                event["extended_tweet"] = {
+                    "full_text": self._escape(tweet.text),
+                    "entities": {"user_mentions": mentions(tweet.text)},
+                }
+            if "quoted" in references:
+                event["quoted_status_id_str"] = references["quoted"]
+            if "retweeted" in references:
+                event["retweeted_status"] = self.activity_event(references["retweeted"])
+            return event
+
     def rate_limit(self, endpoint: str, *, times: int = 1, reset_in: int = 60) -> int:
         """The next ``times`` requests to ``endpoint`` ("mentions", "tweets", "users",
         "create_tweet", "dm") answer 429; returns the reset time (epoch seconds)."""

@@ -36,6 +36,7 @@ from payez.entrypoints.web.pages import page_routes
 from payez.entrypoints.web.payouts import payout_routes
 from payez.entrypoints.web.privacy import privacy_routes
 from payez.entrypoints.web.site import Site, language
+from payez.entrypoints.web.x_webhook import x_webhook_routes
 from payez.ports.cards import CardProcessor, ProcessorUnavailable
 from payez.ports.identity import IdentityServiceUnavailable, IdentityVerifier
 from payez.sandbox.cards import SandboxCardProcessor
@@ -154,6 +155,7 @@ def create_app(
         callback_routes(site),
         confirm_routes(site),
         card_routes(site),
+        x_webhook_routes(site),
         backoffice_routes(site),
         merchant_routes(site),
         association_routes(site),
