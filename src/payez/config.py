@@ -95,6 +95,7 @@ class Settings:
     x_bearer_token: str = field(default="", repr=False)
     x_client_id: str = ""
     x_api_url: str = "https://api.x.com"
+    x_authorize_url: str = "https://x.com/i/oauth2/authorize"
     # Web app: sessions and login rate limiting.
     session_days: int = 14
     login_window_minutes: int = 15

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from payez.adapters.mail.smtp import SmtpMailer
 from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.adapters.networks.x import XNetwork
+from payez.adapters.networks.x_oauth import XOAuthClient
 from payez.config import SmtpServer, load_settings
 from payez.entrypoints.composition import (
     MASTODON,
@@ -73,6 +74,25 @@ def test_configured_x_credentials_are_listened_to_beside_the_other_networks() ->
     assert x._api.session.api_url == "http://127.0.0.1:9"
     assert x._api.consumer_key == "ck" and x._api.access_token == "at"
     assert x._read_as_user  # no bearer token: reads go with the service's own token
+    assert X not in oauth_clients_for(settings, WIRING)  # no client id: X stays "coming soon"
+
+
+def test_an_x_client_id_lets_people_link_their_x_account() -> None:
+    settings = load_settings(
+        {
+            "PAYEZ_X_CONSUMER_KEY": "ck",
+            "PAYEZ_X_CONSUMER_SECRET": "cs",
+            "PAYEZ_X_ACCESS_TOKEN": "at",
+            "PAYEZ_X_ACCESS_TOKEN_SECRET": "ats",
+            "PAYEZ_X_CLIENT_ID": "x-client",
+            "PAYEZ_BASE_URL": "https://payez.example",
+        }
+    )
+    client = oauth_clients_for(settings, WIRING)[X]
+    assert isinstance(client, XOAuthClient)
+    assert client.client_id == "x-client" and client.api_url == "https://api.x.com"
+    assert client.redirect_uri == "https://payez.example/oauth/x/callback"
+    assert client.authorize_url("s").startswith("https://x.com/i/oauth2/authorize?")
 
 
 def test_the_web_app_is_handed_the_processor_the_settings_name() -> None:

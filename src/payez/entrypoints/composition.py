@@ -17,7 +17,7 @@ from payez.ports.mailer import Mailer
 from payez.ports.network import SocialNetwork
 
 if TYPE_CHECKING:
-    from payez.adapters.networks.mastodon_oauth import OAuthClient
+    from payez.ports.sign_in import SignInClient
     from payez.sandbox.bootstrap import SandboxWiring
     from payez.service.context import ServiceContext
 
@@ -77,12 +77,13 @@ def networks_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SocialN
     return networks
 
 
-def oauth_clients_for(settings: Settings, wiring: SandboxWiring) -> dict[str, OAuthClient]:
-    """Payez's OAuth applications: on the sandbox, and on Mastodon when configured."""
+def oauth_clients_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SignInClient]:
+    """Payez's OAuth applications: on the sandbox, and on Mastodon and X when configured."""
     from payez.adapters.networks.mastodon_oauth import OAuthClient
+    from payez.adapters.networks.x_oauth import XOAuthClient
     from payez.sandbox.bootstrap import SANDBOX_NETWORK
 
-    clients = {
+    clients: dict[str, SignInClient] = {
         SANDBOX_NETWORK: OAuthClient(
             SANDBOX_NETWORK,
             wiring.api_base_url,
@@ -98,6 +99,15 @@ def oauth_clients_for(settings: Settings, wiring: SandboxWiring) -> dict[str, OA
             settings.mastodon_client_id,
             settings.mastodon_client_secret,
             f"{settings.base_url.rstrip('/')}/oauth/{MASTODON}/callback",
+        )
+    if settings.x_client_id:
+        clients[X] = XOAuthClient(
+            network=X,
+            api_url=settings.x_api_url,
+            client_id=settings.x_client_id,
+            redirect_uri=f"{settings.base_url.rstrip('/')}/oauth/{X}/callback",
+            pkce_secret=settings.secret_key,
+            authorize_page=settings.x_authorize_url,
         )
     return clients
 

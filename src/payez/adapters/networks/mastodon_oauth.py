@@ -13,17 +13,9 @@ from dataclasses import dataclass
 from mastodon import Mastodon
 
 from payez.ports.network import NetworkAccount, normalise_handle
+from payez.ports.sign_in import PUBLISH_SCOPES, READ_SCOPES, SignedIn
 
-READ_SCOPES: tuple[str, ...] = ("read",)
-PUBLISH_SCOPES: tuple[str, ...] = ("read", "write:statuses")
-
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    """The account the network says signed in, and the access token it granted Payez."""
-
-    account: NetworkAccount
-    access_token: str
+__all__ = ["PUBLISH_SCOPES", "READ_SCOPES", "OAuthClient", "SignedIn"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +43,9 @@ class OAuthClient:
         )
         return str(url)
 
-    def signed_in(self, code: str, scopes: tuple[str, ...] = READ_SCOPES) -> SignedIn:
+    def signed_in(
+        self, code: str, scopes: tuple[str, ...] = READ_SCOPES, state: str = ""
+    ) -> SignedIn:
         """Exchange the authorization code (asked with ``scopes``) and ask who signed in.
 
         The account's ``uri`` is its immutable id; ``acct`` only its current handle.

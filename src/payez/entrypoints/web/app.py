@@ -8,6 +8,7 @@ Prometheus.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -15,7 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from payez.adapters.networks.mastodon_oauth import OAuthClient
 from payez.domain.errors import Forbidden, InvalidInput, NotFound, PayezError
 from payez.entrypoints.web.account import account_routes
 from payez.entrypoints.web.account_links import account_link_routes
@@ -39,6 +39,7 @@ from payez.entrypoints.web.site import Site, language
 from payez.entrypoints.web.x_webhook import x_webhook_routes
 from payez.ports.cards import CardProcessor, ProcessorUnavailable
 from payez.ports.identity import IdentityServiceUnavailable, IdentityVerifier
+from payez.ports.sign_in import SignInClient
 from payez.sandbox.cards import SandboxCardProcessor
 from payez.sandbox.identity import SandboxIdentityVerifier
 from payez.service.context import ServiceContext
@@ -89,7 +90,7 @@ def _card_processor(ctx: ServiceContext, given: CardProcessor | None) -> CardPro
 def create_app(
     ctx: ServiceContext,
     *,
-    oauth_clients: dict[str, OAuthClient] | None = None,
+    oauth_clients: Mapping[str, SignInClient] | None = None,
     sandbox: FastAPI | None = None,
     cards: CardProcessor | None = None,
     identity: IdentityVerifier | None = None,

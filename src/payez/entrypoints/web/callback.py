@@ -9,12 +9,13 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature
 from mastodon import MastodonError
 
-from payez.adapters.networks.mastodon_oauth import PUBLISH_SCOPES, READ_SCOPES
 from payez.domain.errors import PayezError
 from payez.entrypoints.web.claims import claim_state_matches, finish_claim
 from payez.entrypoints.web.oauth import STATE_MAX_AGE
 from payez.entrypoints.web.onboarding import LinkStateInvalid, finish_link, link_state_matches
 from payez.entrypoints.web.site import Site
+from payez.ports.network import NetworkError
+from payez.ports.sign_in import PUBLISH_SCOPES, READ_SCOPES
 
 
 class OAuthStateInvalid(PayezError):
@@ -55,8 +56,8 @@ def callback_routes(site: Site) -> APIRouter:
             return site.error_page(request, LinkStateInvalid(), 403)
         publish = purpose == "link" and values.get("publish") is True
         try:
-            signed_in = client.signed_in(code, PUBLISH_SCOPES if publish else READ_SCOPES)
-        except MastodonError:
+            signed_in = client.signed_in(code, PUBLISH_SCOPES if publish else READ_SCOPES, state)
+        except (MastodonError, NetworkError):
             return site.error_page(request, OAuthRefused(), 400)
         if purpose == "link":
             token = signed_in.access_token if publish else None

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from payez.adapters.networks.mastodon_oauth import PUBLISH_SCOPES, READ_SCOPES
 from payez.domain.errors import InvalidInput, PayezError
 from payez.entrypoints.web.account_links import verify_needed_page
 from payez.entrypoints.web.auth import visitor_of
@@ -18,6 +17,7 @@ from payez.entrypoints.web.site import Site
 from payez.ports.cards import CardDeclined, ProcessorError, ProcessorRequestRejected
 from payez.ports.identity import IdentityServiceUnavailable
 from payez.ports.network import NetworkAccount
+from payez.ports.sign_in import PUBLISH_SCOPES, READ_SCOPES
 from payez.service.account_overview import overview
 from payez.service.add_card import add_card, start_card_setup
 from payez.service.email_verification import EmailUnverified, email_needs_verifying

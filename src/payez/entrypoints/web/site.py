@@ -12,12 +12,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from itsdangerous import URLSafeTimedSerializer
 
-from payez.adapters.networks.mastodon_oauth import OAuthClient
 from payez.domain.errors import Language, PayezError
 from payez.entrypoints.web.auth import Visitor, visitor_of
 from payez.entrypoints.web.i18n import format_deadline, format_moment, texts
 from payez.ports.cards import CardProcessor
 from payez.ports.identity import IdentityVerifier
+from payez.ports.sign_in import SignInClient
 from payez.service.context import ServiceContext
 from payez.service.time_zones import zone_label, zone_of
 
@@ -27,7 +27,7 @@ class Site:
     ctx: ServiceContext
     cards: CardProcessor
     identity: IdentityVerifier
-    oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)
+    oauth_clients: dict[str, SignInClient] = field(default_factory=dict)
     templates: jinja2.Environment = field(
         default_factory=lambda: jinja2.Environment(
             loader=jinja2.PackageLoader("payez.entrypoints.web", "templates"),
