@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,16 +15,19 @@ import sqlalchemy as sa
 from payez.adapters.db import cursors
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.ledger import SqlLedger, check_ledger
-from payez.adapters.db.tables.payments import payments
+from payez.adapters.db.tables.payments import outbox, payments
 from payez.adapters.networks.x import XNetwork
 from payez.adapters.networks.x_wire import tweepy_client
 from payez.config import load_settings
 from payez.domain.money import Money
 from payez.entrypoints.worker import Worker
-from payez.ports.clock import SystemClock
+from payez.ports.clock import ManualClock, SystemClock
 from payez.service.context import ServiceContext
 from payez.service.load_wallet import load_wallet
 from payez.service.open_account import link_network_account, open_user
+from payez.service.process_inbox import process_until_empty
+from payez.service.record_posts import poll_mentions
+from payez.service.send_outbox import send_outbox
 from tests.integration.x_server import RunningX, running_x
 
 
@@ -145,3 +149,57 @@ def test_a_post_on_x_pays_once_and_is_answered_once(world: XWorld) -> None:
     assert len(fake.replies_to(command)) == 1
     report = check_ledger(world.ctx.engine)
     assert report.ok, report.problems
+
+
+def test_a_rate_limited_reply_waits_for_the_reset_and_goes_out_once(world: XWorld) -> None:
+    fake = world.x.fake
+    clock = ManualClock(datetime.now(UTC))
+    network = world.network()
+    ctx = ServiceContext(
+        engine=world.ctx.engine, settings=world.ctx.settings, clock=clock, networks={"x": network}
+    )
+    command = world.post("alice", "@payez envoie 5€ à @bob")
+    assert poll_mentions(ctx, network) == 1
+    process_until_empty(ctx)
+    reset = fake.rate_limit("create_tweet", times=1, reset_in=600)
+
+    posted = fake.requests.count(("POST", "/2/tweets"))  # alice's command
+
+    def tries() -> int:
+        return fake.requests.count(("POST", "/2/tweets")) - posted
+
+    assert send_outbox(ctx) == 0 and tries() == 1
+    with ctx.engine.connect() as conn:
+        state, due = conn.execute(sa.select(outbox.c.state, outbox.c.next_attempt_at)).one()
+    assert state == "pending"
+    assert due.replace(tzinfo=UTC) == datetime.fromtimestamp(reset, UTC)
+    clock.advance(timedelta(seconds=300))
+    assert send_outbox(ctx) == 0 and tries() == 1  # not before X's reset time
+    assert fake.replies_to(command) == []
+    clock.advance(timedelta(seconds=301))
+    assert send_outbox(ctx) == 1 and tries() == 2
+    assert send_outbox(ctx) == 0 and tries() == 2
+    assert len(fake.replies_to(command)) == 1
+    assert world.payments() == [(command, "settled", 500)]
+
+
+def test_renamed_accounts_are_followed_by_their_ids(world: XWorld) -> None:
+    fake = world.x.fake
+    network = world.network()
+    ctx = ServiceContext(
+        engine=world.ctx.engine, settings=world.ctx.settings, networks={"x": network}
+    )
+    fake.rename("bob", "robert")
+    fake.rename("alice", "alicia")
+    command = world.post("alice", "@payez envoie 5€ à @robert")
+    assert poll_mentions(ctx, network) == 1
+    process_until_empty(ctx)
+    # The money went to the id bob linked, under his new name; alice's link follows hers.
+    assert world.balance("bob") == 5_000 + 500
+    assert world.payments() == [(command, "settled", 500)]
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT account_id, handle FROM social_links WHERE network = 'x'")
+        )
+        handles = {str(account_id): str(handle) for account_id, handle in rows}
+    assert handles[fake.user("alicia").id] == "alicia"
