@@ -164,11 +164,14 @@ class XNetwork:
         (a partial error beside the data): that author is asked for alone, and a post whose
         author X will not show (suspended, withheld) is not visible to us: it is left out."""
         posts: list[Post] = []
+        asked: dict[str, Mapping[str, Any] | None] = {}
         for tweet in body.data:
             author_id = str(tweet.get("author_id") or "")
             author = body.users.get(author_id)
             if author is None and author_id:
-                author = self._user(author_id)
+                if author_id not in asked:
+                    asked[author_id] = self._user(author_id)
+                author = asked[author_id]
             if author is None:
                 log.warning("%s: post %s left out: X shows no author", self.name, tweet.get("id"))
                 continue
