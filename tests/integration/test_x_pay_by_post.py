@@ -28,6 +28,7 @@ from payez.service.open_account import link_network_account, open_user
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
 from payez.service.send_outbox import send_outbox
+from tests.integration.pipeline_world import World
 from tests.integration.x_server import RunningX, running_x
 
 
@@ -203,3 +204,21 @@ def test_renamed_accounts_are_followed_by_their_ids(world: XWorld) -> None:
         )
         handles = {str(account_id): str(handle) for account_id, handle in rows}
     assert handles[fake.user("alicia").id] == "alicia"
+
+
+def test_an_unreachable_x_does_not_hold_up_the_other_networks(database_url: str) -> None:
+    with running_x() as x:
+        url = x.url
+    # The port is closed: X cannot be reached, and its service account was never known.
+    down = XNetwork(**(x.network_options() | {"api_url": url}), request_timeout=2)
+    world = World.create(database_url)
+    try:
+        world.ctx.networks["x"] = down  # type: ignore[index]
+        world.join("alice")
+        world.join("bob", cents=0)
+        post = world.post("alice", "@payez envoie 5€ à @bob")
+        world.run()
+        assert world.payment_for(post)["state"] == "settled"
+        assert world.balance("bob") == 500
+    finally:
+        world.ctx.engine.dispose()

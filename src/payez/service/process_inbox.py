@@ -104,12 +104,12 @@ class _Batch:
         self.ledger = SqlLedger(conn)
 
     def run(self) -> None:
-        handles = {network: self.ctx.service_handle(network) for network in self.ctx.networks}
+        # Only the networks of this batch: a network that cannot be reached (its service
+        # account not known yet) must not hold up the posts of the others.
+        networks = {row.network for row in self.rows}
+        handles = {network: self.ctx.service_handle(network) for network in networks}
         self.handles = handles
-        commands = [
-            (row, parse(row.text, handles.get(row.network) or self.ctx.service_handle(row.network)))
-            for row in self.rows
-        ]
+        commands = [(row, parse(row.text, handles[row.network])) for row in self.rows]
         self._load_context(commands)
         decisions = [self._decide(row, command) for row, command in commands]
         self._move_money(decisions)
