@@ -102,6 +102,7 @@ class XFake:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._ids = itertools.count(1_860_000_000_000_000_000, 7919)
+        self._user_ids = itertools.count(1_436_000_001, 7)
         self.users: dict[str, User] = {}
         self.tweets: dict[str, Tweet] = {}
         self.credentials: dict[str, Credentials] = {}  # by username at creation
@@ -124,7 +125,7 @@ class XFake:
             for user in self.users.values():
                 if user.username.lower() == username.lower():
                     return user
-            user = User(str(next(self._ids) % 10**12), username, username.title(), protected)
+            user = User(str(next(self._user_ids)), username, username.title(), protected)
             self.users[user.id] = user
             self.credentials[username.lower()] = Credentials(
                 user.id,
