@@ -28,7 +28,7 @@ from payez.service.create_listing import create_draft, public_listing
 from payez.service.link_social_account import link_social_account
 from payez.service.network_tokens import open_token
 from payez.service.publish_listing import NoPublishingGrant, publish_listing
-from payez.service.send_outbox import send_outbox
+from payez.service.send_outbox import CLAIM_LEASE, send_outbox
 from tests.integration.merchants_world import member
 from tests.integration.sandbox_server import running_sandbox
 from tests.integration.web_world import Browser, WebWorld, web_world
@@ -139,6 +139,10 @@ def test_a_network_that_is_down_gets_the_post_later_and_once(
     assert len(world.network.publications) == 1
     assert _listed_posts(web) == []
     monkeypatch.setattr(outbox_repo, "mark_sent", real_mark_sent)
+    # The dead sender's claim keeps the message from everyone until its lease lapses.
+    assert send_outbox(world.ctx) == 0
+    assert len(world.network.publications) == 1
+    world.later(seconds=CLAIM_LEASE.total_seconds() + 1)
     assert send_outbox(world.ctx) == 1
     assert send_outbox(world.ctx) == 0
 

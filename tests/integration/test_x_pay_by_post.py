@@ -4,6 +4,7 @@ post; an edit of the post, a second worker and a re-read of every mention pay no
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -222,3 +223,34 @@ def test_an_unreachable_x_does_not_hold_up_the_other_networks(database_url: str)
         assert world.balance("bob") == 500
     finally:
         world.ctx.engine.dispose()
+
+
+def test_two_senders_at_once_reply_once_on_x(world: XWorld) -> None:
+    # X has no idempotency key: only the outbox's claim keeps two workers from both replying.
+    fake = world.x.fake
+    senders = [
+        ServiceContext(
+            engine=world.ctx.engine, settings=world.ctx.settings, networks={"x": world.network()}
+        )
+        for _ in range(2)
+    ]
+    command = world.post("alice", "@payez envoie 5€ à @bob")
+    assert poll_mentions(senders[0], senders[0].networks["x"]) == 1
+    process_until_empty(senders[0])
+    fake.delays["create_tweet"] = 0.5  # both senders see the reply due while one posts it
+    start = threading.Barrier(2)
+    sent: list[int] = []
+
+    def send(ctx: ServiceContext) -> None:
+        start.wait()
+        sent.append(send_outbox(ctx))
+
+    threads = [threading.Thread(target=send, args=(ctx,)) for ctx in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(sent) == [0, 1]
+    assert len(fake.replies_to(command)) == 1
+    with world.ctx.engine.connect() as conn:
+        assert conn.execute(sa.select(outbox.c.state)).scalars().all() == ["sent"]

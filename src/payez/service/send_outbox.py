@@ -1,10 +1,13 @@
 """Use case: send what the outbox holds — replies, private notices and listing posts — exactly
 once each.
 
-Each message carries its idempotency key to the network, so a send retried after a crash
-(between the network's answer and our commit) is recognised by the network and not posted
-again. Rate limits are honoured: on a 429 nothing more goes to that network from the same
-sender until its reset time; other failures back off exponentially with jitter.
+Each message is claimed before it is sent (its next attempt moved past a lease, compare-and-set),
+so two senders never send it at once; and it carries its idempotency key to the network, so a
+send retried after a crash (between the network's answer and our commit) is recognised by the
+network and not posted again. X has no such key: there the claim is what keeps a reply single,
+and only a crash in that instant can post one twice. Rate limits are honoured: on a 429 nothing
+more goes to that network from the same sender until its reset time; other failures back off
+exponentially with jitter.
 
 A listing post is published as the merchant, with the access token they granted (kept sealed
 on their linked account, opened only here); once the network has it, the listing is recorded
@@ -38,6 +41,10 @@ from payez.service.outbox_messages import LISTING
 MAX_ATTEMPTS = 12
 BASE_BACKOFF = timedelta(seconds=2)
 MAX_BACKOFF = timedelta(minutes=30)
+# How long a claimed message is left to its sender before another may try it: twice the
+# adapters' request timeout (30 s), so a live sender is never overtaken, and a dead one's
+# messages go out a minute later.
+CLAIM_LEASE = timedelta(seconds=60)
 
 # Who a message is sent by, on its network: the service, or a merchant publishing as themselves.
 Lane = tuple[str, str]
@@ -118,6 +125,9 @@ def _send(
     if lane in paused:
         _retry_at(ctx, message, paused[lane], "rate limited")
         return False
+    with ctx.engine.begin() as conn:
+        if not outbox_repo.claim(conn, message.id, now, now + CLAIM_LEASE):
+            return False  # another sender has it
     try:
         remote_id = _deliver(ctx, network, message)
     except RateLimited as exc:

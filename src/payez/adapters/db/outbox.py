@@ -110,6 +110,21 @@ def due(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
     return [OutboxMessage(**row._mapping) for row in conn.execute(query)]
 
 
+def claim(conn: Connection, message_id: int, now: datetime, until: datetime) -> bool:
+    """Take a due message for sending: its next attempt moves to ``until`` if it is still
+    pending and due. False when another sender took it first (compare-and-set)."""
+    result = conn.execute(
+        outbox.update()
+        .where(
+            outbox.c.id == message_id,
+            outbox.c.state == "pending",
+            outbox.c.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=until)
+    )
+    return result.rowcount == 1
+
+
 def mark_sent(conn: Connection, message_id: int, remote_id: str | None, now: datetime) -> None:
     conn.execute(
         outbox.update()

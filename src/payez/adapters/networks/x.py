@@ -66,11 +66,12 @@ _REMEMBERED_KEYS = 10_000
 class _SentKeys:
     """What this process already posted, by idempotency key.
 
-    X has no idempotency key. A reply is sent once because the outbox sends each message once
-    (one sender takes a due message, and marks it sent in the transaction that follows X's
-    answer); this memory only makes a repeated call in the same process answer the first
-    post's id instead of posting again. A crash between X's answer and the outbox's commit can
-    still post twice: nothing on X's side can tell a retry from a new post.
+    X has no idempotency key. A reply is sent once because the outbox sends each message once:
+    a sender claims a due message (compare-and-set) before sending it, and marks it sent in the
+    transaction that follows X's answer. This memory only makes a repeated call in the same
+    process answer the first post's id instead of posting again. A crash between X's answer and
+    the outbox's commit can still post twice: nothing on X's side can tell a retry from a new
+    post.
     """
 
     def __init__(self) -> None:
