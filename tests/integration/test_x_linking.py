@@ -1,5 +1,5 @@
-"""Linking an X account in onboarding: OAuth 2.0 with PKCE (S256) against the fake X, the
-account linked by its immutable numeric id."""
+"""Linking an X account in onboarding, and claiming money sent to one: OAuth 2.0 with PKCE
+(S256) against the fake X, the account proven by its immutable numeric id."""
 
 from __future__ import annotations
 
@@ -11,10 +11,16 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from payez.adapters.db.tables.payments import social_links
+from payez.adapters.db.tables.payments import payments, social_links
+from payez.adapters.networks.x import XNetwork
 from payez.adapters.networks.x_oauth import XOAuthClient
+from payez.domain.money import Money
 from payez.entrypoints.web.app import create_app
 from payez.ports.network import AuthenticationFailed
+from payez.service.load_wallet import load_wallet
+from payez.service.open_account import link_network_account, open_user
+from payez.service.process_inbox import process_until_empty
+from payez.service.record_posts import poll_mentions
 from tests.integration.pipeline_world import World
 from tests.integration.web_world import Browser, WebWorld
 from tests.integration.x_server import RunningX, running_x
@@ -56,10 +62,10 @@ def linking(database_url: str) -> Iterator[Linking]:
             web.close()
 
 
-def _sign_in_on_x(browser: Browser, username: str) -> str:
+def _sign_in_on_x(browser: Browser, username: str, start_path: str = "/onboarding/link/x") -> str:
     """Follow Payez to X's authorize page, sign in there as ``username``; returns the return
     path (with code and state)."""
-    start = browser.get("/onboarding/link/x")
+    start = browser.get(start_path)
     assert start.status_code == 303, start.text
     answer = requests.get(
         start.headers["location"] + f"&as_user={username}", allow_redirects=False, timeout=10
@@ -138,3 +144,51 @@ def test_the_real_authorize_page_is_the_default() -> None:
     scope = parse_qs(urlsplit(url).query)["scope"][0]
     assert scope.split() == ["tweet.read", "users.read", "tweet.write"]
     assert "pkce_secret" not in repr(client) and "'s'" not in repr(client)
+
+
+def _money_for_carol_on_x(linking: Linking) -> str:
+    """Alice, linked by her X id, sends 7,50 € to @carol, who is on X but not on Payez; returns
+    the claim token."""
+    world, fake = linking.web.world, linking.x.fake
+    fake.add_user("carol")
+    network = XNetwork(**linking.x.network_options(), request_timeout=5)
+    world.ctx.networks["x"] = network  # type: ignore[index]
+    alice = network.resolve_handle("alice")
+    assert alice is not None
+    with world.ctx.engine.begin() as conn:
+        user = open_user(
+            conn, kind="person", display_name="alice", now=world.clock.now(), identity_verified=True
+        )
+        link_network_account(conn, world.ctx, user, "x", alice)
+        load_wallet(conn, user, Money.eur(5_000), "load:alice")
+    world.users["alice"] = user
+    post_id = fake.post("alice", "@payez envoie 7,50€ à @carol merci")
+    assert poll_mentions(world.ctx, network) == 1
+    process_until_empty(world.ctx)
+    with world.ctx.engine.connect() as conn:
+        state, token, recipient = conn.execute(
+            sa.select(
+                payments.c.state, payments.c.claim_token, payments.c.recipient_account_id
+            ).where(payments.c.post_id == post_id)
+        ).one()
+    assert state == "held_for_claim" and recipient == fake.user("carol").id
+    return str(token)
+
+
+def test_money_sent_to_an_x_account_is_claimed_by_proving_it(linking: Linking) -> None:
+    token = _money_for_carol_on_x(linking)
+    bob_browser = linking.web.browser()
+    assert bob_browser.sign_up("bob@example.org", name="Bob").status_code == 303
+    # Bob is on X too, but the money was sent to carol's id: his proof does not claim it.
+    refused = bob_browser.get(_sign_in_on_x(bob_browser, "bob", f"/claim/{token}/start"))
+    assert refused.status_code == 403
+    assert bob_browser.client.get("/api/v1/me/balance").json()["balance"]["cents"] == 0
+
+    carol = linking.web.browser(**{"accept-language": "en"})
+    assert carol.sign_up("carol@example.org", name="Carol").status_code == 303
+    done = carol.get(_sign_in_on_x(carol, "carol", f"/claim/{token}/start"))
+    assert done.status_code == 200, done.text
+    assert "€7.50 has been credited to your Payez account" in done.text
+    assert carol.client.get("/api/v1/me/balance").json()["balance"]["cents"] == 750
+    me = carol.client.get("/api/v1/me").json()
+    assert me["linked_accounts"] == [{"network": "x", "handle": "carol"}]
