@@ -163,6 +163,18 @@ def test_a_renamed_account_keeps_its_id_and_shows_its_new_name(x: RunningX) -> N
     assert network.resolve_handle("alice@mastodon.social") is None
 
 
+def test_x_refuses_a_text_the_service_already_posted(x: RunningX) -> None:
+    network = network_on(x)
+    first = x.fake.post("alice", "@payez envoie 1€ à @bob")
+    second = x.fake.post("alice", "@payez envoie 1€ à @carol")
+    network.reply(first, "@alice c'est fait", idempotency_key="r-1")
+    # Not our credentials' fault: a plain network error, retried then given up by the outbox.
+    with pytest.raises(NetworkError) as refused:
+        network.reply(second, "@alice c'est fait", idempotency_key="r-2")
+    assert not isinstance(refused.value, AuthenticationFailed)
+    assert "duplicate" in str(refused.value)
+
+
 def test_rate_limit_carries_the_reset_time(x: RunningX) -> None:
     network = network_on(x)
     _ = network.service_account

@@ -17,7 +17,8 @@ OAuth 2.0 endpoints). What matters to payments behaves as X does:
   ``in_reply_to_user_id``. A post over 280 characters is a long post: ``text`` holds its start,
   ``note_tweet`` (when asked) the whole text and its entities.
 - A deleted post (or unknown id, or unknown user) is a 200 with only ``errors`` (a
-  resource-not-found problem); replying to it is a 403. A suspended user's posts still come
+  resource-not-found problem); replying to it is a 403. So is a post whose text repeats one
+  of its author's posts. A suspended user's posts still come
   with the mentions, but X leaves the author out of ``includes`` and says why in ``errors``
   beside ``data`` (a partial error).
 - Authentication: OAuth 1.0a user context (HMAC-SHA1 signatures are verified against the URL
@@ -638,6 +639,15 @@ def create_x_app(fake: XFake) -> Starlette:
         reply = payload.get("reply") or {}
         with fake.lock:
             author = fake.users[caller]
+            if any(
+                t.author_id == caller and t.text == text and not t.deleted
+                for t in fake.tweets.values()
+            ):
+                return _problem(
+                    403,
+                    "Forbidden",
+                    "You are not allowed to create a Tweet with duplicate content.",
+                )
             target = reply.get("in_reply_to_tweet_id")
             if target is not None:
                 found = fake.tweets.get(str(target))

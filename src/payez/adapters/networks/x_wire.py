@@ -52,6 +52,9 @@ USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")
 # What X says when a reply's target was deleted (or hidden from us): the post is gone, our
 # credentials are fine.
 _REPLY_TARGET_GONE = "deleted or not visible"
+# What X says to a post whose text repeats one of the account's recent posts: a refusal of the
+# text, not of our credentials.
+_DUPLICATE_TEXT = "duplicate content"
 
 
 class ApiSession(requests.Session):
@@ -132,6 +135,8 @@ def x_errors() -> Iterator[None]:
         detail = _detail(exc)
         if _REPLY_TARGET_GONE in detail:
             raise PostNotFound(detail) from exc
+        if _DUPLICATE_TEXT in detail:
+            raise NetworkError(detail) from exc
         raise AuthenticationFailed(detail) from exc
     except tweepy.NotFound as exc:
         raise PostNotFound(_detail(exc)) from exc
