@@ -8,11 +8,18 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from hashlib import sha256
 
 import pytest
 
 from payez.adapters.networks.x import XNetwork
-from payez.adapters.networks.x_wire import DEFAULT_API_URL, ApiSession, tweepy_client
+from payez.adapters.networks.x_wire import (
+    DEFAULT_API_URL,
+    ApiSession,
+    tweepy_client,
+    with_reference,
+)
+from payez.domain.replies import X_MAX_WEIGHT, x_weighted_length
 from payez.ports.network import (
     AuthenticationFailed,
     NetworkError,
@@ -163,16 +170,25 @@ def test_a_renamed_account_keeps_its_id_and_shows_its_new_name(x: RunningX) -> N
     assert network.resolve_handle("alice@mastodon.social") is None
 
 
-def test_x_refuses_a_text_the_service_already_posted(x: RunningX) -> None:
+def test_a_reply_x_refuses_as_repeated_goes_out_with_its_reference(x: RunningX) -> None:
     network = network_on(x)
     first = x.fake.post("alice", "@payez envoie 1€ à @bob")
-    second = x.fake.post("alice", "@payez envoie 1€ à @carol")
-    network.reply(first, "@alice c'est fait", idempotency_key="r-1")
-    # Not our credentials' fault: a plain network error, retried then given up by the outbox.
-    with pytest.raises(NetworkError) as refused:
-        network.reply(second, "@alice c'est fait", idempotency_key="r-2")
-    assert not isinstance(refused.value, AuthenticationFailed)
-    assert "duplicate" in str(refused.value)
+    second = x.fake.post("alice", "@payez envoie 1€ à @bob")
+    one = network.reply(first, "@alice c'est fait", idempotency_key="r-1")
+    # X refuses the same words twice: the second payer still hears back, told apart by a
+    # reference of the reply's key, and the retry is not mistaken for bad credentials.
+    two = network.reply(second, "@alice c'est fait", idempotency_key="r-2")
+    assert one != two
+    assert x.fake.tweets[one].text == "@alice c'est fait"
+    assert x.fake.tweets[two].text == "@alice c'est fait (" + sha256(b"r-2").hexdigest()[:6] + ")"
+
+
+def test_a_referenced_reply_stays_within_x_limit() -> None:
+    text = "é" * 300
+    referenced = with_reference(text, "key")
+    assert x_weighted_length(referenced) <= X_MAX_WEIGHT
+    assert referenced.endswith(" (" + sha256(b"key").hexdigest()[:6] + ")")
+    assert with_reference("short", "key") == "short (" + sha256(b"key").hexdigest()[:6] + ")"
 
 
 def test_rate_limit_carries_the_reset_time(x: RunningX) -> None:

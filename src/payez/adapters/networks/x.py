@@ -37,10 +37,12 @@ from payez.adapters.networks.x_wire import (
     USER_FIELDS,
     USERNAME,
     Body,
+    DuplicateText,
     account_of,
     id_key,
     post_of,
     tweepy_client,
+    with_reference,
     x_errors,
 )
 from payez.ports.network import (
@@ -203,14 +205,22 @@ class XNetwork:
         known = self._sent.get("reply", idempotency_key)
         if known is not None:
             return known
-        body = self._call(
+        try:
+            body = self._post_reply(to_post_id, text)
+        except DuplicateText:
+            # The same words went out recently (two payments of 5 € to @bob): told apart by a
+            # reference of this reply, else the second payer would never hear back.
+            body = self._post_reply(to_post_id, with_reference(text, idempotency_key))
+        reply_id = self._created_id(body)
+        self._sent.put("reply", idempotency_key, reply_id)
+        return reply_id
+
+    def _post_reply(self, to_post_id: str, text: str) -> Body:
+        return self._call(
             lambda: self._api.create_tweet(
                 text=text, in_reply_to_tweet_id=to_post_id, user_auth=True
             )
         )
-        reply_id = self._created_id(body)
-        self._sent.put("reply", idempotency_key, reply_id)
-        return reply_id
 
     def notify_privately(self, account: NetworkAccount, text: str, idempotency_key: str) -> None:
         if self._sent.get("dm", idempotency_key) is not None:

@@ -10,6 +10,7 @@ answers at this edge.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 import requests
 import tweepy
 
+from payez.domain.replies import X_MAX_WEIGHT, x_weighted_length
 from payez.ports.network import (
     AuthenticationFailed,
     NetworkAccount,
@@ -55,6 +57,23 @@ _REPLY_TARGET_GONE = "deleted or not visible"
 # What X says to a post whose text repeats one of the account's recent posts: a refusal of the
 # text, not of our credentials.
 _DUPLICATE_TEXT = "duplicate content"
+
+
+class DuplicateText(NetworkError):
+    """X refused the text because the account posted the same words recently."""
+
+    code = "network_duplicate_text"
+    message_fr = "Le réseau social refuse un message identique à un message récent."
+    message_en = "The social network refuses a post identical to a recent one."
+
+
+def with_reference(text: str, idempotency_key: str) -> str:
+    """``text`` followed by a short reference of its key, within X's 280 weighted characters:
+    the same words sent again for another payment become a post of their own."""
+    suffix = f" ({hashlib.sha256(idempotency_key.encode()).hexdigest()[:6]})"
+    while text and x_weighted_length(text + suffix) > X_MAX_WEIGHT:
+        text = text[:-1]
+    return text + suffix
 
 
 class ApiSession(requests.Session):
@@ -136,7 +155,7 @@ def x_errors() -> Iterator[None]:
         if _REPLY_TARGET_GONE in detail:
             raise PostNotFound(detail) from exc
         if _DUPLICATE_TEXT in detail:
-            raise NetworkError(detail) from exc
+            raise DuplicateText(detail) from exc
         raise AuthenticationFailed(detail) from exc
     except tweepy.NotFound as exc:
         raise PostNotFound(_detail(exc)) from exc
