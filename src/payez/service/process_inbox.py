@@ -28,6 +28,7 @@ from payez.adapters.db.inbox import InboxRow
 from payez.adapters.db.ledger import SqlLedger, is_retryable
 from payez.adapters.db.listings import ListingRow
 from payez.adapters.db.payments import COMMITTED_STATES, transfer_key
+from payez.adapters.db.sender_history import sender_history
 from payez.adapters.db.users import UserRow
 from payez.domain.commands import (
     BuyCommand,
@@ -155,12 +156,23 @@ class _Batch:
             for row, _command in commands
             if (sender := self.users.get((row.network, row.author_id))) is not None
         }
-        history = payments_repo.sender_history(
+        # The recipients the batch may pay, so that the senders' query returns only those of
+        # their known recipients that the velocity rules will ask about.
+        paid_accounts: set[str] = set()
+        recipients = set(merchant_ids)
+        for row, command in commands:
+            if isinstance(command, SendCommand) and row.recipient_account_id:
+                paid_accounts.add(row.recipient_account_id)
+                if user := self.users.get((row.network, row.recipient_account_id)):
+                    recipients.add(user.id)
+        history = sender_history(
             self.conn,
             senders.keys(),
             self.now,
             velocity_rules_from(self.ctx.settings),
             self.ctx.settings.max_person_payment_cents,
+            recipient_users=recipients,
+            recipient_accounts=paid_accounts,
         )
         self.totals: dict[int, SenderTotals] = {s: h.totals for s, h in history.items()}
         self.activity = {s: h.activity for s, h in history.items()}
