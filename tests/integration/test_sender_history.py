@@ -1,9 +1,10 @@
 """The senders' query sums in the database what a full read of the payments gives.
 
-``sender_history`` returns a row per sender (caps, PSD2 counters, velocity counts) and only the
-known recipients the batch asked about. Whatever the payments (states, amounts, ages around
-every window's edge, recipients with or without a user, confirmations), its figures must equal
-those computed here in Python from every payment row of the sender.
+``sender_history`` returns a row per sender (caps, PSD2 counters, velocity counts) and, of each
+sender's known recipients, only those the batch asked about for that sender. Whatever the
+payments (states, amounts, ages around every window's edge, recipients with or without a user,
+confirmations), its figures must equal those computed here in Python from every payment row of
+the sender.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ def _expected(
     rows: list[dict[str, Any]],
     sender: int,
     last_confirmation: datetime | None,
-    asked_users: set[int],
-    asked_accounts: set[str],
+    asked_users: set[tuple[int, int]],
+    asked_accounts: set[tuple[int, str]],
 ) -> tuple[SenderTotals, set[RecipientKey], tuple[int, int, int]]:
     """The figures from every payment of ``sender``, as the rules define them."""
     day_ago, month_ago = NOW - timedelta(days=1), NOW - timedelta(days=30)
@@ -104,7 +105,12 @@ def _expected(
         if r["created_at"] >= lookback_from:
             key = (r["recipient_user_id"], r["recipient_account_id"])
             first[key] = min(r["created_at"], first.get(key, r["created_at"]))
-    known = {key for key in first if key[0] in asked_users or (key[1] or "") in asked_accounts}
+    known = {
+        (user, account)
+        for user, account in first
+        if (user is not None and (sender, user) in asked_users)
+        or (account is not None and (sender, account) in asked_accounts)
+    }
     burst_from = max(NOW - RULES.burst_window, lookback_from)
     near_from = max(day_ago, lookback_from)
     counts = (
@@ -138,14 +144,14 @@ def test_sender_history_equals_a_full_read_of_the_payments(database_url: str) ->
     @given(
         paid=st.lists(PAYMENTS, max_size=25),
         confirmations=st.lists(st.none() | AGES, min_size=3, max_size=3),
-        asked_users=st.sets(st.integers(0, 3)),
-        asked_accounts=st.sets(st.sampled_from(ACCOUNTS)),
+        asked_users=st.sets(st.tuples(st.integers(0, 2), st.integers(0, 3))),
+        asked_accounts=st.sets(st.tuples(st.integers(0, 2), st.sampled_from(ACCOUNTS))),
     )
     def check(
         paid: list[Paid],
         confirmations: list[timedelta | None],
-        asked_users: set[int],
-        asked_accounts: set[str],
+        asked_users: set[tuple[int, int]],
+        asked_accounts: set[tuple[int, str]],
     ) -> None:
         with engine.connect() as conn, conn.begin() as transaction:
             last: dict[int, datetime | None] = {}
@@ -204,7 +210,9 @@ def test_sender_history_equals_a_full_read_of_the_payments(database_url: str) ->
                     }
                 )
             insert_many(conn, rows)
-            users_asked = {people[n] for n in asked_users}
+            # (sender, recipient) pairs, as the batch asks about them.
+            users_asked = {(people[s], people[u]) for s, u in asked_users}
+            accounts_asked = {(people[s], account) for s, account in asked_accounts}
             senders = people[:3]
             found = sender_history(
                 conn,
@@ -212,13 +220,13 @@ def test_sender_history_equals_a_full_read_of_the_payments(database_url: str) ->
                 NOW,
                 RULES,
                 LIMIT,
-                recipient_users=users_asked,
-                recipient_accounts=asked_accounts,
+                asked_accounts=accounts_asked,
+                asked_users=users_asked,
             )
             assert sorted(found) == sorted(senders)
             for sender in senders:
                 totals, known, counts = _expected(
-                    rows, sender, last[sender], users_asked, asked_accounts
+                    rows, sender, last[sender], users_asked, accounts_asked
                 )
                 history = found[sender]
                 assert history.totals == totals

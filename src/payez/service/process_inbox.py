@@ -156,23 +156,30 @@ class _Batch:
             for row, _command in commands
             if (sender := self.users.get((row.network, row.author_id))) is not None
         }
-        # The recipients the batch may pay, so that the senders' query returns only those of
-        # their known recipients that the velocity rules will ask about.
-        paid_accounts: set[str] = set()
-        recipients = set(merchant_ids)
+        # The recipients each sender may pay in this batch: the senders' query returns only
+        # those of their known recipients that the velocity rules will ask about.
+        asked_accounts: set[tuple[int, str]] = set()
+        asked_users: set[tuple[int, int]] = set()
         for row, command in commands:
+            sender = self.users.get((row.network, row.author_id))
+            if sender is None:
+                continue
             if isinstance(command, SendCommand) and row.recipient_account_id:
-                paid_accounts.add(row.recipient_account_id)
+                asked_accounts.add((sender.id, row.recipient_account_id))
                 if user := self.users.get((row.network, row.recipient_account_id)):
-                    recipients.add(user.id)
+                    asked_users.add((sender.id, user.id))
+            elif isinstance(command, BuyCommand) and (
+                bought := self.listings.get((row.network, row.in_reply_to_id or ""))
+            ):
+                asked_users.add((sender.id, bought.merchant_user_id))
         history = sender_history(
             self.conn,
             senders.keys(),
             self.now,
             velocity_rules_from(self.ctx.settings),
             self.ctx.settings.max_person_payment_cents,
-            recipient_users=recipients,
-            recipient_accounts=paid_accounts,
+            asked_accounts=asked_accounts,
+            asked_users=asked_users,
         )
         self.totals: dict[int, SenderTotals] = {s: h.totals for s, h in history.items()}
         self.activity = {s: h.activity for s, h in history.items()}

@@ -43,7 +43,8 @@ def _states(states: Iterable[PaymentState]) -> str:
     return ", ".join(f"'{state.value}'" for state in states)
 
 
-# ``{ids}``, ``{accounts}`` and ``{users}`` are the dialect's forms of a set parameter.
+# ``{ids}`` is the dialect's form of the senders' set; ``{accounts}`` and ``{users}`` of the
+# (sender, recipient account) and (sender, recipient user) pairs asked about.
 _SQL = f"""
 WITH senders AS MATERIALIZED (
     SELECT u.id AS sender, u.last_confirmation_at AS confirmed_at
@@ -93,7 +94,8 @@ UNION ALL
 SELECT r.sender, NULL, r.recipient_user_id, r.recipient_account_id, 0, 0, 0, 0, 0, 0, 0
 FROM recent r
 WHERE r.first_paid IS NOT NULL
-  AND (r.recipient_account_id {{accounts}} OR r.recipient_user_id {{users}})
+  AND ((r.sender, r.recipient_account_id) IN ({{accounts}})
+       OR (r.sender, r.recipient_user_id) IN ({{users}}))
 """
 
 
@@ -113,19 +115,25 @@ def _statement(dialect: str) -> sa.TextClause:
     if dialect == "postgresql":
         sql = _SQL.format(
             ids="unnest(:ids) AS ids(value)",
-            accounts="= ANY(:accounts)",
-            users="= ANY(:users)",
+            accounts="SELECT * FROM unnest(:account_senders, :accounts)",
+            users="SELECT * FROM unnest(:user_senders, :users)",
         )
+        big, text = postgresql.ARRAY(sa.BigInteger()), postgresql.ARRAY(sa.String())
         sets: list[sa.BindParameter[Any]] = [
-            sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger())),
-            sa.bindparam("accounts", type_=postgresql.ARRAY(sa.String())),
-            sa.bindparam("users", type_=postgresql.ARRAY(sa.BigInteger())),
+            sa.bindparam("ids", type_=big),
+            sa.bindparam("account_senders", type_=big),
+            sa.bindparam("accounts", type_=text),
+            sa.bindparam("user_senders", type_=big),
+            sa.bindparam("users", type_=big),
         ]
     else:
+        pairs = (
+            "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:{})"
+        )
         sql = _SQL.format(
             ids="json_each(:ids) AS ids",
-            accounts="IN (SELECT value FROM json_each(:accounts))",
-            users="IN (SELECT value FROM json_each(:users))",
+            accounts=pairs.format("accounts"),
+            users=pairs.format("users"),
         )
         sets = [sa.bindparam(name, type_=sa.String()) for name in ("ids", "accounts", "users")]
     return sa.text(sql).bindparams(*times, *sets)
@@ -138,16 +146,16 @@ def sender_history(
     rules: VelocityRules,
     limit_cents: int,
     *,
-    recipient_users: Collection[int],
-    recipient_accounts: Collection[str],
+    asked_accounts: Collection[tuple[int, str]],
+    asked_users: Collection[tuple[int, int]],
 ) -> dict[int, SenderHistory]:
     """Caps, PSD2 counters and velocity counts of every sender of a batch, in one statement.
 
     A recipient is new today when the sender's first payment to them within the lookback is
-    less than a day old. ``activity.known`` holds the recipients, among ``recipient_users``
-    (by user id) and ``recipient_accounts`` (by network account id), that the sender paid
-    within the lookback: the ones the batch's own payments are checked against. The counts
-    cover every recipient.
+    less than a day old. ``activity.known`` holds the recipients the sender paid within the
+    lookback whose network account id (``asked_accounts``) or user id (``asked_users``) is
+    asked about for that sender, as ``(sender, recipient)`` pairs: the ones the batch's own
+    payments are checked against. The counts cover every recipient.
     """
     ids = sorted(set(sender_ids))
     if not ids:
@@ -164,9 +172,15 @@ def sender_history(
         "near_floor": rules.near_limit_floor(limit_cents),
         "limit_cents": limit_cents,
     }
-    users, accounts = sorted(set(recipient_users)), sorted(set(recipient_accounts))
+    accounts, users = sorted(set(asked_accounts)), sorted(set(asked_users))
     if conn.dialect.name == "postgresql":
-        params.update(ids=ids, accounts=accounts, users=users)
+        params.update(
+            ids=ids,
+            account_senders=[sender for sender, _ in accounts],
+            accounts=[account for _, account in accounts],
+            user_senders=[sender for sender, _ in users],
+            users=[user for _, user in users],
+        )
     else:
         params.update(ids=json.dumps(ids), accounts=json.dumps(accounts), users=json.dumps(users))
     found: dict[int, SenderHistory] = {}
