@@ -28,6 +28,7 @@ from payez.adapters.db.inbox import InboxRow
 from payez.adapters.db.ledger import SqlLedger, is_retryable
 from payez.adapters.db.listings import ListingRow
 from payez.adapters.db.payments import COMMITTED_STATES, transfer_key
+from payez.adapters.db.sender_history import sender_history
 from payez.adapters.db.users import UserRow
 from payez.domain.commands import (
     BuyCommand,
@@ -155,12 +156,30 @@ class _Batch:
             for row, _command in commands
             if (sender := self.users.get((row.network, row.author_id))) is not None
         }
-        history = payments_repo.sender_history(
+        # The recipients each sender may pay in this batch: the senders' query returns only
+        # those of their known recipients that the velocity rules will ask about.
+        asked_accounts: set[tuple[int, str]] = set()
+        asked_users: set[tuple[int, int]] = set()
+        for row, command in commands:
+            sender = self.users.get((row.network, row.author_id))
+            if sender is None:
+                continue
+            if isinstance(command, SendCommand) and row.recipient_account_id:
+                asked_accounts.add((sender.id, row.recipient_account_id))
+                if user := self.users.get((row.network, row.recipient_account_id)):
+                    asked_users.add((sender.id, user.id))
+            elif isinstance(command, BuyCommand) and (
+                bought := self.listings.get((row.network, row.in_reply_to_id or ""))
+            ):
+                asked_users.add((sender.id, bought.merchant_user_id))
+        history = sender_history(
             self.conn,
             senders.keys(),
             self.now,
             velocity_rules_from(self.ctx.settings),
             self.ctx.settings.max_person_payment_cents,
+            asked_accounts=asked_accounts,
+            asked_users=asked_users,
         )
         self.totals: dict[int, SenderTotals] = {s: h.totals for s, h in history.items()}
         self.activity = {s: h.activity for s, h in history.items()}

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from payez.adapters.db import bulk
-from payez.adapters.db.sets import one_of, values_table
-from payez.adapters.db.tables.payments import orders, payments, users
+from payez.adapters.db.sets import one_of
+from payez.adapters.db.tables.payments import orders, payments
 from payez.domain.payments import PaymentState
-from payez.domain.policy import SenderTotals
-from payez.domain.velocity import RecentActivity, VelocityRules
 
 # States whose amount counts against the sender's caps: money moved or held for them.
 COMMITTED_STATES = (
@@ -179,135 +177,6 @@ def held_for_account(conn: Connection, network: str, account_id: str) -> list[Pa
         .order_by(payments.c.id)
     )
     return [_payment(r) for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class SenderHistory:
-    """What deciding a sender's posts needs to know of their past payments."""
-
-    totals: SenderTotals
-    activity: RecentActivity
-
-
-def sender_history(
-    conn: Connection,
-    sender_ids: Iterable[int],
-    now: datetime,
-    rules: VelocityRules,
-    limit_cents: int,
-) -> dict[int, SenderHistory]:
-    """Caps, PSD2 counters and velocity counts of every sender of a batch, in one query.
-
-    The senders' recent committed payments are read once, grouped by recipient: the caps sum
-    them, and the velocity rules count bursts, near-limit amounts and first-time recipients
-    (a recipient is new today when the sender's first payment to them within the lookback is
-    less than a day old).
-    """
-    ids = sorted(set(sender_ids))
-    if not ids:
-        return {}
-    day_ago, month_ago = now - timedelta(days=1), now - timedelta(days=30)
-    lookback_from = now - rules.lookback
-    burst_from = max(now - rules.burst_window, lookback_from)
-    near_from = max(day_ago, lookback_from)
-    p = payments
-    senders = values_table(conn, ids, sa.BigInteger())
-    amount = sa.func.coalesce(p.c.amount_cents, 0)
-    # The sender's first payment to the recipient within the lookback: less than a day old,
-    # the recipient is a new one.
-    first_paid = sa.func.min(sa.case((p.c.created_at >= lookback_from, p.c.created_at)))
-    in_month = p.c.created_at >= month_ago
-    since_confirmation = sa.and_(
-        in_month,
-        p.c.confirm_reason.is_(None),
-        sa.or_(
-            users.c.last_confirmation_at.is_(None), p.c.created_at > users.c.last_confirmation_at
-        ),
-    )
-    near_limit = sa.and_(
-        p.c.created_at >= near_from,
-        p.c.amount_cents >= rules.near_limit_floor(limit_cents),
-        p.c.amount_cents <= limit_cents,
-    )
-    recent = (
-        sa.select(
-            p.c.sender_user_id.label("sender"),
-            p.c.recipient_user_id,
-            p.c.recipient_account_id,
-            sa.case((first_paid.is_not(None), 1), else_=0).label("known"),
-            sa.case((first_paid >= day_ago, 1), else_=0).label("new"),
-            sa.func.sum(sa.case((p.c.created_at >= day_ago, amount), else_=0)).label("day"),
-            sa.func.sum(sa.case((in_month, amount), else_=0)).label("month"),
-            sa.func.sum(sa.case((since_confirmation, amount), else_=0)).label("since_cents"),
-            sa.func.sum(sa.case((since_confirmation, 1), else_=0)).label("since_count"),
-            sa.func.sum(sa.case((p.c.created_at >= burst_from, 1), else_=0)).label("burst"),
-            sa.func.sum(sa.case((near_limit, 1), else_=0)).label("near"),
-        )
-        .select_from(senders)
-        .join(p, p.c.sender_user_id == senders.c.value)
-        .join(users, users.c.id == p.c.sender_user_id)
-        .where(
-            p.c.state.in_([s.value for s in COMMITTED_STATES]),
-            p.c.created_at >= min(month_ago, lookback_from),
-        )
-        .group_by(p.c.sender_user_id, p.c.recipient_user_id, p.c.recipient_account_id)
-        .subquery()
-    )
-    paid_before = sa.exists().where(
-        p.c.sender_user_id == users.c.id, p.c.state.in_([s.value for s in PAID_STATES])
-    )
-    query = (
-        sa.select(users.c.id, paid_before.label("paid_before"), *recent.c[1:])
-        .select_from(users.outerjoin(recent, recent.c.sender == users.c.id))
-        .where(one_of(conn, users.c.id, ids))
-    )
-    totals: dict[int, list[int]] = {sender: [0, 0, 0, 0] for sender in ids}
-    paid: set[int] = set()
-    activity = {sender: RecentActivity() for sender in ids}
-    rows = conn.execute(query).all()
-    for (
-        sender,
-        paid_before,
-        user,
-        account,
-        known,
-        new,
-        day,
-        month,
-        cents,
-        count,
-        burst,
-        near,
-    ) in rows:
-        if paid_before:
-            paid.add(sender)
-        if day is None:  # no recent payment: the outer join's empty side
-            continue
-        # int(): PostgreSQL sums bigints as numeric.
-        sums = totals[sender]
-        sums[0] += int(day)
-        sums[1] += int(month)
-        sums[2] += int(cents)
-        sums[3] += int(count)
-        found = activity[sender]
-        found.in_burst_window += int(burst)
-        found.near_limit_today += int(near)
-        if known:
-            found.known.add((user, account))
-            found.new_recipients_today += int(new)
-    return {
-        sender: SenderHistory(
-            SenderTotals(
-                last_24h_cents=totals[sender][0],
-                last_30d_cents=totals[sender][1],
-                since_confirmation_cents=totals[sender][2],
-                since_confirmation_count=totals[sender][3],
-                has_paid_before=sender in paid,
-            ),
-            activity[sender],
-        )
-        for sender in ids
-    }
 
 
 def count_by_state(conn: Connection) -> dict[str, int]:
