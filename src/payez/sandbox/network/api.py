@@ -258,8 +258,8 @@ async def create_status(request: Request) -> Json:
     in_reply_to_id = params.get_id("in_reply_to_id")
     quote_of_id = params.get_id("quoted_status_id") or params.get_id("quote_id")
 
-    def work(conn: sa.Connection) -> Json:
-        status_id = post_status(
+    def work(conn: sa.Connection) -> int:
+        return post_status(
             conn,
             me,
             text,
@@ -269,10 +269,12 @@ async def create_status(request: Request) -> Json:
             quote_of_id=quote_of_id,
             idempotency_key=key,
         )
-        return _render_status(conn, ctx, status_id, me)
 
     try:
-        return await in_transaction(ctx, work)
+        # Rendered once committed, in a transaction of its own: the writers' lock is held to
+        # the commit, and rendering reads several tables.
+        status_id = await in_transaction(ctx, work)
+        return await in_transaction(ctx, lambda conn: _render_status(conn, ctx, status_id, me))
     except sa.exc.IntegrityError:
         if key is None:
             raise

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from payez.sandbox.network import tables
-from payez.sandbox.network.statuses import Urls, can_see, render_content
+from payez.sandbox.network.statuses import Urls, can_see, mentioned_usernames, render_content
 
 Json = dict[str, Any]
 
@@ -59,7 +59,8 @@ class Renderer:
         self.urls = urls
         self.viewer_id = viewer_id
         self._accounts: dict[int, sa.Row[tuple[object, ...]]] = {}
-        self._known_usernames: dict[str, str] | None = None
+        self._known_usernames: dict[str, str] = {}
+        self._looked_up: set[str] = set()
 
     def account(self, account_id: int) -> Json:
         return account_json(self._account_row(account_id), self.urls)
@@ -83,11 +84,18 @@ class Renderer:
             self._accounts[account_id] = row
         return row
 
-    def _known(self) -> dict[str, str]:
-        if self._known_usernames is None:
-            # Rendering needs to know which @names exist; the sandbox has a handful of users.
-            rows = self.conn.execute(sa.select(tables.accounts.c.username))
-            self._known_usernames = {r.username.lower(): r.username for r in rows}
+    def _known(self, text: str) -> dict[str, str]:
+        """The @names of ``text`` that exist (lower-cased, to their spelling): rendering links
+        only those. Read once per name for all the statuses this renders."""
+        wanted = [n for n in mentioned_usernames(text) if n not in self._looked_up]
+        if wanted:
+            rows = self.conn.execute(
+                sa.select(tables.accounts.c.username).where(
+                    sa.func.lower(tables.accounts.c.username).in_(wanted)
+                )
+            )
+            self._known_usernames.update({r.username.lower(): r.username for r in rows})
+            self._looked_up.update(wanted)
         return self._known_usernames
 
     def statuses(self, rows: Iterable[sa.Row[tuple[object, ...]]]) -> list[Json]:
@@ -120,7 +128,7 @@ class Renderer:
                 }
             )
         text = str(row.text)
-        content = "" if reblog is not None else render_content(text, self._known(), self.urls)
+        content = "" if reblog is not None else render_content(text, self._known(text), self.urls)
         quote: Json | None = None
         if row.quote_of_id is not None:
             quote = self._quote(int(row.quote_of_id))
@@ -130,6 +138,7 @@ class Renderer:
                 content += (
                     f'<p class="quote-inline">RE: <a href="{quoted_url}">{quoted_url}</a></p>'
                 )
+        reblogs, replies = self._counts(status_id)
         data: Json = {
             "id": str(status_id),
             "uri": self.urls.status_uri(username, status_id),
@@ -146,9 +155,9 @@ class Renderer:
             "mentions": mentions,
             "tags": [],
             "emojis": [],
-            "reblogs_count": self._count(tables.statuses.c.reblog_of_id, status_id),
+            "reblogs_count": reblogs,
             "favourites_count": 0,
-            "replies_count": self._count(tables.statuses.c.in_reply_to_id, status_id),
+            "replies_count": replies,
             "in_reply_to_id": _str_or_none(row.in_reply_to_id),
             "in_reply_to_account_id": _str_or_none(row.in_reply_to_account_id),
             "reblog": reblog,
@@ -176,14 +185,23 @@ class Renderer:
             return {"state": "unauthorized", "quoted_status": None}
         return {"state": "accepted", "quoted_status": self.status(row)}
 
-    def _count(self, column: sa.Column[Any], status_id: int) -> int:
-        return int(
-            self.conn.execute(
+    def _counts(self, status_id: int) -> tuple[int, int]:
+        """(boosts, replies) of a status, in one query."""
+
+        def count(column: sa.Column[Any]) -> sa.ScalarSelect[int]:
+            return (
                 sa.select(sa.func.count())
                 .select_from(tables.statuses)
                 .where(column == status_id, tables.statuses.c.deleted_at.is_(None))
-            ).scalar_one()
-        )
+                .scalar_subquery()
+            )
+
+        row = self.conn.execute(
+            sa.select(
+                count(tables.statuses.c.reblog_of_id), count(tables.statuses.c.in_reply_to_id)
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
     def notification(self, row: sa.Row[tuple[object, ...]]) -> Json:
         status: Json | None = None
