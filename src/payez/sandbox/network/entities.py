@@ -51,6 +51,29 @@ def account_json(row: sa.Row[tuple[object, ...]], urls: Urls, statuses_count: in
     }
 
 
+def _count_of(column: sa.Column[Any]) -> sa.ScalarSelect[int]:
+    return (
+        sa.select(sa.func.count())
+        .select_from(tables.statuses)
+        .where(column == sa.bindparam("status_id"), tables.statuses.c.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+# Built once: rendering runs them for every status, and building a statement costs more
+# Python than running it.
+_COUNTS = sa.select(
+    _count_of(tables.statuses.c.reblog_of_id), _count_of(tables.statuses.c.in_reply_to_id)
+)
+_ACCOUNT = sa.select(tables.accounts).where(tables.accounts.c.id == sa.bindparam("account_id"))
+_STATUS = sa.select(tables.statuses).where(tables.statuses.c.id == sa.bindparam("status_id"))
+_MENTIONED = (
+    sa.select(tables.mentions.c.account_id)
+    .where(tables.mentions.c.status_id == sa.bindparam("status_id"))
+    .order_by(tables.mentions.c.account_id)
+)
+
+
 class Renderer:
     """Turns rows into Mastodon JSON for one viewer, loading what it needs in few queries."""
 
@@ -78,9 +101,7 @@ class Renderer:
     def _account_row(self, account_id: int) -> sa.Row[tuple[object, ...]]:
         row = self._accounts.get(account_id)
         if row is None:
-            row = self.conn.execute(
-                sa.select(tables.accounts).where(tables.accounts.c.id == account_id)
-            ).one()
+            row = self.conn.execute(_ACCOUNT, {"account_id": account_id}).one()
             self._accounts[account_id] = row
         return row
 
@@ -111,11 +132,7 @@ class Renderer:
                 sa.select(tables.statuses).where(tables.statuses.c.id == row.reblog_of_id)
             ).one()
             reblog = self.status(original)
-        mention_rows = self.conn.execute(
-            sa.select(tables.mentions.c.account_id)
-            .where(tables.mentions.c.status_id == status_id)
-            .order_by(tables.mentions.c.account_id)
-        ).all()
+        mention_rows = self.conn.execute(_MENTIONED, {"status_id": status_id}).all()
         mentions = []
         for mention in mention_rows:
             account = self._account_row(int(mention.account_id))
@@ -187,30 +204,13 @@ class Renderer:
 
     def _counts(self, status_id: int) -> tuple[int, int]:
         """(boosts, replies) of a status, in one query."""
-
-        def count(column: sa.Column[Any]) -> sa.ScalarSelect[int]:
-            return (
-                sa.select(sa.func.count())
-                .select_from(tables.statuses)
-                .where(column == status_id, tables.statuses.c.deleted_at.is_(None))
-                .scalar_subquery()
-            )
-
-        row = self.conn.execute(
-            sa.select(
-                count(tables.statuses.c.reblog_of_id), count(tables.statuses.c.in_reply_to_id)
-            )
-        ).one()
+        row = self.conn.execute(_COUNTS, {"status_id": status_id}).one()
         return int(row[0]), int(row[1])
 
     def notification(self, row: sa.Row[tuple[object, ...]]) -> Json:
         status: Json | None = None
         if row.status_id is not None:
-            status = self.status(
-                self.conn.execute(
-                    sa.select(tables.statuses).where(tables.statuses.c.id == row.status_id)
-                ).one()
-            )
+            status = self.status(self.conn.execute(_STATUS, {"status_id": row.status_id}).one())
         return {
             "id": str(row.id),
             "type": row.type,

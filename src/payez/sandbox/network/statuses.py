@@ -226,24 +226,27 @@ def post_status(
         ).scalar_one()
     )
     if mentioned:
+        # One multi-row INSERT each, not an executemany: a round trip less under the lock.
         conn.execute(
-            tables.mentions.insert(),
-            [{"status_id": status_id, "account_id": aid} for aid in mentioned.values()],
+            tables.mentions.insert().values(
+                [{"status_id": status_id, "account_id": aid} for aid in mentioned.values()]
+            )
         )
         notified = [aid for aid in mentioned.values() if aid != account_id]
         if notified:
             conn.execute(
-                tables.notifications.insert(),
-                [
-                    {
-                        "account_id": aid,
-                        "from_account_id": account_id,
-                        "type": "mention",
-                        "status_id": status_id,
-                        "created_at": now,
-                    }
-                    for aid in notified
-                ],
+                tables.notifications.insert().values(
+                    [
+                        {
+                            "account_id": aid,
+                            "from_account_id": account_id,
+                            "type": "mention",
+                            "status_id": status_id,
+                            "created_at": now,
+                        }
+                        for aid in notified
+                    ]
+                )
             )
     if quoted_author not in (None, account_id, *mentioned.values()):
         conn.execute(
