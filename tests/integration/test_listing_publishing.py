@@ -127,18 +127,18 @@ def test_a_network_that_is_down_gets_the_post_later_and_once(
 
     # The network takes the post, then the sender dies before it records so: the next run
     # sends it again under the same key, and the network answers with the same post.
-    real_mark_sent = outbox_repo.mark_sent
+    real_mark_sent = outbox_repo.mark_all_sent
 
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the worker died here")
 
-    monkeypatch.setattr(outbox_repo, "mark_sent", crash)
+    monkeypatch.setattr(outbox_repo, "mark_all_sent", crash)
     world.later(minutes=31)
     with pytest.raises(RuntimeError):
         send_outbox(world.ctx)
     assert len(world.network.publications) == 1
     assert _listed_posts(web) == []
-    monkeypatch.setattr(outbox_repo, "mark_sent", real_mark_sent)
+    monkeypatch.setattr(outbox_repo, "mark_all_sent", real_mark_sent)
     # The dead sender's claim keeps the message from everyone until its lease lapses.
     assert send_outbox(world.ctx) == 0
     assert len(world.network.publications) == 1

@@ -21,6 +21,7 @@ from payez.ports.network import (
     AuthenticationFailed,
     NetworkError,
     NetworkUnavailable,
+    PostNotFound,
     RateLimited,
 )
 from tests.integration.network_server import serve
@@ -145,6 +146,18 @@ def _fake_mastodon(reset_at: datetime) -> Starlette:
             return JSONResponse(_status("41"))
         return JSONResponse({"error": "Record not found"}, status_code=404)
 
+    async def post_status(request: Request) -> JSONResponse:
+        form = await request.form()
+        parent = str(form.get("in_reply_to_id"))
+        if parent == "500":
+            return JSONResponse({"error": "boom"}, status_code=500)
+        if parent == "404":
+            return JSONResponse({"error": "Record not found"}, status_code=404)
+        if parent == "429":
+            return notifications(request)
+        posted = {**_status("77"), "in_reply_to_id": parent, "content": form.get("status")}
+        return JSONResponse(posted)
+
     def notifications(_: Request) -> JSONResponse:
         return JSONResponse(
             {"error": "Too many requests"},
@@ -162,6 +175,7 @@ def _fake_mastodon(reset_at: datetime) -> Starlette:
             Route("/api/v1/instance/", instance),
             Route("/api/v1/accounts/verify_credentials", verify),
             Route("/api/v1/accounts/{id}", account),
+            Route("/api/v1/statuses", post_status, methods=["POST"]),
             Route("/api/v1/statuses/{id}", status),
             Route("/api/v1/notifications", notifications),
         ]
@@ -213,6 +227,20 @@ def test_http_errors_map_to_the_error_tree(
     with pytest.raises(error):
         network.fetch_post(status_id)
     assert network.fetch_post("404") is None
+
+
+def test_replies_map_http_errors_like_every_other_call(fake_server: Any) -> None:
+    server, reset_at = fake_server
+    network = MastodonNetwork(server.url, "good-token", request_timeout=5)
+    assert network.reply("41", "Paid", "key-1") == "77"
+    with pytest.raises(NetworkUnavailable):
+        network.reply("500", "Paid", "key-2")
+    with pytest.raises(PostNotFound):
+        network.reply("404", "Paid", "key-3")
+    with pytest.raises(RateLimited) as caught:
+        network.reply("429", "Paid", "key-4")
+    assert caught.value.reset_at is not None
+    assert abs((caught.value.reset_at - reset_at).total_seconds()) < 5
 
 
 def test_bad_token_is_authentication_failed(fake_server: Any) -> None:

@@ -107,7 +107,10 @@ class SocialNetwork(Protocol):
         included, it runs a backfill with ``fetch_mentions`` from the last cursor it saw
         (initially ``cursor``: pass the one saved last time, or None for everything the network
         still has), so nothing is lost in a gap and nothing is delivered twice by this call.
-        ``on_cursor`` is called with the new cursor after each delivered post, to be saved.
+        ``on_cursor`` is called with the new cursor after each delivered post or run of posts
+        (a backfill page, a burst read from the stream), to be saved; every post delivered
+        is followed by a call to ``on_cursor`` before this returns, so a listener may hold
+        the posts until then and record them with the cursor in one transaction.
         If ``on_post`` raises, the stream closes and the exception propagates; the post whose
         delivery failed is not counted as seen.
         """

@@ -1,13 +1,10 @@
 """Use case: send what the outbox holds — replies, private notices and listing posts — exactly
 once each.
 
-Each message is claimed before it is sent (its next attempt moved past a lease, compare-and-set),
-so two senders never send it at once; and it carries its idempotency key to the network, so a
-send retried after a crash (between the network's answer and our commit) is recognised by the
-network and not posted again. X has no such key: there the claim is what keeps a reply single,
-and only a crash in that instant can post one twice. Rate limits are honoured: on a 429 nothing
-more goes to that network from the same sender until its reset time; other failures back off
-exponentially with jitter.
+Each message carries its idempotency key to the network, so a send retried after a crash
+(between the network's answer and our commit) is recognised by the network and not posted
+again. Rate limits are honoured: on a 429 nothing more goes to that network from the same
+sender until its reset time; other failures back off exponentially with jitter.
 
 A listing post is published as the merchant, with the access token they granted (kept sealed
 on their linked account, opened only here); once the network has it, the listing is recorded
@@ -19,6 +16,7 @@ new one.
 from __future__ import annotations
 
 import random
+import threading
 from datetime import datetime, timedelta
 
 from payez.adapters.db import outbox as outbox_repo
@@ -41,10 +39,12 @@ from payez.service.outbox_messages import LISTING
 MAX_ATTEMPTS = 12
 BASE_BACKOFF = timedelta(seconds=2)
 MAX_BACKOFF = timedelta(minutes=30)
-# How long a claimed message is left to its sender before another may try it: twice the
-# adapters' request timeout (30 s), so a live sender is never overtaken, and a dead one's
-# messages go out a minute later.
-CLAIM_LEASE = timedelta(seconds=60)
+# Messages sent at once by one sender: each waits mostly on the network, so a few in flight
+# keep up with a busy inbox. Below the HTTP client's pool of ten connections per host.
+SENDERS = 8
+# How long a claimed batch is this sender's alone: well past the time to send it (requests time
+# out after 30 s); a sender that dies leaves its claimed messages to others after that.
+CLAIM_LEASE = timedelta(minutes=2)
 
 # Who a message is sent by, on its network: the service, or a merchant publishing as themselves.
 Lane = tuple[str, str]
@@ -84,60 +84,98 @@ def _deliver(ctx: ServiceContext, network: SocialNetwork, message: OutboxMessage
     return None
 
 
-def send_outbox(ctx: ServiceContext, *, limit: int = 50) -> int:
-    """Send the messages that are due; returns how many were sent."""
+def send_outbox(ctx: ServiceContext, *, limit: int = 64, concurrency: int = SENDERS) -> int:
+    """Send the messages that are due, up to ``concurrency`` at a time; returns how many were
+    sent.
+
+    The batch is claimed first (:func:`outbox_repo.claim`), so two senders never take the same
+    message; the sent ones are marked in one transaction once the batch is done.
+    """
     now = ctx.now()
-    with ctx.engine.connect() as conn:
-        messages = outbox_repo.due(conn, now, limit)
-    sent = 0
+    with ctx.engine.begin() as conn:
+        messages = outbox_repo.claim(conn, now, now + CLAIM_LEASE, limit, list(ctx.networks))
+    if not messages:
+        return 0
     paused: dict[Lane, datetime] = {}
-    for message in messages:
-        network = ctx.networks.get(message.network)
-        if network is None:
-            continue  # another worker serves this network
-        if _send(ctx, network, message, now, paused):
-            sent += 1
-    return sent
+    guard = threading.Lock()
+    sent: list[tuple[OutboxMessage, str | None]] = []
+    queue = list(reversed(messages))  # popped from the end: oldest first
+
+    def run() -> None:
+        while True:
+            with guard:
+                if not queue:
+                    return
+                message = queue.pop()
+            outcome = _attempt(ctx, ctx.networks[message.network], message, now, paused, guard)
+            if not isinstance(outcome, _Failed):
+                with guard:
+                    sent.append((message, outcome))
+
+    threads = [
+        # Daemon threads: one stuck on a slow network call must not hold a stopping process.
+        threading.Thread(target=run, name="outbox-send", daemon=True)
+        for _ in range(max(1, min(concurrency, len(messages))))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    _record_sent(ctx, sent)
+    return len(sent)
 
 
 def send_now(ctx: ServiceContext, idempotency_key: str) -> bool:
     """Send one message at once if it is pending and due (someone waits on a page for it);
     True when it went out. The worker sends it later otherwise."""
     now = ctx.now()
-    with ctx.engine.connect() as conn:
+    with ctx.engine.begin() as conn:
         found = outbox_repo.by_key(conn, idempotency_key)
-    if found is None or found.state != "pending" or found.next_attempt_at > now:
+        if found is None or ctx.networks.get(found.message.network) is None:
+            return False
+        message = outbox_repo.claim_by_key(conn, idempotency_key, now, now + CLAIM_LEASE)
+    if message is None:
         return False
-    network = ctx.networks.get(found.message.network)
-    if network is None:
+    network = ctx.networks[message.network]
+    outcome = _attempt(ctx, network, message, now, {}, threading.Lock())
+    if isinstance(outcome, _Failed):
         return False
-    return _send(ctx, network, found.message, now, {})
+    _record_sent(ctx, [(message, outcome)])
+    return True
 
 
-def _send(
+class _Failed:
+    pass
+
+
+_FAILED = _Failed()
+
+
+def _attempt(
     ctx: ServiceContext,
     network: SocialNetwork,
     message: OutboxMessage,
     now: datetime,
     paused: dict[Lane, datetime],
-) -> bool:
+    guard: threading.Lock,
+) -> str | _Failed | None:
+    """Send one message: the network's id for it (None when it gives none), or ``_FAILED``
+    after recording when to try again (or that it failed for good)."""
     lane = _lane(message)
-    if lane in paused:
-        _retry_at(ctx, message, paused[lane], "rate limited")
-        return False
-    with ctx.engine.begin() as conn:
-        if not outbox_repo.claim(conn, message.id, now, now + CLAIM_LEASE):
-            return False  # another sender has it
+    with guard:
+        resume = paused.get(lane)
+    if resume is not None:
+        _retry_at(ctx, message, resume, "rate limited")
+        return _FAILED
     try:
-        remote_id = _deliver(ctx, network, message)
+        return _deliver(ctx, network, message)
     except RateLimited as exc:
         resume = exc.reset_at or now + backoff(message.attempts)
-        paused[lane] = resume
+        with guard:
+            paused[lane] = resume
         _retry_at(ctx, message, resume, str(exc))
-        return False
     except NetworkUnavailable as exc:
         _retry_at(ctx, message, now + backoff(message.attempts), str(exc))
-        return False
     except NetworkError as exc:
         refused_grant = message.kind == LISTING and isinstance(exc, AuthenticationFailed)
         if refused_grant or message.attempts + 1 >= MAX_ATTEMPTS:
@@ -145,14 +183,22 @@ def _send(
                 outbox_repo.mark_failed(conn, message.id, str(exc))
         else:
             _retry_at(ctx, message, now + backoff(message.attempts), str(exc))
-        return False
+    return _FAILED
+
+
+def _record_sent(ctx: ServiceContext, sent: list[tuple[OutboxMessage, str | None]]) -> None:
+    if not sent:
+        return
+    at = ctx.now()
     with ctx.engine.begin() as conn:
-        outbox_repo.mark_sent(conn, message.id, remote_id, ctx.now())
-        if message.kind == LISTING and remote_id is not None:
-            listing_post_published(
-                conn, message.idempotency_key, message.network, remote_id, ctx.now()
-            )
-    return True
+        outbox_repo.mark_all_sent(
+            conn, [(message.id, remote_id) for message, remote_id in sent], at
+        )
+        for message, remote_id in sent:
+            if message.kind == LISTING and remote_id is not None:
+                listing_post_published(
+                    conn, message.idempotency_key, message.network, remote_id, at
+                )
 
 
 def _retry_at(ctx: ServiceContext, message: OutboxMessage, when: datetime, error: str) -> None:

@@ -110,26 +110,76 @@ def due(conn: Connection, now: datetime, limit: int) -> list[OutboxMessage]:
     return [OutboxMessage(**row._mapping) for row in conn.execute(query)]
 
 
-def claim(conn: Connection, message_id: int, now: datetime, until: datetime) -> bool:
-    """Take a due message for sending: its next attempt moves to ``until`` if it is still
-    pending and due. False when another sender took it first (compare-and-set)."""
-    result = conn.execute(
+def claim(
+    conn: Connection, now: datetime, until: datetime, limit: int, networks: Sequence[str]
+) -> list[OutboxMessage]:
+    """Take up to ``limit`` due messages of ``networks`` for this sender, oldest first: they
+    stay pending but are not due again before ``until``, so no other sender takes them meanwhile.
+
+    A sender that dies holding them leaves them to be sent by another once ``until`` passes;
+    the network's idempotency key makes a late second attempt harmless.
+    """
+    if not networks:
+        return []
+    due_ids = (
+        sa.select(outbox.c.id)
+        .where(
+            outbox.c.state == "pending",
+            outbox.c.next_attempt_at <= now,
+            outbox.c.network.in_(list(networks)),
+        )
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due_ids = due_ids.with_for_update(skip_locked=True)
+    rows = conn.execute(
+        outbox.update()
+        .where(outbox.c.id.in_(due_ids.scalar_subquery()))
+        .values(next_attempt_at=until)
+        .returning(*_MESSAGE_COLUMNS)
+    ).all()
+    return sorted((OutboxMessage(**row._mapping) for row in rows), key=lambda m: m.id)
+
+
+def claim_by_key(
+    conn: Connection, idempotency_key: str, now: datetime, until: datetime
+) -> OutboxMessage | None:
+    """Take the message with this key if it is pending and due, as :func:`claim` does."""
+    row = conn.execute(
         outbox.update()
         .where(
-            outbox.c.id == message_id,
+            outbox.c.idempotency_key == idempotency_key,
             outbox.c.state == "pending",
             outbox.c.next_attempt_at <= now,
         )
         .values(next_attempt_at=until)
-    )
-    return result.rowcount == 1
+        .returning(*_MESSAGE_COLUMNS)
+    ).first()
+    return None if row is None else OutboxMessage(**row._mapping)
 
 
 def mark_sent(conn: Connection, message_id: int, remote_id: str | None, now: datetime) -> None:
+    mark_all_sent(conn, [(message_id, remote_id)], now)
+
+
+def mark_all_sent(conn: Connection, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+    """Mark messages sent, with the id the network gave each, in one round of statements.
+
+    A message another sender already marked sent keeps that first record.
+    """
+    if not sent:
+        return
     conn.execute(
         outbox.update()
-        .where(outbox.c.id == message_id)
-        .values(state="sent", sent_at=now, remote_id=remote_id, attempts=outbox.c.attempts + 1)
+        .where(outbox.c.id == sa.bindparam("message_id"), outbox.c.state != "sent")
+        .values(
+            state="sent",
+            sent_at=now,
+            remote_id=sa.bindparam("sent_remote_id"),
+            attempts=outbox.c.attempts + 1,
+        ),
+        [{"message_id": m, "sent_remote_id": r} for m, r in sent],
     )
 
 

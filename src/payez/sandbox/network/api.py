@@ -19,10 +19,12 @@ from payez.sandbox.network import tables
 from payez.sandbox.network.context import (
     Params,
     SandboxContext,
+    bearer_token,
     caller,
     context,
     path_id,
     read_params,
+    signed_in_user,
     user_id,
 )
 from payez.sandbox.network.entities import Json, Renderer
@@ -250,7 +252,7 @@ async def account_statuses(request: Request, account_id: str) -> JSONResponse:
 @router.post("/api/v1/statuses")
 async def create_status(request: Request) -> Json:
     ctx = context(request)
-    me = await user_id(request)
+    token = bearer_token(request)
     params = await read_params(request)
     key = request.headers.get("idempotency-key") or None
     text = params.get("status") or ""
@@ -258,33 +260,39 @@ async def create_status(request: Request) -> Json:
     in_reply_to_id = params.get_id("in_reply_to_id")
     quote_of_id = params.get_id("quoted_status_id") or params.get_id("quote_id")
 
-    def work(conn: sa.Connection) -> Json:
-        status_id = post_status(
-            conn,
-            me,
-            text,
-            ctx.clock.now(),
-            visibility=visibility,
-            in_reply_to_id=in_reply_to_id,
-            quote_of_id=quote_of_id,
-            idempotency_key=key,
-        )
-        return _render_status(conn, ctx, status_id, me)
-
-    try:
-        return await in_transaction(ctx, work)
-    except sa.exc.IntegrityError:
-        if key is None:
-            raise
-
+    def post(me: int) -> int:
+        try:
+            with ctx.engine.begin() as conn:
+                return post_status(
+                    conn,
+                    me,
+                    text,
+                    ctx.clock.now(),
+                    visibility=visibility,
+                    in_reply_to_id=in_reply_to_id,
+                    quote_of_id=quote_of_id,
+                    idempotency_key=key,
+                )
+        except sa.exc.IntegrityError:
+            if key is None:
+                raise
         # A concurrent request with the same key won the race: answer with its status.
-        def replay(conn: sa.Connection) -> Json:
+        with ctx.engine.connect() as conn:
             existing = existing_for_key(conn, me, key)
-            if existing is None:
-                raise SandboxInvalid("conflicting request") from None
-            return _render_status(conn, ctx, existing, me)
+        if existing is None:
+            raise SandboxInvalid("conflicting request") from None
+        return existing
 
-        return await in_transaction(ctx, replay)
+    def work() -> Json:
+        # One trip to the thread pool for the whole request (each trip is a hand-over between
+        # threads); rendered once committed, in a transaction of its own, as the writers' lock
+        # is held to the commit.
+        me = signed_in_user(ctx, token)
+        status_id = post(me)
+        with ctx.engine.begin() as conn:
+            return _render_status(conn, ctx, status_id, me)
+
+    return await run_in_threadpool(work)
 
 
 def _render_status(

@@ -159,8 +159,15 @@ async def caller(request: Request, *, required: bool = True) -> TokenOwner | Non
 
 async def user_id(request: Request) -> int:
     """The account behind the bearer token (an app-only token is not enough)."""
-    owner = await caller(request)
-    if owner is None or owner.account_id is None:
+    return await run_in_threadpool(signed_in_user, context(request), bearer_token(request))
+
+
+def signed_in_user(ctx: SandboxContext, token: str | None) -> int:
+    """:func:`user_id`, for code already off the event loop."""
+    owner = _owner(ctx, token)
+    if owner is None:
+        raise SandboxUnauthorized()
+    if owner.account_id is None:
         raise SandboxUnauthorized("this method requires an authenticated user")
     return owner.account_id
 

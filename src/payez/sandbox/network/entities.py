@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from payez.sandbox.network import tables
-from payez.sandbox.network.statuses import Urls, can_see, render_content
+from payez.sandbox.network.statuses import Urls, can_see, mentioned_usernames, render_content
 
 Json = dict[str, Any]
 
@@ -51,6 +51,29 @@ def account_json(row: sa.Row[tuple[object, ...]], urls: Urls, statuses_count: in
     }
 
 
+def _count_of(column: sa.Column[Any]) -> sa.ScalarSelect[int]:
+    return (
+        sa.select(sa.func.count())
+        .select_from(tables.statuses)
+        .where(column == sa.bindparam("status_id"), tables.statuses.c.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+# Built once: rendering runs them for every status, and building a statement costs more
+# Python than running it.
+_COUNTS = sa.select(
+    _count_of(tables.statuses.c.reblog_of_id), _count_of(tables.statuses.c.in_reply_to_id)
+)
+_ACCOUNT = sa.select(tables.accounts).where(tables.accounts.c.id == sa.bindparam("account_id"))
+_STATUS = sa.select(tables.statuses).where(tables.statuses.c.id == sa.bindparam("status_id"))
+_MENTIONED = (
+    sa.select(tables.mentions.c.account_id)
+    .where(tables.mentions.c.status_id == sa.bindparam("status_id"))
+    .order_by(tables.mentions.c.account_id)
+)
+
+
 class Renderer:
     """Turns rows into Mastodon JSON for one viewer, loading what it needs in few queries."""
 
@@ -59,7 +82,8 @@ class Renderer:
         self.urls = urls
         self.viewer_id = viewer_id
         self._accounts: dict[int, sa.Row[tuple[object, ...]]] = {}
-        self._known_usernames: dict[str, str] | None = None
+        self._known_usernames: dict[str, str] = {}
+        self._looked_up: set[str] = set()
 
     def account(self, account_id: int) -> Json:
         return account_json(self._account_row(account_id), self.urls)
@@ -77,17 +101,22 @@ class Renderer:
     def _account_row(self, account_id: int) -> sa.Row[tuple[object, ...]]:
         row = self._accounts.get(account_id)
         if row is None:
-            row = self.conn.execute(
-                sa.select(tables.accounts).where(tables.accounts.c.id == account_id)
-            ).one()
+            row = self.conn.execute(_ACCOUNT, {"account_id": account_id}).one()
             self._accounts[account_id] = row
         return row
 
-    def _known(self) -> dict[str, str]:
-        if self._known_usernames is None:
-            # Rendering needs to know which @names exist; the sandbox has a handful of users.
-            rows = self.conn.execute(sa.select(tables.accounts.c.username))
-            self._known_usernames = {r.username.lower(): r.username for r in rows}
+    def _known(self, text: str) -> dict[str, str]:
+        """The @names of ``text`` that exist (lower-cased, to their spelling): rendering links
+        only those. Read once per name for all the statuses this renders."""
+        wanted = [n for n in mentioned_usernames(text) if n not in self._looked_up]
+        if wanted:
+            rows = self.conn.execute(
+                sa.select(tables.accounts.c.username).where(
+                    sa.func.lower(tables.accounts.c.username).in_(wanted)
+                )
+            )
+            self._known_usernames.update({r.username.lower(): r.username for r in rows})
+            self._looked_up.update(wanted)
         return self._known_usernames
 
     def statuses(self, rows: Iterable[sa.Row[tuple[object, ...]]]) -> list[Json]:
@@ -103,11 +132,7 @@ class Renderer:
                 sa.select(tables.statuses).where(tables.statuses.c.id == row.reblog_of_id)
             ).one()
             reblog = self.status(original)
-        mention_rows = self.conn.execute(
-            sa.select(tables.mentions.c.account_id)
-            .where(tables.mentions.c.status_id == status_id)
-            .order_by(tables.mentions.c.account_id)
-        ).all()
+        mention_rows = self.conn.execute(_MENTIONED, {"status_id": status_id}).all()
         mentions = []
         for mention in mention_rows:
             account = self._account_row(int(mention.account_id))
@@ -120,7 +145,7 @@ class Renderer:
                 }
             )
         text = str(row.text)
-        content = "" if reblog is not None else render_content(text, self._known(), self.urls)
+        content = "" if reblog is not None else render_content(text, self._known(text), self.urls)
         quote: Json | None = None
         if row.quote_of_id is not None:
             quote = self._quote(int(row.quote_of_id))
@@ -130,6 +155,7 @@ class Renderer:
                 content += (
                     f'<p class="quote-inline">RE: <a href="{quoted_url}">{quoted_url}</a></p>'
                 )
+        reblogs, replies = self._counts(status_id)
         data: Json = {
             "id": str(status_id),
             "uri": self.urls.status_uri(username, status_id),
@@ -146,9 +172,9 @@ class Renderer:
             "mentions": mentions,
             "tags": [],
             "emojis": [],
-            "reblogs_count": self._count(tables.statuses.c.reblog_of_id, status_id),
+            "reblogs_count": reblogs,
             "favourites_count": 0,
-            "replies_count": self._count(tables.statuses.c.in_reply_to_id, status_id),
+            "replies_count": replies,
             "in_reply_to_id": _str_or_none(row.in_reply_to_id),
             "in_reply_to_account_id": _str_or_none(row.in_reply_to_account_id),
             "reblog": reblog,
@@ -176,23 +202,15 @@ class Renderer:
             return {"state": "unauthorized", "quoted_status": None}
         return {"state": "accepted", "quoted_status": self.status(row)}
 
-    def _count(self, column: sa.Column[Any], status_id: int) -> int:
-        return int(
-            self.conn.execute(
-                sa.select(sa.func.count())
-                .select_from(tables.statuses)
-                .where(column == status_id, tables.statuses.c.deleted_at.is_(None))
-            ).scalar_one()
-        )
+    def _counts(self, status_id: int) -> tuple[int, int]:
+        """(boosts, replies) of a status, in one query."""
+        row = self.conn.execute(_COUNTS, {"status_id": status_id}).one()
+        return int(row[0]), int(row[1])
 
     def notification(self, row: sa.Row[tuple[object, ...]]) -> Json:
         status: Json | None = None
         if row.status_id is not None:
-            status = self.status(
-                self.conn.execute(
-                    sa.select(tables.statuses).where(tables.statuses.c.id == row.status_id)
-                ).one()
-            )
+            status = self.status(self.conn.execute(_STATUS, {"status_id": row.status_id}).one())
         return {
             "id": str(row.id),
             "type": row.type,
