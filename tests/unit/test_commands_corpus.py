@@ -16,7 +16,7 @@ EXAMPLES = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").spli
 def test_the_corpus_is_the_full_set() -> None:
     assert len(EXAMPLES) >= 55
     kinds = {example["expect"]["kind"] for example in EXAMPLES}
-    assert kinds == {"send", "buy", "help", "none", "error"}
+    assert kinds == {"send", "buy", "help", "link", "none", "error"}
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e["text"][:40] for e in EXAMPLES])

@@ -7,6 +7,7 @@ import pytest
 from payez.domain.commands import PARSE_ERROR_CODES
 from payez.domain.money import Money
 from payez.domain.replies import (
+    LINK_REFUSALS,
     OUTCOMES,
     PARSE_ERROR_OUTCOMES,
     REJECTION_REASONS,
@@ -97,12 +98,29 @@ def test_every_rejection_reason_has_its_own_text() -> None:
         assert len(texts) == len(REJECTION_REASONS)
 
 
-@pytest.mark.parametrize("code", PARSE_ERROR_OUTCOMES)
+@pytest.mark.parametrize("code", [c for c in PARSE_ERROR_OUTCOMES if c != "link_code_invalid"])
 def test_parse_errors_show_the_correct_form(code: str) -> None:
     french = reply_text(code, "fr", author="alice", service="TweetezPayez")
     english = reply_text(code, "en", author="alice", service="TweetezPayez")
     assert "@TweetezPayez envoie 10€ à @\u2060pseudo" in french
     assert "@TweetezPayez send €10 to @\u2060name" in english
+
+
+def test_an_unreadable_link_code_shows_the_link_form() -> None:
+    french = reply_text("link_code_invalid", "fr", author="alice", service="TweetezPayez")
+    english = reply_text("link_code_invalid", "en", author="alice", service="TweetezPayez")
+    assert french.endswith("Écrivez : @TweetezPayez lier CODE")
+    assert english.endswith("Write: @TweetezPayez link CODE")
+
+
+@pytest.mark.parametrize("reason", LINK_REFUSALS)
+def test_link_refusals_are_rejection_reasons_and_say_nothing_was_linked(reason: str) -> None:
+    assert reason in REJECTION_REASONS
+    link = "https://payez.fr/onboarding#link"
+    french = reply_text("rejected", "fr", author="alice", reason=reason, link=link)
+    english = reply_text("rejected", "en", author="alice", reason=reason, link=link)
+    assert french.startswith("@alice ") and english.startswith("@alice ")
+    assert "envoie" not in french and "send" not in english
 
 
 def test_examples_never_mention_a_real_account() -> None:

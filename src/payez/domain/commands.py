@@ -36,6 +36,7 @@ __all__ = [
     "Command",
     "HelpCommand",
     "Language",
+    "LinkCommand",
     "NoCommand",
     "ParseError",
     "SendCommand",
@@ -65,6 +66,16 @@ class HelpCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkCommand:
+    """``lier CODE`` / ``link CODE``: link the posting account to the Payez account that made
+    the code; ``code`` is upper case, of :data:`LINK_CODE_LENGTH` letters of
+    :data:`LINK_CODE_ALPHABET`."""
+
+    code: str
+    language: Language
+
+
+@dataclass(frozen=True, slots=True)
 class NoCommand:
     """Not a command (``kind: none``): the service does not answer."""
 
@@ -78,7 +89,7 @@ class ParseError:
     language: Language
 
 
-Command = SendCommand | BuyCommand | HelpCommand | NoCommand | ParseError
+Command = SendCommand | BuyCommand | HelpCommand | LinkCommand | NoCommand | ParseError
 
 AMOUNT_MISSING: Final = "amount_missing"
 AMOUNT_INVALID: Final = "amount_invalid"
@@ -87,6 +98,7 @@ CURRENCY_UNSUPPORTED: Final = "currency_unsupported"
 RECIPIENT_MISSING: Final = "recipient_missing"
 RECIPIENTS_MULTIPLE: Final = "recipients_multiple"
 RECIPIENT_IS_SERVICE: Final = "recipient_is_service"
+LINK_CODE_INVALID: Final = "link_code_invalid"
 PARSE_ERROR_CODES: Final = (
     AMOUNT_MISSING,
     AMOUNT_INVALID,
@@ -95,6 +107,7 @@ PARSE_ERROR_CODES: Final = (
     RECIPIENT_MISSING,
     RECIPIENTS_MULTIPLE,
     RECIPIENT_IS_SERVICE,
+    LINK_CODE_INVALID,
 )
 
 _NONE: Final = NoCommand()
@@ -127,6 +140,8 @@ _VERBS: Final[dict[str, tuple[str, Language]]] = {
     "buy": ("buy", "en"),
     "aide": ("help", "fr"),
     "help": ("help", "en"),
+    "lier": ("link", "fr"),
+    "link": ("link", "en"),
     "?": ("help", "fr"),
 }
 
@@ -396,6 +411,25 @@ def _buy_precise(folded: str, language: Language) -> Command:
     return BuyCommand(_euros(cents), language)
 
 
+# --- Link codes ----------------------------------------------------------------------------
+
+# Letters and digits nobody misreads: no 0/O, 1/I/L. Eight of them are about 40 bits, typed
+# in a few seconds; a code lives half an hour and serves once.
+LINK_CODE_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+LINK_CODE_LENGTH: Final = 8
+_LINK_CODE: Final = re.compile(rf"{_S}*[:,]?{_S}*(?P<code>[0-9A-Za-z]*)(?![\w@＠])")
+_LINK_CODE_LETTERS: Final = frozenset(LINK_CODE_ALPHABET)
+
+
+def _link(text: str, language: Language) -> Command:
+    """The code after the verb; what follows it (a thank-you, a hashtag) is ignored."""
+    match = _LINK_CODE.match(text)
+    code = match.group("code").upper() if match is not None else ""
+    if len(code) != LINK_CODE_LENGTH or not _LINK_CODE_LETTERS.issuperset(code):
+        return ParseError(LINK_CODE_INVALID, language)
+    return LinkCommand(code, language)
+
+
 # --- Fast paths ----------------------------------------------------------------------------
 # Most commands are well formed and in euros: one regex reads the whole phrase. Anything it does
 # not take, or any doubt after it (a second recipient or amount may follow), goes to the
@@ -500,6 +534,8 @@ def _finish(text: str, header: re.Match[str], grammar: _Grammar, precise: bool =
     if kind == "help":
         return _HELP[language]
     text = text[header.end() :]
+    if kind == "link":
+        return _link(text, language)
     folded = _fold(text)
     if kind == "buy":
         return _buy_precise(folded, language) if precise else _buy(folded, language)
@@ -563,6 +599,8 @@ def command_to_json(command: Command) -> dict[str, object]:
         }
     if isinstance(command, HelpCommand):
         return {"kind": "help"}
+    if isinstance(command, LinkCommand):
+        return {"kind": "link", "code": command.code}
     if isinstance(command, ParseError):
         return {"kind": "error", "code": command.code}
     return {"kind": "none"}

@@ -3,8 +3,9 @@
 One entry point, ``reply_text(outcome, language, *, author, **facts)``, chosen by the language of
 the command's verb. ``outcome`` is one of :data:`OUTCOMES`: a parse error code, ``help``, a
 success (``settled``, ``donation_settled``, ``purchase_settled``, ``claim_pending``,
-``confirmation_required``, ``refunded``, ``claim_reminder``), or a refusal: either
-``"rejected"`` with ``reason=<code>`` or the reason code itself (:data:`REJECTION_REASONS`).
+``confirmation_required``, ``refunded``, ``claim_reminder``, ``account_linked``), or a refusal:
+either ``"rejected"`` with ``reason=<code>`` or the reason code itself (:data:`REJECTION_REASONS`,
+which include the refusals of a link code, :data:`LINK_REFUSALS`).
 
 Facts (all optional unless the outcome needs them; unknown facts are ignored so a caller may
 pass one dictionary to every outcome):
@@ -14,7 +15,8 @@ pass one dictionary to every outcome):
 ``recipient``      handle of the recipient (merchant or association included)
 ``link``           a URL; required by ``help``, ``claim_pending``, ``confirmation_required``,
                    ``claim_reminder``, ``sender_unknown``, ``sender_unverified``,
-                   ``post_stale_needs_confirmation``
+                   ``post_stale_needs_confirmation`` and the link refusals that point to
+                   the page making codes
 ``days``/``hours`` time left to claim; ``minutes`` to confirm (default 15)
 ``title``          the listing's title (cut to 40 characters); ``merchant`` (else ``recipient``)
 ``limit``          :class:`Money`, for ``amount_over_limit``; ``minimum`` for the minimum
@@ -48,6 +50,16 @@ PARSE_ERROR_OUTCOMES: Final = (
     "recipient_missing",
     "recipients_multiple",
     "recipient_is_service",
+    "link_code_invalid",
+)
+# Refusals of ``lier CODE`` / ``link CODE``, beside its parse error.
+LINK_REFUSALS: Final = (
+    "link_code_unknown",
+    "link_code_expired",
+    "link_code_used",
+    "link_account_taken",
+    "link_post_edited",
+    "link_email_unverified",
 )
 REJECTION_REASONS: Final = (
     "amount_over_limit",
@@ -67,6 +79,7 @@ REJECTION_REASONS: Final = (
     "confirmation_expired",
     "post_stale_needs_confirmation",
     "cancelled",
+    *LINK_REFUSALS,
 )
 OUTCOMES: Final = (
     *PARSE_ERROR_OUTCOMES,
@@ -80,6 +93,7 @@ OUTCOMES: Final = (
     "refunded",
     "claim_reminder",
     "received",
+    "account_linked",
     *REJECTION_REASONS,
 )
 
@@ -102,9 +116,10 @@ class ReplyFactMissing(InvalidInput):
 
 
 # (French, English). Placeholders: {at} the addressee's mention and a space (or nothing), {svc}
-# the service's mention, {ex} the correct send form, {of} " de 10,00 €" / " of €10.00" (empty
-# when the amount is private), {to} " à @bob" / " to @bob", {rcpt} "@bob", {link}, {within},
-# {minutes}, {limit}, {minimum}, {price}, {title}, {merchant}, {sender}, {quiet_rcpt}.
+# the service's mention, {ex} the correct send form, {lex} the link form, {of} " de 10,00 €" /
+# " of €10.00" (empty when the amount is private), {to} " à @bob" / " to @bob", {rcpt} "@bob",
+# {link}, {within}, {minutes}, {limit}, {minimum}, {price}, {title}, {merchant}, {sender},
+# {quiet_rcpt}.
 _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "amount_missing": (
         "{at}Il manque le montant. Écrivez : {ex}",
@@ -133,6 +148,10 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "recipient_is_service": (
         "{at}{svc} ne reçoit pas d'argent : indiquez le destinataire. Écrivez : {ex}",
         "{at}{svc} cannot receive money: name the recipient. Write: {ex}",
+    ),
+    "link_code_invalid": (
+        "{at}Code illisible : recopiez les 8 caractères donnés par Payez. Écrivez : {lex}",
+        "{at}Unreadable code: copy the 8 characters Payez gave you. Write: {lex}",
     ),
     "help": (
         "{at}Payer : « {svc} envoie 10€ à @\u2060pseudo » ou « paie @\u2060pseudo 10€ »."
@@ -240,6 +259,34 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "{at}Paiement annulé : le message a été supprimé avant le règlement.",
         "{at}Payment cancelled: the post was deleted before it was settled.",
     ),
+    "account_linked": (
+        "{at}C'est fait : ce compte est relié à Payez. Vous pouvez payer par message.",
+        "{at}Done: this account is now linked to Payez. You can pay by post.",
+    ),
+    "link_code_unknown": (
+        "{at}Code inconnu : aucun compte relié. Créez un code sur Payez : {link}",
+        "{at}Unknown code: no account was linked. Get a code on Payez: {link}",
+    ),
+    "link_code_expired": (
+        "{at}Ce code a expiré : aucun compte relié. Créez-en un nouveau : {link}",
+        "{at}This code has expired: no account was linked. Get a new one: {link}",
+    ),
+    "link_code_used": (
+        "{at}Ce code a déjà servi : aucun compte relié. Créez-en un nouveau : {link}",
+        "{at}This code was already used: no account was linked. Get a new one: {link}",
+    ),
+    "link_account_taken": (
+        "{at}Liaison refusée : ce compte est déjà relié à un autre compte Payez.",
+        "{at}Link refused: this account is already linked to another Payez account.",
+    ),
+    "link_post_edited": (
+        "{at}Un message modifié ne relie aucun compte : publiez un nouveau message.",
+        "{at}An edited post links no account: write a new post.",
+    ),
+    "link_email_unverified": (
+        "{at}Liaison refusée : confirmez d'abord l'adresse e-mail du compte Payez : {link}",
+        "{at}Link refused: first confirm the Payez account's email address: {link}",
+    ),
 }
 _NEEDS_LINK: Final = frozenset(
     {
@@ -250,9 +297,14 @@ _NEEDS_LINK: Final = frozenset(
         "sender_unknown",
         "sender_unverified",
         "post_stale_needs_confirmation",
+        "link_code_unknown",
+        "link_code_expired",
+        "link_code_used",
+        "link_email_unverified",
     }
 )
 _EXAMPLE: Final = ("{svc} envoie 10€ à @\u2060pseudo", "{svc} send €10 to @\u2060name")
+_LINK_EXAMPLE: Final = ("{svc} lier CODE", "{svc} link CODE")
 
 
 def _handle(value: object) -> str:
@@ -343,6 +395,7 @@ def reply_text(outcome: str, language: Language, *, author: str, **facts: object
         "minimum": minimum or ("plus élevé" if fr else "higher"),
     }
     values["ex"] = _EXAMPLE[0 if fr else 1].format(svc=values["svc"])
+    values["lex"] = _LINK_EXAMPLE[0 if fr else 1].format(svc=values["svc"])
     return template.format(**values)
 
 
