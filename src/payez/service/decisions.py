@@ -14,8 +14,13 @@ from payez.domain.ledger import Transfer
 from payez.domain.money import Money
 from payez.domain.payments import PaymentKind, PaymentState
 from payez.domain.policy import ConfirmReason
+from payez.domain.replies import LINK_REFUSALS
 from payez.service.context import ServiceContext
 from payez.service.outbox_messages import private_notice, public_reply
+
+# Decisions that record no payment but still answer the post.
+_ANSWERED_WITHOUT_PAYMENT = frozenset({"help", "account_linked"})
+LINK_PAGE = "/onboarding#link"
 
 
 def settled_outcome(kind: PaymentKind | str) -> str:
@@ -87,7 +92,7 @@ def payment_row(d: Decision, now: datetime) -> dict[str, Any]:
 
 def replies_for(ctx: ServiceContext, d: Decision, now: datetime) -> list[dict[str, Any]]:
     """The replies a decision sends: none for posts that were not commands."""
-    if d.state is PaymentState.IGNORED and d.reason != "help":
+    if d.state is PaymentState.IGNORED and d.reason not in _ANSWERED_WITHOUT_PAYMENT:
         return []
     row, language = d.row, d.language
     hide = bool(d.sender and d.sender.hide_amount)
@@ -101,9 +106,12 @@ def replies_for(ctx: ServiceContext, d: Decision, now: datetime) -> list[dict[st
     if d.reason == "help":
         outcome = "help"
         facts["link"] = ctx.link("/")
+    elif d.reason == "account_linked":
+        outcome = "account_linked"
     elif d.state is PaymentState.REJECTED:
         outcome = str(d.reason)
-        facts["link"] = ctx.link("/")
+        # A refused link points to the page that makes codes.
+        facts["link"] = ctx.link(LINK_PAGE if outcome in LINK_REFUSALS else "/")
     elif d.state is PaymentState.AWAITING_CONFIRMATION:
         outcome = "confirmation_required"
         facts["link"] = ctx.link(f"/confirm/{d.confirm_token}")

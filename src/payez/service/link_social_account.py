@@ -1,7 +1,9 @@
-"""Use case: a logged-in user links a social account they proved they own (OAuth)."""
+"""Use case: a logged-in user links a social account they proved they own (OAuth); the
+linking itself is shared with the link by posted code (``link_by_code``)."""
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from payez.adapters.db import users as users_repo
@@ -36,9 +38,7 @@ def link_social_account(
     """
     try:
         with ctx.engine.begin() as conn:
-            require_verified_email(conn, user_id)
-            link_network_account(conn, ctx, user_id, network, account)
-            _ids, total = credit_held_payments(conn, ctx, network, account.id, user_id)
+            total = link_proven_account(conn, ctx, user_id, network, account)
             user = users_repo.get_user(conn, user_id)
             if publishing_token and user is not None and user.kind == "merchant":
                 sealed = seal_token(ctx.settings, network, account.id, publishing_token)
@@ -46,6 +46,21 @@ def link_social_account(
     except IntegrityError as exc:
         # Another user linked the same account in the same instant: the unique key decides.
         raise AccountAlreadyLinked(f"{network}:{account.handle}") from exc
+    return total
+
+
+def link_proven_account(
+    conn: Connection, ctx: ServiceContext, user_id: int, network: str, account: NetworkAccount
+) -> Money:
+    """Inside the caller's transaction: link an account its owner proved (OAuth, or a code
+    posted from it) and credit the money held for it; returns what was credited.
+
+    Refuses a user whose email address is not verified (``EmailUnverified``) and an account
+    linked to another user who can log in (``AccountAlreadyLinked``).
+    """
+    require_verified_email(conn, user_id)
+    link_network_account(conn, ctx, user_id, network, account)
+    _ids, total = credit_held_payments(conn, ctx, network, account.id, user_id)
     return total
 
 

@@ -34,6 +34,7 @@ from payez.domain.commands import (
     BuyCommand,
     Command,
     HelpCommand,
+    LinkCommand,
     NoCommand,
     ParseError,
     SendCommand,
@@ -51,8 +52,10 @@ from payez.domain.policy import (
     confirmation_reason,
     refusal_for_amount,
 )
+from payez.ports.network import NetworkAccount
 from payez.service.context import ServiceContext
 from payez.service.decisions import Decision, payment_row, replies_for
+from payez.service.link_by_code import link_by_code
 from payez.service.notification_emails import (
     CONFIRMATION_WAITING,
     MONEY_RECEIVED,
@@ -63,6 +66,7 @@ from payez.service.notification_emails import (
 from payez.service.velocity_flags import Committed, flag_batch_payments, velocity_rules_from
 
 PUBLIC_VISIBILITIES = frozenset({"public", "unlisted"})
+LINK_POST_EDITED = "link_post_edited"
 
 
 RETRIES = 5
@@ -207,6 +211,9 @@ class _Batch:
         if isinstance(command, ParseError):
             decision.refuse(command.code)
             return decision
+        if isinstance(command, LinkCommand):
+            self._decide_link(decision, command)
+            return decision
         if isinstance(command, SendCommand):
             decision.amount, decision.memo = command.amount, command.memo
             decision.recipient_handle = command.recipient
@@ -215,6 +222,29 @@ class _Batch:
             decision.kind = PaymentKind.PURCHASE
             self._decide_buy(decision, command)
         return decision
+
+    def _decide_link(self, decision: Decision, command: LinkCommand) -> None:
+        """Link the author's account to the code's owner; no money moves but the money held
+        for the account, credited as any link does. A payment later in this same batch from
+        the author is still decided as from the account found when the batch began."""
+        row = decision.row
+        if row.edited:
+            # As an edited payment is never paid blind, an edit never links: the code could
+            # have been pasted into a post someone else already answered.
+            decision.refuse(LINK_POST_EDITED)
+            return
+        done = link_by_code(
+            self.conn,
+            self.ctx,
+            code=command.code,
+            network=row.network,
+            account=NetworkAccount(id=row.author_id, handle=row.author_handle),
+            now=self.now,
+        )
+        if not done.linked:
+            decision.refuse(done.outcome)
+            return
+        decision.reason = done.outcome
 
     def _sender(self, decision: Decision) -> UserRow | None:
         row = decision.row

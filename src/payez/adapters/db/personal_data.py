@@ -28,6 +28,7 @@ from payez.adapters.db.tables.campaigns import (
 from payez.adapters.db.tables.card_charges import card_charges
 from payez.adapters.db.tables.emails import emails
 from payez.adapters.db.tables.ledger import ledger_accounts, ledger_transfers
+from payez.adapters.db.tables.link_codes import link_codes
 from payez.adapters.db.tables.listing_details import listing_details
 from payez.adapters.db.tables.payments import (
     inbox,
@@ -286,6 +287,13 @@ SOURCES: tuple[Source, ...] = (
         _mine(recovery_codes.c.user_id),
         "delete",
         "recovery codes are forgotten",
+        omit={"code_hash": SECRET},
+    ),
+    Source(
+        link_codes,
+        _mine(link_codes.c.user_id),
+        "delete",
+        "codes to link a social account by post are forgotten",
         omit={"code_hash": SECRET},
     ),
     Source(
