@@ -21,6 +21,7 @@ from payez.ports.sign_in import PUBLISH_SCOPES, READ_SCOPES
 from payez.service.account_overview import overview
 from payez.service.add_card import add_card, start_card_setup
 from payez.service.email_verification import EmailUnverified, email_needs_verifying
+from payez.service.link_by_code import create_link_code, live_code_expiry, posts_to_write
 from payez.service.link_social_account import is_merchant, link_social_account
 from payez.service.verify_identity import IdentityCheckFailed, parse_birth_date, verify_identity
 
@@ -65,6 +66,7 @@ def onboarding_routes(site: Site) -> APIRouter:
             o=overview(site.ctx, user_id),
             networks=networks,
             email_unverified=email_needs_verifying(site.ctx, user_id),
+            code_waits_until=live_code_expiry(site.ctx, user_id),
             **extra,
             **values,
         )
@@ -116,6 +118,21 @@ def onboarding_routes(site: Site) -> APIRouter:
         except ProcessorError as exc:
             return failed(request, exc, 502)
         return RedirectResponse("/onboarding?done=card#link", status_code=303)
+
+    @router.post("/onboarding/link-code")
+    def link_code(request: Request, csrf_token: str = Form("")) -> Response:
+        """A one-time code to post from the account to link, shown once: only its hash is
+        kept, so the page that made it is the only one that can show it."""
+        visitor = visitor_of(request)
+        user_id = visitor.require_user()
+        visitor.check_csrf(csrf_token)
+        try:
+            made = create_link_code(site.ctx, user_id)
+        except EmailUnverified as exc:
+            return verify_needed_page(site, request, exc)
+        response = page(request, link_code=made, link_posts=posts_to_write(site.ctx, made.code))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @router.get("/onboarding/link/{network}")
     def link_start(request: Request, network: str) -> Response:
