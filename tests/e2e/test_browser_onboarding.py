@@ -121,6 +121,15 @@ def test_sign_up_onboard_and_see_the_dashboard(server: Running, chromium: Browse
     assert "3 / 3" in content and "@alice" in content
     snapshot(page, "08-onboarding-done")
 
+    # Linking by posting a code: shown once, with the post to write, in French and English.
+    page.get_by_role("button", name="Obtenir un code").click()
+    code = page.locator("#the-link-code").inner_text()
+    assert len(code) == 8
+    assert f"@payez lier {code}" in page.content()
+    assert f"@payez link {code}" in page.content()
+    snapshot(page, "09-link-code")
+    page.goto(server.url + "/onboarding")
+
     page.get_by_role("link", name="Aller au tableau de bord").click()
     page.wait_for_url("**/dashboard")
     assert page.locator("#balance").inner_text().replace("\u00a0", " ") == "0,00 €"
