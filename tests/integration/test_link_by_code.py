@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from payez.adapters.db import emails
 from payez.adapters.db.tables.link_codes import link_codes
 from payez.adapters.db.tables.payments import social_links
 from payez.domain.payments import PaymentState
@@ -119,6 +120,14 @@ def test_a_code_links_the_posting_account_and_credits_the_money_held_for_it(
     assert live_code_expiry(world.ctx, bob) is None
     world.assert_ledger_sound()
 
+    # bob hears of it by email, with the way to undo it.
+    with world.ctx.engine.connect() as conn:
+        [notice] = [
+            e for e in emails.sent_to(conn, "bob@example.org") if e.kind == "account_linked"
+        ]
+    assert "@carol (memory)" in notice.text
+    assert world.ctx.link("/settings/privacy#links") in notice.text
+
     # The linked account's posts are bob's from now on (his identity is not verified yet).
     paid = world.post("carol", "@payez send 2€ to @alice")
     world.run()
@@ -181,6 +190,10 @@ def test_an_account_linked_to_someone_else_is_refused_and_nothing_changes(world:
     # The code was not spent: bob can still use it from his own account.
     assert _code_rows(world)[0]["used_at"] is None
     assert _link_audit(world) == []
+    with world.ctx.engine.connect() as conn:
+        assert [
+            e for e in emails.sent_to(conn, "bob@example.org") if e.kind == "account_linked"
+        ] == []
     carol = world.stranger("carol")
     world.post("carol", f"@payez lier {made.code}")
     world.run()

@@ -29,9 +29,11 @@ from payez.ports.network import NetworkAccount
 from payez.service.audit_log import record
 from payez.service.context import ServiceContext
 from payez.service.create_listing import service_handle_on
+from payez.service.email_outbox import Letter
 from payez.service.email_verification import EmailUnverified, require_verified_email
 from payez.service.errors import AccountAlreadyLinked
 from payez.service.link_social_account import link_proven_account
+from payez.service.recovery_codes import notify
 
 CODE_TTL: Final = timedelta(minutes=30)
 # Outcomes, as the replies name them (``payez.domain.replies``).
@@ -44,6 +46,7 @@ OWNER_UNVERIFIED: Final = "link_email_unverified"
 # A new code colliding with a stored one is a one-in-a-trillion event; a few draws settle it.
 _DRAWS: Final = 5
 _NOTHING: Final = Money.zero()
+LINKED_NOTICE: Final = "account_linked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,25 @@ def posts_to_write(ctx: ServiceContext, code: str) -> list[PostToWrite]:
     return posts
 
 
+def _linked_letter(ctx: ServiceContext, network: str, account: NetworkAccount) -> Letter:
+    where = ctx.link("/settings/privacy#links")
+    who = f"@{account.handle.lstrip('@')} ({network})"
+    return Letter(
+        subject_fr="Payez : un compte a été relié au vôtre",
+        subject_en="Payez: an account was linked to yours",
+        text_fr=(
+            f"Bonjour,\n\nLe compte {who} vient d'être relié à votre compte Payez : il a publié "
+            "votre code de liaison. Ses paiements par message sont désormais payés par votre "
+            f"compte.\n\nSi ce n'est pas vous, déliez-le tout de suite : {where}\n"
+        ),
+        text_en=(
+            f"Hello,\n\nThe account {who} was just linked to your Payez account: it posted "
+            "your link code. Its payments by post are now paid from your account.\n\nIf this "
+            f"was not you, unlink it at once: {where}\n"
+        ),
+    )
+
+
 def link_by_code(
     conn: Connection,
     ctx: ServiceContext,
@@ -170,6 +192,15 @@ def link_by_code(
                     "credited_cents": credited.cents,
                     "method": "code",
                 },
+                now=now,
+            )
+            # The code is a bearer secret: its owner hears of every account it linked.
+            notify(
+                conn,
+                found.user_id,
+                kind=LINKED_NOTICE,
+                key=f"account-linked:code:{found.id}",
+                letter=_linked_letter(ctx, network, account),
                 now=now,
             )
     except AccountAlreadyLinked:
