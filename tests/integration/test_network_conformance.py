@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from payez.adapters.networks.bluesky import BlueskyNetwork
 from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.adapters.networks.memory import InMemoryNetwork
 from payez.adapters.networks.x import XNetwork
@@ -23,6 +24,7 @@ from payez.adapters.networks.x_wire import tweepy_client
 from payez.ports.network import (
     AuthenticationFailed,
     Author,
+    MentionPage,
     NetworkAccount,
     NetworkUnavailable,
     Post,
@@ -30,6 +32,8 @@ from payez.ports.network import (
     SocialNetwork,
 )
 from payez.sandbox.network.statuses import post_status
+from tests.integration.atproto_server import PASSWORD, BlueskyWorld
+from tests.integration.bluesky_chat import ChatService
 from tests.integration.sandbox_server import Sandbox, running_sandbox
 from tests.integration.x_server import RunningX, running_x
 
@@ -42,6 +46,17 @@ class Driver(Protocol):
     """False where an edit is a new post with a new id (X)."""
     visibilities: tuple[str, ...]
     """The visibilities a post can have on this network."""
+    sees_edits: bool
+    """False where the network has no edits (Bluesky): a rewritten record is the same post."""
+
+    def handle(self, name: str) -> str:
+        """The handle ``name``'s account has on this network (Bluesky's are domain names)."""
+        ...
+
+    def written(self, text: str) -> str:
+        """``text`` as it reads once posted, its ``@name`` mentions spelt as this network
+        spells them."""
+        ...
 
     def post(
         self,
@@ -73,6 +88,13 @@ class Driver(Protocol):
 class MemoryDriver:
     edits_keep_the_id = True
     visibilities = ("public", "unlisted", "private", "direct")
+    sees_edits = True
+
+    def handle(self, name: str) -> str:
+        return name
+
+    def written(self, text: str) -> str:
+        return text
 
     def __init__(self) -> None:
         self.fake = InMemoryNetwork(name="memory")
@@ -122,6 +144,13 @@ class MemoryDriver:
 class SandboxDriver:
     edits_keep_the_id = True
     visibilities = ("public", "unlisted", "private", "direct")
+    sees_edits = True
+
+    def handle(self, name: str) -> str:
+        return name
+
+    def written(self, text: str) -> str:
+        return text
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
@@ -201,6 +230,13 @@ class XDriver:
 
     edits_keep_the_id = False
     visibilities = ("public",)
+    sees_edits = True
+
+    def handle(self, name: str) -> str:
+        return name
+
+    def written(self, text: str) -> str:
+        return text
 
     def __init__(self, running: RunningX) -> None:
         self.running = running
@@ -270,7 +306,123 @@ class XDriver:
         return Author(account, self.fake.credentials[handle].oauth2_token)
 
 
-@pytest.fixture(params=["memory", "sandbox", "x"])
+class _Indexed:
+    """The adapter, with each read waiting first until the AppView has indexed what the test
+    wrote (Bluesky's AppView indexes a moment after the PDS stores)."""
+
+    def __init__(self, network: BlueskyNetwork, world: BlueskyWorld) -> None:
+        self.adapter = network
+        self.world = world
+        self.name = network.name
+
+    @property
+    def service_account(self) -> NetworkAccount:
+        return self.adapter.service_account
+
+    def fetch_mentions(self, cursor: str | None, limit: int = 40) -> MentionPage:
+        self.world.network.process()
+        return self.adapter.fetch_mentions(cursor, limit)
+
+    def fetch_post(self, post_id: str) -> Post | None:
+        self.world.network.process()
+        return self.adapter.fetch_post(post_id)
+
+    def stream_mentions(
+        self,
+        on_post: Callable[[Post], None],
+        stop: threading.Event,
+        *,
+        cursor: str | None = None,
+        on_cursor: Callable[[str], None] | None = None,
+    ) -> None:
+        self.adapter.stream_mentions(on_post, stop, cursor=cursor, on_cursor=on_cursor)
+
+    def resolve_handle(self, handle: str) -> NetworkAccount | None:
+        return self.adapter.resolve_handle(handle)
+
+    def reply(self, to_post_id: str, text: str, idempotency_key: str) -> str:
+        self.world.network.process()
+        return self.adapter.reply(to_post_id, text, idempotency_key)
+
+    def notify_privately(self, account: NetworkAccount, text: str, idempotency_key: str) -> None:
+        self.adapter.notify_privately(account, text, idempotency_key)
+
+    def publish(self, text: str, idempotency_key: str, author: Author) -> str:
+        return self.adapter.publish(text, idempotency_key, author)
+
+
+class BlueskyDriver:
+    """Bluesky's users act on the reference PDS with their own sessions, as its app does; the
+    adapter reaches the PDS through a proxy that an outage cuts off. Handles are domain names
+    (``alice-3f2a.test``); Bluesky has no edits (a rewritten record is the same post)."""
+
+    edits_keep_the_id = True
+    sees_edits = False
+    visibilities = ("public",)
+
+    def __init__(self, world: BlueskyWorld) -> None:
+        self.world = world
+        for name in ("payez", "alice", "bob", "carol"):
+            world.account(name)
+        self.chat = ChatService()
+        self.adapter = BlueskyNetwork(
+            handle=world.handle("payez"),
+            app_password=PASSWORD,
+            service_url=world.proxy.url,
+            firehose_url=world.proxy.ws_url,
+            request_timeout=5,
+            poll_seconds=0.2,
+            backoff_initial=0.05,
+            backoff_maximum=0.5,
+            transport=self.chat,
+        )
+        self.network: SocialNetwork = _Indexed(self.adapter, world)
+
+    def handle(self, name: str) -> str:
+        return self.world.handle(name)
+
+    def written(self, text: str) -> str:
+        return self.world.written(text)
+
+    def post(
+        self,
+        handle: str,
+        text: str,
+        *,
+        in_reply_to: str | None = None,
+        visibility: str = "public",
+        quote_of: str | None = None,
+    ) -> str:
+        assert visibility == "public", "Bluesky posts have no visibility"
+        return self.world.post(handle, text, in_reply_to=in_reply_to, quote_of=quote_of)
+
+    def edit(self, handle: str, post_id: str, text: str) -> str:
+        self.world.rewrite(post_id, text)
+        return post_id
+
+    def delete(self, handle: str, post_id: str) -> None:
+        self.world.delete(post_id)
+
+    def repost(self, handle: str, post_id: str) -> str:
+        return self.world.repost(handle, post_id)
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        self.world.proxy.stop()
+        try:
+            yield
+        finally:
+            self.world.proxy.start()
+
+    def streams_open(self) -> int:
+        return self.world.proxy.open_connections("subscribeRepos")
+
+    def author(self, handle: str) -> Author:
+        account = self.world.account(handle)
+        return Author(NetworkAccount(account.did, account.handle), account.access_jwt)
+
+
+@pytest.fixture(params=["memory", "sandbox", "x", "bluesky"])
 def driver(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Driver]:
     if request.param == "memory":
         yield MemoryDriver()
@@ -278,6 +430,9 @@ def driver(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Driver]:
     if request.param == "x":
         with running_x() as running:
             yield XDriver(running)
+        return
+    if request.param == "bluesky":
+        yield BlueskyDriver(request.getfixturevalue("bluesky_world"))
         return
     url = request.getfixturevalue("sqlite_url")
     with running_sandbox(url, heartbeat_interval=1.0) as sandbox:
@@ -294,8 +449,8 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
 
 def test_service_account(driver: Driver) -> None:
     service = driver.network.service_account
-    assert service.handle == "payez"
-    assert driver.network.resolve_handle("payez") == service
+    assert service.handle == driver.handle("payez")
+    assert driver.network.resolve_handle(driver.handle("payez")) == service
 
 
 def test_mentions_page_forward_from_a_cursor(driver: Driver) -> None:
@@ -308,9 +463,10 @@ def test_mentions_page_forward_from_a_cursor(driver: Driver) -> None:
     first = page.posts[0]
     assert first.network == network.name
     assert first.original_id == first.id
-    assert first.author == network.resolve_handle("alice")
-    assert first.text == "@payez envoie 1€ à @bob"
-    assert set(first.mentions) == {network.service_account, network.resolve_handle("bob")}
+    assert first.author == network.resolve_handle(driver.handle("alice"))
+    assert first.text == driver.written("@payez envoie 1€ à @bob")
+    bob = network.resolve_handle(driver.handle("bob"))
+    assert set(first.mentions) == {network.service_account, bob}
     assert first.visibility == "public"
     assert not first.is_repost and not first.is_quote and first.edited_at is None
     assert first.created_at.tzinfo is not None
@@ -323,7 +479,7 @@ def test_mentions_page_forward_from_a_cursor(driver: Driver) -> None:
     later = [driver.post("carol", f"@payez send €{n} to @alice") for n in (7, 8, 9)]
     newer = network.fetch_mentions(page.cursor, limit=2)
     assert [p.id for p in newer.posts] == later
-    assert [p.author.handle for p in newer.posts] == ["carol"] * 3
+    assert [p.author.handle for p in newer.posts] == [driver.handle("carol")] * 3
     assert network.fetch_mentions(newer.cursor).posts == ()
 
 
@@ -337,7 +493,8 @@ def test_reply_is_idempotent(driver: Driver) -> None:
     reply = network.fetch_post(reply_id)
     assert reply is not None
     assert reply.in_reply_to_id == command
-    assert reply.in_reply_to_account_id == network.resolve_handle("alice").id  # type: ignore[union-attr]
+    alice = network.resolve_handle(driver.handle("alice"))
+    assert alice is not None and reply.in_reply_to_account_id == alice.id
     assert reply.author == network.service_account
     assert reply.text == "@alice c'est fait"
 
@@ -356,10 +513,10 @@ def test_deleted_posts_vanish(driver: Driver) -> None:
 
 def test_resolve_handle(driver: Driver) -> None:
     network = driver.network
-    bob = network.resolve_handle("@Bob")
+    bob = network.resolve_handle("@" + driver.handle("Bob"))
     assert isinstance(bob, NetworkAccount)
-    assert bob.handle == "bob"
-    assert network.resolve_handle("bob") == bob
+    assert bob.handle == driver.handle("bob")
+    assert network.resolve_handle(driver.handle("bob")) == bob
     assert bob.id not in ("bob", "@bob")  # an immutable id, not the handle
     assert network.resolve_handle("nobody_here") is None
     mention = network.fetch_mentions(None).posts
@@ -375,11 +532,11 @@ def test_reposts_and_quotes_are_flagged(driver: Driver) -> None:
     reposted = network.fetch_post(boost)
     assert reposted is not None
     assert reposted.is_repost and reposted.id == boost
-    assert reposted.author.handle == "carol"
+    assert reposted.author.handle == driver.handle("carol")
     quote = driver.post("carol", "@payez regardez ça", quote_of=command)
     quoted = network.fetch_post(quote)
     assert quoted is not None and quoted.is_quote and not quoted.is_repost
-    assert quoted.text == "@payez regardez ça"  # the quoted words are not the quoter's
+    assert quoted.text == driver.written("@payez regardez ça")  # not the quoted words
     original = network.fetch_post(command)
     assert original is not None and not original.is_repost and not original.is_quote
 
@@ -395,13 +552,17 @@ def test_edit_keeps_the_original_id_and_sets_edited_at(driver: Driver) -> None:
     edited = network.fetch_post(now)
     assert edited is not None
     assert edited.id == now and edited.original_id == command
-    assert edited.edited_at is not None and edited.edited_at >= edited.created_at
-    assert edited.text == "@payez envoie 1000€ à @bob"
     seen = network.fetch_mentions(None).posts
     if driver.edits_keep_the_id:
         assert len(seen) == 1
     # Every version of the post is keyed on its first id: the inbox records it once.
     assert [p.original_id for p in seen] == [command] * len(seen)
+    if not driver.sees_edits:
+        # A rewritten record is the same post, and nothing says it was rewritten.
+        assert edited.edited_at is None and seen[-1].id == command
+        return
+    assert edited.edited_at is not None and edited.edited_at >= edited.created_at
+    assert edited.text == "@payez envoie 1000€ à @bob"
     assert seen[-1].id == now and seen[-1].edited_at is not None
 
 
@@ -420,7 +581,7 @@ def test_visibility_is_reported(driver: Driver) -> None:
 
 def test_notify_privately(driver: Driver) -> None:
     network = driver.network
-    bob = network.resolve_handle("bob")
+    bob = network.resolve_handle(driver.handle("bob"))
     assert bob is not None
     network.notify_privately(bob, "Vous avez reçu 5 €", idempotency_key="notice-1")
     network.notify_privately(bob, "Vous avez reçu 5 €", idempotency_key="notice-1")
@@ -429,6 +590,10 @@ def test_notify_privately(driver: Driver) -> None:
     elif isinstance(driver, XDriver):
         payez = driver.fake.user("payez").id
         assert driver.fake.dms == [(payez, bob.id, "Vous avez reçu 5 €")]
+    elif isinstance(driver, BlueskyDriver):
+        payez = network.service_account.id
+        assert driver.chat.messages == [(payez, bob.id, "Vous avez reçu 5 €")]
+        assert driver.chat.proxied_to == {"did:web:api.bsky.chat#bsky_chat"}
     else:
         assert isinstance(driver, SandboxDriver)
         received = driver.sandbox.client("bob").notifications(types=["mention"])
