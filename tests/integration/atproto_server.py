@@ -159,16 +159,27 @@ class BlueskyWorld:
     def __init__(self, network: AtprotoNetwork) -> None:
         self.network = network
         self.suffix = uuid.uuid4().hex[:6]
+        self.by_name: dict[str, Account] = {}
         self.proxy = TcpProxy(network.pds_url)
         self.proxy.start()
 
     def handle(self, name: str) -> str:
-        return f"{name}-{self.suffix}.test"
+        """``name``'s handle: ``alice-3f2a.test``, or the one it was renamed to."""
+        known = self.by_name.get(name.lower())
+        return known.handle if known is not None else f"{name}-{self.suffix}.test"
 
     def account(self, name: str) -> Account:
-        handle = self.handle(name)
-        known = self.network.accounts.get(handle)
-        return known if known is not None else self.network.create_account(handle)
+        known = self.by_name.get(name)
+        if known is None:
+            known = self.by_name[name] = self.network.create_account(self.handle(name))
+        return known
+
+    def rename(self, name: str, new_name: str) -> str:
+        """Give ``name``'s account the handle ``new_name-3f2a.test``; its DID stays."""
+        self.by_name[name] = self.network.rename(
+            self.handle(name), f"{new_name}-{self.suffix}.test"
+        )
+        return self.by_name[name].handle
 
     def close(self) -> None:
         self.proxy.close()
@@ -180,7 +191,7 @@ class BlueskyWorld:
         return _MENTION.sub(lambda m: f"@{self.handle(m[1])}" if self._known(m[1]) else m[0], text)
 
     def _known(self, name: str) -> bool:
-        return self.handle(name) in self.network.accounts
+        return name in self.by_name
 
     def post(
         self,

@@ -11,10 +11,13 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import pytest
+import requests
+import requests.adapters
 
 from payez.adapters.networks.bluesky import BlueskyNetwork
 from payez.adapters.networks.mastodon import MastodonNetwork
@@ -29,11 +32,12 @@ from payez.ports.network import (
     NetworkUnavailable,
     Post,
     PostNotFound,
+    RateLimited,
     SocialNetwork,
 )
 from payez.sandbox.network.statuses import post_status
 from tests.integration.atproto_server import PASSWORD, BlueskyWorld
-from tests.integration.bluesky_chat import ChatService
+from tests.integration.bluesky_transport import BlueskyTransport
 from tests.integration.sandbox_server import Sandbox, running_sandbox
 from tests.integration.x_server import RunningX, running_x
 
@@ -84,6 +88,62 @@ class Driver(Protocol):
         """``handle``'s account with a token it granted to publish as it."""
         ...
 
+    def rename(self, name: str, new_name: str) -> str:
+        """Give ``name``'s account a new handle (its id stays); returns the new handle. The
+        driver still knows the account as ``name``."""
+        ...
+
+    def rate_limit(self, seconds: float) -> datetime:
+        """The network's next answer to a read of the mentions is 429, its limit resetting in
+        ``seconds``; returns that reset time as the network states it."""
+        ...
+
+
+class _Throttle(requests.adapters.HTTPAdapter):
+    """The Mastodon adapter's HTTP session in the sandbox tests: the next request to a path can
+    be answered 429 with the ``X-RateLimit-*`` headers Mastodon sends (an ISO 8601 reset)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._limits: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.mount("http://", self)
+        return session
+
+    def limit_next(self, path: str, seconds: float) -> datetime:
+        reset_at = datetime.now(UTC) + timedelta(seconds=seconds)
+        with self._lock:
+            self._limits[path] = reset_at
+        return reset_at
+
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        path = urlsplit(request.url or "").path
+        with self._lock:
+            limited = next((p for p in self._limits if path.endswith(p)), None)
+            reset_at = self._limits.pop(limited) if limited is not None else None
+        if reset_at is None:
+            return super().send(request, *args, **kwargs)
+        response = requests.Response()
+        response.status_code = 429
+        response.headers["X-RateLimit-Limit"] = "300"
+        response.headers["X-RateLimit-Remaining"] = "0"
+        response.headers["X-RateLimit-Reset"] = reset_at.isoformat()
+        response.headers["Content-Type"] = "application/json"
+        response._content = b'{"error": "Too many requests"}'
+        response.url = request.url or ""
+        response.request = request
+        return response
+
+
+class HandlesAreFixed(Exception):
+    """The network gives no way to change a handle (Mastodon: a username is part of the
+    account's URI, its id; moving to a new name makes a new account)."""
+
 
 class MemoryDriver:
     edits_keep_the_id = True
@@ -99,6 +159,7 @@ class MemoryDriver:
     def __init__(self) -> None:
         self.fake = InMemoryNetwork(name="memory")
         self.network: SocialNetwork = self.fake
+        self.renamed: dict[str, str] = {}
         for handle in ("alice", "bob", "carol"):
             self.fake.add_account(handle)
 
@@ -112,7 +173,11 @@ class MemoryDriver:
         quote_of: str | None = None,
     ) -> str:
         return self.fake.post(
-            handle, text, in_reply_to=in_reply_to, visibility=visibility, quote_of=quote_of
+            self.renamed.get(handle, handle),
+            text,
+            in_reply_to=in_reply_to,
+            visibility=visibility,
+            quote_of=quote_of,
         ).id
 
     def edit(self, handle: str, post_id: str, text: str) -> str:
@@ -140,6 +205,17 @@ class MemoryDriver:
         account = self.fake.add_account(handle)
         return Author(account, self.fake.token_for(account))
 
+    def rename(self, name: str, new_name: str) -> str:
+        account = self.fake.resolve_handle(name)
+        assert account is not None
+        self.renamed[name] = new_name
+        return self.fake.rename_account(account, new_name).handle
+
+    def rate_limit(self, seconds: float) -> datetime:
+        reset_at = datetime.now(UTC) + timedelta(seconds=seconds)
+        self.fake.rate_limit_next(1, reset_at)
+        return reset_at
+
 
 class SandboxDriver:
     edits_keep_the_id = True
@@ -154,12 +230,14 @@ class SandboxDriver:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self.throttle = _Throttle()
         for handle in ("payez", "alice", "bob", "carol"):
             sandbox.client(handle)
         self.network: SocialNetwork = MastodonNetwork(
             sandbox.api_base_url,
             sandbox.token("payez"),
             name="sandbox",
+            session=self.throttle.session(),
             request_timeout=5,
             stream_read_timeout=5,
             backoff_initial=0.05,
@@ -222,6 +300,12 @@ class SandboxDriver:
         account = self.network.resolve_handle(handle)
         assert account is not None
         return Author(account, self.sandbox.token(handle))
+
+    def rename(self, name: str, new_name: str) -> str:
+        raise HandlesAreFixed("a Mastodon username never changes; moving makes a new account")
+
+    def rate_limit(self, seconds: float) -> datetime:
+        return self.throttle.limit_next("/api/v1/notifications", seconds)
 
 
 class XDriver:
@@ -305,6 +389,14 @@ class XDriver:
         assert account is not None
         return Author(account, self.fake.credentials[handle].oauth2_token)
 
+    def rename(self, name: str, new_name: str) -> str:
+        self.fake.rename(name, new_name)
+        return new_name
+
+    def rate_limit(self, seconds: float) -> datetime:
+        reset = self.fake.rate_limit("mentions", times=1, reset_in=round(seconds))
+        return datetime.fromtimestamp(reset, UTC)
+
 
 class _Indexed:
     """The adapter, with each read waiting first until the AppView has indexed what the test
@@ -364,7 +456,7 @@ class BlueskyDriver:
         self.world = world
         for name in ("payez", "alice", "bob", "carol"):
             world.account(name)
-        self.chat = ChatService()
+        self.chat = BlueskyTransport()
         self.adapter = BlueskyNetwork(
             handle=world.handle("payez"),
             app_password=PASSWORD,
@@ -420,6 +512,12 @@ class BlueskyDriver:
     def author(self, handle: str) -> Author:
         account = self.world.account(handle)
         return Author(NetworkAccount(account.did, account.handle), account.access_jwt)
+
+    def rename(self, name: str, new_name: str) -> str:
+        return self.world.rename(name, new_name)
+
+    def rate_limit(self, seconds: float) -> datetime:
+        return self.chat.rate_limit("app.bsky.notification.listNotifications", reset_in=seconds)
 
 
 @pytest.fixture(params=["memory", "sandbox", "x", "bluesky"])
@@ -704,3 +802,44 @@ def test_stream_starts_from_everything_without_a_cursor(driver: Driver) -> None:
 def test_stream_backfill_on_postgres(postgres_url: str) -> None:
     with running_sandbox(postgres_url, heartbeat_interval=1.0) as sandbox:
         test_stream_delivers_live_and_backfills_after_a_drop(SandboxDriver(sandbox))
+
+
+def test_a_handle_change_is_followed(driver: Driver) -> None:
+    network = driver.network
+    before = network.resolve_handle(driver.handle("carol"))
+    assert before is not None
+    old_handle = before.handle
+    try:
+        new_handle = driver.rename("carol", "caroline")
+    except HandlesAreFixed:
+        # Nothing to follow: the id names the handle, and both stay as they are.
+        assert before.handle in before.id
+        assert network.resolve_handle(old_handle) == before
+        return
+    after = network.resolve_handle(new_handle)
+    assert after == NetworkAccount(before.id, new_handle)
+    assert network.resolve_handle(old_handle) is None
+    # The renamed account's posts carry its new handle; its id never changed.
+    post = driver.post("carol", "@payez envoie 3€ à @bob")
+    seen = network.fetch_post(post)
+    assert seen is not None and seen.author == after
+    assert [p.author for p in network.fetch_mentions(None).posts] == [after]
+
+
+def test_a_rate_limit_is_honoured(driver: Driver) -> None:
+    network = driver.network
+    first = driver.post("alice", "@payez envoie 1€ à @bob")
+    reset_at = driver.rate_limit(2)
+    with pytest.raises(RateLimited) as limited:
+        network.fetch_mentions(None)
+    assert limited.value.reset_at is not None
+    assert abs((limited.value.reset_at - reset_at).total_seconds()) < 1.5
+    assert [p.id for p in network.fetch_mentions(None).posts] == [first]
+
+    # A listener that meets the limit waits for its reset, then reads what it missed: it
+    # neither hammers the network nor loses the post.
+    reset_at = driver.rate_limit(2)
+    with _Stream(network) as stream:
+        _wait_for(lambda: stream.ids() == [first])
+        delivered_at = datetime.now(UTC)
+    assert delivered_at >= reset_at - timedelta(seconds=0.5)

@@ -57,7 +57,7 @@ from payez.adapters.networks.bluesky_wire import (
     tid_for,
     timestamp,
 )
-from payez.adapters.networks.reconnect import Backoff
+from payez.adapters.networks.reconnect import Backoff, wait_out
 from payez.ports.network import (
     AuthenticationFailed,
     Author,
@@ -428,12 +428,8 @@ class BlueskyNetwork:
                     backoff.reset()
                     self._listen(socket, stop, deliver, backfill, rng)
             except RateLimited as exc:
-                wait = backoff.next_delay()
-                if exc.reset_at is not None:
-                    ahead = (exc.reset_at - datetime.now(UTC)).total_seconds()
-                    wait = max(0.0, ahead) + rng.uniform(0.0, 1.0)
-                log.warning("%s: rate limited; reading again in %.0f s", self.name, wait)
-                if stop.wait(wait):
+                log.warning("%s: rate limited until %s", self.name, exc.reset_at)
+                if wait_out(stop, backoff, exc.reset_at):
                     return
             except (NetworkError, OSError, WebSocketException) as exc:
                 log.warning("%s: the stream of mentions failed: %s", self.name, exc)
