@@ -1,6 +1,7 @@
 """One set of rules for every SocialNetwork: the in-memory fake, the Mastodon adapter against
-the sandbox network (real HTTP, real Mastodon.py, real uvicorn), and the X adapter against the
-fake X API v2 (real HTTP, real tweepy, real uvicorn).
+the sandbox network (real HTTP, real Mastodon.py, real uvicorn), the X adapter against the
+fake X API v2 (real HTTP, real tweepy, real uvicorn), and the Bluesky adapter against the AT
+Protocol reference network (real PLC, PDS and AppView, real atproto package).
 
 Where networks differ by design the driver says so: an X edit is a new post with a new id (the
 same first id in its edit history), and X has no post visibilities."""
