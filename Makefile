@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test setup browser lint typecheck unit integration e2e bench clean
+.PHONY: run test setup browser atproto lint typecheck unit integration e2e bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,6 +24,19 @@ setup: $(BIN)/payez
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# The Bluesky tests run against the AT Protocol reference network (npm @atproto/dev-env on the
+# Node 22 of npm's `node` package), pinned by tests/atproto/package-lock.json. Its SQLite binding
+# is rebuilt for that Node against the headers the package ships, so nothing else is downloaded.
+ATPROTO := tests/atproto
+$(ATPROTO)/node_modules/.installed: $(ATPROTO)/package.json $(ATPROTO)/package-lock.json
+	cd $(ATPROTO) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(ATPROTO) && PATH="$$PWD/node_modules/.bin:$$PATH" \
+		npm_config_nodedir="$$(echo $$PWD/node_modules/node/node_modules/node-linux-*)" \
+		npm rebuild better-sqlite3 --loglevel=error
+	@touch $@
+
+atproto: $(ATPROTO)/node_modules/.installed
+
 # PAYEZ_CONFIRM defaults to psd2: `demo seed` prints each member's web login and TOTP secret.
 run: setup
 	$(BIN)/payez migrate
@@ -37,7 +50,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy src/payez
 
-test: setup browser lint typecheck
+test: setup browser atproto lint typecheck
 	$(BIN)/python -m pytest -q tests
 
 bench: setup

@@ -14,12 +14,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from payez.adapters.db.migrate import migrate
+
+if TYPE_CHECKING:
+    from tests.integration.atproto_server import AtprotoNetwork, BlueskyWorld
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PAYEZ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -97,6 +101,26 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 # -- no process left behind ------------------------------------------------------------------------
 
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+
+@pytest.fixture(scope="session")
+def atproto_network() -> Iterator[AtprotoNetwork]:
+    """The AT Protocol reference network, started once for the tests that need it."""
+    from tests.integration.atproto_server import running_atproto_network
+
+    with running_atproto_network() as network:
+        yield network
+
+
+@pytest.fixture
+def bluesky_world(atproto_network: AtprotoNetwork) -> Iterator[BlueskyWorld]:
+    from tests.integration.atproto_server import BlueskyWorld
+
+    world = BlueskyWorld(atproto_network)
+    try:
+        yield world
+    finally:
+        world.close()
 
 
 def _descendants(root: int) -> dict[int, str]:

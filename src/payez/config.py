@@ -96,6 +96,15 @@ class Settings:
     x_client_id: str = ""
     x_api_url: str = "https://api.x.com"
     x_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    # Bluesky (AT Protocol): the service account's PDS, handle and app password; the repository
+    # event stream it listens to (the relay; empty: read the notifications only, every
+    # bluesky_poll_seconds); the chat service private messages go through (empty: none).
+    bluesky_service: str = "https://bsky.social"
+    bluesky_handle: str = ""
+    bluesky_app_password: str = field(default="", repr=False)
+    bluesky_firehose: str = "wss://bsky.network"
+    bluesky_chat_service: str = "did:web:api.bsky.chat#bsky_chat"
+    bluesky_poll_seconds: int = 30
     # Web app: sessions and login rate limiting.
     session_days: int = 14
     login_window_minutes: int = 15
@@ -132,6 +141,12 @@ class Settings:
             raise SettingsError("PAYEZ_SMTP_URL is required in production (emails must go out)")
         if server.security == "none" and not server.loopback:
             raise SettingsError("PAYEZ_SMTP_URL: smtp+insecure:// is refused in production")
+
+    @property
+    def bluesky_configured(self) -> bool:
+        """True when the service account's handle and app password are set (then Payez
+        listens to Bluesky); one without the other is refused by :func:`load_settings`."""
+        return bool(self.bluesky_handle and self.bluesky_app_password)
 
     @property
     def x_configured(self) -> bool:
@@ -249,6 +264,22 @@ def _check_x(settings: Settings) -> None:
         raise SettingsError("PAYEZ_X_API_URL must be an http(s) address")
 
 
+def _check_bluesky(settings: Settings) -> None:
+    if bool(settings.bluesky_handle) != bool(settings.bluesky_app_password):
+        raise SettingsError(
+            "Bluesky is half configured: PAYEZ_BLUESKY_HANDLE and PAYEZ_BLUESKY_APP_PASSWORD "
+            "go together"
+        )
+    service = urlsplit(settings.bluesky_service)
+    if service.scheme not in ("https", "http") or not service.hostname:
+        raise SettingsError("PAYEZ_BLUESKY_SERVICE must be an http(s) address")
+    stream = urlsplit(settings.bluesky_firehose)
+    if settings.bluesky_firehose and (stream.scheme not in ("wss", "ws") or not stream.hostname):
+        raise SettingsError("PAYEZ_BLUESKY_FIREHOSE must be a ws(s) address, or empty")
+    if settings.bluesky_poll_seconds < 1:
+        raise SettingsError("PAYEZ_BLUESKY_POLL_SECONDS must be at least 1")
+
+
 def _coerce(name: str, raw: str, default: object) -> object:
     if isinstance(default, bool):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
@@ -292,6 +323,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings.smtp_server  # noqa: B018 - likewise the SMTP URL
     settings.mail_from_address  # noqa: B018 - and the From address
     _check_x(settings)
+    _check_bluesky(settings)
     settings.check_production_safety()
     return settings
 

@@ -6,11 +6,13 @@ import pytest
 import sqlalchemy as sa
 
 from payez.adapters.mail.smtp import SmtpMailer
+from payez.adapters.networks.bluesky import BlueskyNetwork
 from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.adapters.networks.x import XNetwork
 from payez.adapters.networks.x_oauth import XOAuthClient
 from payez.config import SmtpServer, load_settings
 from payez.entrypoints.composition import (
+    BLUESKY,
     MASTODON,
     X,
     mailer_for,
@@ -113,3 +115,22 @@ def test_emails_go_to_the_sandbox_mailbox_unless_an_smtp_server_is_named() -> No
     mailer = mailer_for(named, engine)
     assert isinstance(mailer, SmtpMailer)
     assert mailer.server == SmtpServer("mail.example.org", 465, "tls", "payez", "hunter2")
+
+
+def test_a_configured_bluesky_account_is_listened_to_without_a_request_at_start() -> None:
+    settings = load_settings(
+        {
+            "PAYEZ_BLUESKY_HANDLE": "payez.bsky.social",
+            "PAYEZ_BLUESKY_APP_PASSWORD": "app-password",
+            # Nothing listens here: building the adapter must not sign in yet.
+            "PAYEZ_BLUESKY_SERVICE": "http://127.0.0.1:9",
+            "PAYEZ_BLUESKY_FIREHOSE": "ws://127.0.0.1:9",
+            "PAYEZ_BLUESKY_CHAT_SERVICE": "",
+        }
+    )
+    networks = networks_for(settings, WIRING)
+    assert set(networks) == {SANDBOX_NETWORK, BLUESKY}
+    bluesky = networks[BLUESKY]
+    assert isinstance(bluesky, BlueskyNetwork) and bluesky.name == BLUESKY
+    assert bluesky._xrpc == "http://127.0.0.1:9/xrpc"
+    assert bluesky._firehose == "ws://127.0.0.1:9" and bluesky._chat_service == ""

@@ -158,3 +158,43 @@ def test_x_is_configured_from_its_variables_and_keeps_its_secrets_out_of_reprs()
 def test_a_half_configured_x_is_refused(environ: dict[str, str]) -> None:
     with pytest.raises(SettingsError, match="X"):
         load_settings(environ)
+
+
+BLUESKY_ENVIRONMENT = {
+    "PAYEZ_BLUESKY_HANDLE": "payez.bsky.social",
+    "PAYEZ_BLUESKY_APP_PASSWORD": "abcd-efgh-ijkl-mnop",
+}
+
+
+def test_bluesky_is_configured_from_its_variables_and_keeps_its_password_out_of_reprs() -> None:
+    defaults = load_settings({})
+    assert not defaults.bluesky_configured
+    assert defaults.bluesky_service == "https://bsky.social"
+    assert defaults.bluesky_firehose == "wss://bsky.network"
+    settings = load_settings(
+        {
+            **BLUESKY_ENVIRONMENT,
+            "PAYEZ_BLUESKY_SERVICE": "http://127.0.0.1:2583",
+            "PAYEZ_BLUESKY_FIREHOSE": "",
+            "PAYEZ_BLUESKY_POLL_SECONDS": "5",
+        }
+    )
+    assert settings.bluesky_configured
+    assert settings.bluesky_service == "http://127.0.0.1:2583"
+    assert settings.bluesky_firehose == "" and settings.bluesky_poll_seconds == 5
+    assert "abcd-efgh-ijkl-mnop" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("environ", "complaint"),
+    [
+        ({"PAYEZ_BLUESKY_HANDLE": "payez.bsky.social"}, "half configured"),
+        ({"PAYEZ_BLUESKY_APP_PASSWORD": "secret"}, "half configured"),
+        ({**BLUESKY_ENVIRONMENT, "PAYEZ_BLUESKY_SERVICE": "bsky.social"}, "SERVICE"),
+        ({**BLUESKY_ENVIRONMENT, "PAYEZ_BLUESKY_FIREHOSE": "https://relay"}, "FIREHOSE"),
+        ({**BLUESKY_ENVIRONMENT, "PAYEZ_BLUESKY_POLL_SECONDS": "0"}, "POLL_SECONDS"),
+    ],
+)
+def test_a_half_configured_bluesky_is_refused(environ: dict[str, str], complaint: str) -> None:
+    with pytest.raises(SettingsError, match=complaint):
+        load_settings(environ)

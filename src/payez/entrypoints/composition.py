@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 MASTODON = "mastodon"
 X = "x"
+BLUESKY = "bluesky"
 
 log = logging.getLogger("payez.composition")
 
@@ -45,7 +46,7 @@ def card_processor_for(settings: Settings, engine: Engine) -> CardProcessor:
 
 def networks_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SocialNetwork]:
     """The sandbox network always; a real Mastodon server when its URL and token are set; X
-    when the service account's X credentials are."""
+    and Bluesky when the service account's credentials on them are."""
     from payez.adapters.networks.mastodon import MastodonNetwork
     from payez.sandbox.bootstrap import SANDBOX_NETWORK
 
@@ -73,6 +74,18 @@ def networks_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SocialN
             bearer_token=settings.x_bearer_token,
             api_url=settings.x_api_url,
             name=X,
+        )
+    if settings.bluesky_configured:
+        from payez.adapters.networks.bluesky import BlueskyNetwork
+
+        networks[BLUESKY] = BlueskyNetwork(
+            handle=settings.bluesky_handle,
+            app_password=settings.bluesky_app_password,
+            service_url=settings.bluesky_service,
+            firehose_url=settings.bluesky_firehose,
+            chat_service=settings.bluesky_chat_service,
+            poll_seconds=float(settings.bluesky_poll_seconds),
+            name=BLUESKY,
         )
     return networks
 

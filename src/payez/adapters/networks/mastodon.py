@@ -44,7 +44,7 @@ from mastodon.errors import (
 from requests.exceptions import ChunkedEncodingError, ReadTimeout
 
 from payez.adapters.networks.html_text import html_to_text
-from payez.adapters.networks.reconnect import Backoff
+from payez.adapters.networks.reconnect import Backoff, wait_out
 from payez.ports.network import (
     AuthenticationFailed,
     Author,
@@ -423,12 +423,20 @@ class MastodonNetwork:
             )
             worker.start()
             try:
-                cursor = self._consume(events, on_post, stop, cursor, on_cursor, backoff)
+                cursor, limited_until = self._consume(
+                    events, on_post, stop, cursor, on_cursor, backoff
+                )
             finally:
                 listener.closed.set()
                 session.cut()
             if stop.is_set():
                 return
+            if limited_until is not None:
+                # The backfill met a rate limit: reconnecting sooner would only meet it again.
+                log.warning("%s: rate limited; reconnecting after %s", self.name, limited_until)
+                if wait_out(stop, backoff, limited_until):
+                    return
+                continue
             log.info("%s: stream ended; reconnecting", self.name)
             if backoff.wait(stop):
                 return
@@ -452,9 +460,9 @@ class MastodonNetwork:
         cursor: str | None,
         on_cursor: Callable[[str], None] | None,
         backoff: Backoff,
-    ) -> str | None:
+    ) -> tuple[str | None, datetime | None]:
         """Run one connection: wait for it, backfill, then deliver live events until it ends.
-        Returns the cursor reached."""
+        Returns the cursor reached, and when a rate limit met by the backfill resets."""
         connected = False
         unsaved = 0  # posts delivered since the cursor was last handed to ``on_cursor``
         while not stop.is_set():
@@ -475,8 +483,10 @@ class MastodonNetwork:
                 log.info("%s: stream connected", self.name)
                 try:
                     page = self.fetch_mentions(cursor)
+                except RateLimited as exc:
+                    return cursor, exc.reset_at or datetime.now(UTC)
                 except NetworkError:
-                    return cursor
+                    return cursor, None
                 backoff.reset()
                 for post in page.posts:
                     on_post(post)
@@ -494,7 +504,7 @@ class MastodonNetwork:
                 unsaved += 1
         if unsaved and on_cursor is not None and cursor is not None:
             on_cursor(cursor)
-        return cursor
+        return cursor, None
 
 
 def _reset_at(headers: Mapping[str, str]) -> datetime | None:

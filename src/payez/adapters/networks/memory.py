@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from payez.adapters.networks.reconnect import Backoff
+from payez.adapters.networks.reconnect import Backoff, wait_out
 from payez.ports.clock import Clock, SystemClock
 from payez.ports.network import (
     VISIBILITIES,
@@ -278,6 +278,11 @@ class InMemoryNetwork:
                 # Subscribe first, then backfill: a mention made in between arrives twice and
                 # the cursor drops the second copy, instead of arriving never.
                 page = self.fetch_mentions(cursor)
+            except RateLimited as exc:
+                self._unsubscribe(inbox)
+                if wait_out(stop, backoff, exc.reset_at):
+                    return
+                continue
             except NetworkError:
                 self._unsubscribe(inbox)
                 if backoff.wait(stop):

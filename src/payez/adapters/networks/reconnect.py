@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 
 @dataclass
@@ -30,3 +31,13 @@ class Backoff:
     def wait(self, stop: threading.Event) -> bool:
         """Sleep for the next delay; True when ``stop`` was set meanwhile."""
         return stop.wait(self.next_delay())
+
+
+def wait_out(stop: threading.Event, backoff: Backoff, reset_at: datetime | None) -> bool:
+    """After a rate limit: sleep until ``reset_at`` (plus up to a second of jitter, so many
+    listeners do not return in the same instant), or the next back-off delay when the network
+    gave no reset time. True when ``stop`` was set meanwhile."""
+    if reset_at is None:
+        return backoff.wait(stop)
+    ahead = (reset_at - datetime.now(UTC)).total_seconds()
+    return stop.wait(max(0.0, ahead) + backoff.rng.uniform(0.0, 1.0))
