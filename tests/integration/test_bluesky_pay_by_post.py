@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from payez.adapters.db import cursors
+from payez.adapters.db import cursors, emails
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.ledger import SqlLedger, check_ledger
-from payez.adapters.db.tables.payments import payments
+from payez.adapters.db.tables.payments import payments, social_links
 from payez.adapters.networks.bluesky import BlueskyNetwork
 from payez.config import load_settings
 from payez.domain.money import Money
@@ -26,6 +26,8 @@ from payez.entrypoints.worker import Worker
 from payez.ports.clock import SystemClock
 from payez.service.claim_payment import ClaimClosed, claim_payment
 from payez.service.context import ServiceContext
+from payez.service.email_verification import verify_email
+from payez.service.link_by_code import create_link_code
 from payez.service.load_wallet import load_wallet
 from payez.service.open_account import link_network_account, open_user
 from payez.service.sign_up import sign_up
@@ -236,3 +238,43 @@ def test_two_workers_share_the_stream_and_pay_once(world: PayWorld) -> None:
     )
     assert all(len(world.replies_to(c)) == 1 for c in commands)
     assert world.balance("bob") == 5_000 + 600
+
+
+def test_a_bluesky_account_is_linked_by_posting_a_code(world: PayWorld) -> None:
+    """No OAuth on Bluesky yet: a person proves their DID by posting their one-time code."""
+    bluesky = world.bluesky
+    address = "dave@example.org"
+    user = sign_up(
+        world.ctx,
+        email=address,
+        password="correct horse battery",
+        display_name="dave",
+        language="fr",
+    )
+    with world.ctx.engine.connect() as conn:
+        letter = next(e for e in emails.sent_to(conn, address) if e.kind == "verify_email")
+    verify_email(world.ctx, letter.text.split("token=", 1)[1].split()[0])
+    # Money sent to dave's DID before he had a Payez login waits for him.
+    worker = world.worker()
+    try:
+        payment = bluesky.post("alice", "@payez envoie 4€ à @dave")
+        _until(lambda: len(world.replies_to(payment)) == 1)
+        code = create_link_code(world.ctx, user).code
+        post = bluesky.post("dave", f"@payez lier {code.lower()}")
+        _until(lambda: len(world.replies_to(post)) == 1)
+        # The same code posted again links nothing more.
+        again = bluesky.post("dave", f"@payez lier {code}")
+        _until(lambda: len(world.replies_to(again)) == 1)
+    finally:
+        assert worker.shutdown() == []
+    dave = bluesky.account("dave")
+    with world.ctx.engine.connect() as conn:
+        links = conn.execute(
+            sa.select(social_links.c.user_id, social_links.c.account_id, social_links.c.handle)
+            .where(social_links.c.network == NAME)
+            .where(social_links.c.user_id == user)
+        ).all()
+    assert [tuple(link) for link in links] == [(user, dave.did, dave.handle)]
+    assert world.payment_for(payment)["state"] == "claimed"  # credited on linking
+    world.users["dave"] = user
+    assert world.balance("dave") == 400
