@@ -60,7 +60,7 @@ class AtprotoNetwork:
     def create_account(self, handle: str) -> Account:
         client = Client(base_url=f"{self.pds_url}/xrpc")
         created = client.com.atproto.server.create_account(
-            {"handle": handle, "email": f"{handle}@example.test", "password": PASSWORD}
+            {"handle": handle, "email": f"{uuid.uuid4().hex}@example.test", "password": PASSWORD}
         )
         client.login(handle, PASSWORD, fetch_bsky_profile=False)
         account = Account(handle, created.did, created.access_jwt, client)

@@ -278,3 +278,36 @@ def test_a_bluesky_account_is_linked_by_posting_a_code(world: PayWorld) -> None:
     assert world.payment_for(payment)["state"] == "claimed"  # credited on linking
     world.users["dave"] = user
     assert world.balance("dave") == 400
+
+
+def test_handles_change_hands_and_the_money_follows_the_did(world: PayWorld) -> None:
+    """Bob renames himself mid-test, and Carol takes his former handle: a payment to the new
+    handle still pays Bob (his DID), a payment to the former one goes to Carol's DID (held for
+    her to claim), and a command Carol posts under that handle spends nothing of Bob's."""
+    bluesky = world.bluesky
+    bob_did = bluesky.account("bob").did
+    former = bluesky.handle("bob")
+    worker = world.worker()
+    try:
+        bluesky.rename("bob", "robert")
+        carol = bluesky.network.create_account(former)  # the handle Bob let go
+        bluesky.by_name["carol"] = carol
+        bluesky.network.process()
+        to_new = bluesky.post("alice", "@payez envoie 2€ à @bob")  # spelt as @robert-….test
+        assert f"@{bluesky.handle('bob')}" in bluesky.written("@bob")
+        _until(lambda: len(world.replies_to(to_new)) == 1)
+        to_former = bluesky.post("alice", f"@payez envoie 3€ à @{former}")
+        _until(lambda: len(world.replies_to(to_former)) == 1)
+        from_former = bluesky.post("carol", "@payez envoie 1€ à @alice")
+        _until(lambda: len(world.replies_to(from_former)) == 1)
+    finally:
+        assert worker.shutdown() == []
+    assert world.payment_for(to_new)["state"] == "settled"
+    assert world.payment_for(to_new)["recipient_user_id"] == world.users["bob"]
+    held = world.payment_for(to_former)
+    assert held["state"] == "held_for_claim" and held["recipient_account_id"] == carol.did
+    assert carol.did != bob_did
+    # Carol has no Payez account: her command pays nothing, and Bob's wallet is untouched.
+    assert world.payment_for(from_former)["state"] != "settled"
+    assert world.balance("bob") == 5_000 + 200
+    assert world.balance("alice") == 5_000 - 200 - 300
