@@ -1,0 +1,126 @@
+"""The PostgreSQL backup set-up of ``docs/operations.md``, drilled: a primary archives its WAL,
+a base backup is taken while payments go on, the primary is lost, and a new server restored
+from the base backup plus the archive holds every payment settled before the loss, with a
+ledger that passes ``payez ledger check``."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import sqlalchemy as sa
+
+from payez.adapters.db.ledger import check_ledger
+from payez.adapters.db.migrate import migrate
+from payez.adapters.db.tables.payments import payments
+from tests.integration.pg_cluster import (
+    Cluster,
+    as_postgres,
+    cluster_root,
+    free_port,
+    new_cluster,
+    pg_bin,
+)
+from tests.integration.pipeline_world import World
+
+
+def _settled(world: World) -> set[tuple[str, int]]:
+    with world.ctx.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(payments.c.post_id, payments.c.amount_cents).where(
+                payments.c.state == "settled"
+            )
+        )
+        return {(str(r[0]), int(r[1])) for r in rows}
+
+
+def _pay(world: World, count: int, first: int) -> None:
+    for n in range(first, first + count):
+        world.post("alice", f"@payez envoie {n % 9 + 1},{n % 100:02d}€ à @bob (n°{n})")
+    world.run()
+
+
+def test_a_server_restored_from_base_backup_and_wal_archive_misses_nothing() -> None:
+    with cluster_root() as root, new_cluster(root) as primary:
+        archive = root / "wal-archive"
+        archive.mkdir()
+        shutil.chown(archive, "postgres", "postgres")
+        primary.configure(
+            wal_level="replica",
+            archive_mode="on",
+            archive_command=f"test ! -f {archive}/%f && cp %p {archive}/%f",
+        )
+        primary.start()
+        primary.execute("CREATE DATABASE payez")
+        url = primary.url("payez")
+        migrate(url)
+        world = World.create(url)
+        world.join("alice", cents=100_000)
+        world.join("bob")
+        _pay(world, 40, 0)
+
+        base = root / "base"
+        as_postgres(
+            pg_bin("pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(base),
+            "--checkpoint=fast",
+            "--wal-method=none",
+        )
+        # Payments after the base backup exist only in the WAL archive.
+        _pay(world, 40, 40)
+        settled = _settled(world)
+        assert len(settled) == 80
+        primary.execute("SELECT pg_switch_wal()")  # the last segment goes to the archive
+        _wait_for_archive(primary)
+        world.ctx.engine.dispose()
+        primary.stop("immediate")  # the primary is lost
+
+        restored = Cluster(root / "restored", free_port(), primary.socket_dir)
+        as_postgres("cp", "-a", str(base), str(restored.data))
+        restored.configure(
+            restore_command=f"cp {archive}/%f %p",
+            recovery_target_action="promote",
+            archive_mode="off",
+        )
+        as_postgres("touch", str(restored.data / "recovery.signal"))
+        try:
+            restored.start()
+            restored.wait_until_writable()
+            restored_url = restored.url("payez")
+            again = World.create(restored_url)
+            assert _settled(again) == settled
+            report = check_ledger(again.ctx.engine)
+            assert report.ok, report.problems
+            again.ctx.engine.dispose()
+        finally:
+            restored.stop("fast")
+
+
+def _wait_for_archive(primary: Cluster) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        [(failed, last)] = primary.execute(
+            "SELECT failed_count, last_archived_wal FROM pg_stat_archiver"
+        )
+        [(current,)] = primary.execute("SELECT pg_walfile_name(pg_current_wal_lsn())")
+        if last is not None and str(last) >= _previous(str(current)):
+            return
+        assert time.monotonic() < deadline, f"WAL not archived (failures: {failed})"
+        time.sleep(0.2)
+
+
+def _previous(segment: str) -> str:
+    """The name of the WAL segment before ``segment`` (same timeline)."""
+    timeline, log, seg = segment[:8], int(segment[8:16], 16), int(segment[16:], 16)
+    if seg == 0:
+        log, seg = log - 1, 0xFF
+    else:
+        seg -= 1
+    return f"{timeline}{log:08X}{seg:08X}"
