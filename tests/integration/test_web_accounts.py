@@ -259,4 +259,4 @@ def test_a_new_login_gets_a_new_session_id(web: WebWorld) -> None:
 def test_the_app_builds_on_its_defaults(web: WebWorld) -> None:
     app = create_app(web.world.ctx)
     with TestClient(app) as client:
-        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}

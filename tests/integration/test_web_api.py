@@ -110,7 +110,7 @@ def test_healthz_and_metrics(web: WebWorld) -> None:
     world.later(seconds=90)  # the listener sees this post a minute and a half late
     poll_mentions(world.ctx, world.network)  # recorded, not yet processed
     client = web.browser().client
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
     assert metrics.headers["content-type"].startswith("text/plain")

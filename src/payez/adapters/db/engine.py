@@ -6,12 +6,16 @@ picks its own drivers (the standard library's sqlite3, psycopg 3).
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 from payez.domain.errors import InvalidInput
+
+log = logging.getLogger("payez.db")
 
 
 class DatabaseUrlInvalid(InvalidInput):
@@ -79,5 +83,29 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         # Statements are prepared once (one text per query: array parameters), but planned
         # for each execution: the hot path's best plan depends on how many ids a batch
         # carries, and a generic plan made for "some ids" was measured three times slower.
-        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+        # A server that stopped answering (not one that refuses) fails a connection in seconds,
+        # not after the system's two-minute TCP timeout.
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan", "connect_timeout": 10},
     )
+
+
+def wait_for_database(engine: Engine, stop: threading.Event, *, maximum: float = 10.0) -> bool:
+    """Block until the database answers, retrying with growing pauses (0.5 s up to
+    ``maximum``); False when ``stop`` was set first. A process started while its database is
+    restarting waits for it instead of dying."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return True
+        except exc.DBAPIError as failure:
+            log.warning(
+                "the database is unreachable (%s); trying again in %.1f s",
+                type(failure.orig).__name__,
+                delay,
+            )
+        if stop.wait(delay):
+            break
+        delay = min(maximum, delay * 2)
+    return False

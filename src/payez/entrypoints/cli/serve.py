@@ -51,7 +51,7 @@ def serve(
 def _serve(database_url: str | None, port: int | None, worker: bool, stop: threading.Event) -> None:
     import uvicorn
 
-    from payez.adapters.db.engine import make_engine
+    from payez.adapters.db.engine import make_engine, wait_for_database
     from payez.adapters.db.migrate import migrate
     from payez.entrypoints.composition import oauth_clients_for, service_context_for
     from payez.entrypoints.web.app import create_app
@@ -62,8 +62,11 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(database_url, port)
-    migrate(settings.database_url)
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    if not wait_for_database(engine, stop):
+        engine.dispose()
+        return
+    migrate(settings.database_url)
     wiring = wire_sandbox(engine, settings)
     ctx = service_context_for(settings, engine, wiring)
     clients = oauth_clients_for(settings, wiring)
@@ -107,7 +110,7 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
 @app.command("worker")
 def worker(database_url: DatabaseUrlOption = None, port: PortOption = None) -> None:
     """Run only the worker, against the sandbox of a `payez serve` on --port."""
-    from payez.adapters.db.engine import make_engine
+    from payez.adapters.db.engine import make_engine, wait_for_database
     from payez.entrypoints.composition import service_context_for
     from payez.entrypoints.worker import Worker
     from payez.sandbox.bootstrap import wire_sandbox
@@ -117,6 +120,9 @@ def worker(database_url: DatabaseUrlOption = None, port: PortOption = None) -> N
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         settings = _settings(database_url, port)
         engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+        if not wait_for_database(engine, stop):
+            engine.dispose()
+            return
         wiring = wire_sandbox(engine, settings)
         background = Worker(service_context_for(settings, engine, wiring), stop=stop)
         _freeze_startup_objects()
