@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test setup browser atproto lint typecheck unit integration e2e bench clean
+.PHONY: run test setup browser failover-tools atproto lint typecheck unit integration e2e bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,6 +23,11 @@ setup: $(BIN)/payez
 # Browser tests drive Debian's Chromium (never a downloaded one); install it only if missing.
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# The failover test runs pg_auto_failover from Debian, for the PostgreSQL version installed.
+failover-tools:
+	@test -x /usr/bin/pg_autoctl || (apt-get update -qq && \
+		apt-get install -y -qq postgresql-$$(ls /etc/postgresql | sort -n | tail -n 1)-auto-failover)
 
 # The Bluesky tests run against the AT Protocol reference network (npm @atproto/dev-env on the
 # Node 22 of npm's `node` package), pinned by tests/atproto/package-lock.json. Its SQLite binding
@@ -50,7 +55,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy src/payez
 
-test: setup browser atproto lint typecheck
+test: setup browser failover-tools atproto lint typecheck
 	$(BIN)/python -m pytest -q tests
 
 bench: setup
