@@ -45,6 +45,8 @@ NOT_PAGES = {
     "/listings/{listing_id}/picture",  # an image
     "/receipts/{receipt_id}.pdf",  # a PDF
     "/backoffice/payouts/{batch_id}/file",  # a pain.001 file
+    "/manifest.webmanifest",  # the web app manifest (JSON)
+    "/icon.svg",  # an image
 }
 JSON_PREFIXES = ("/api/", "/sandbox/api/")
 # Which areas are also seen by their own users (everything is seen as a visitor and as alice).
