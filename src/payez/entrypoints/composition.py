@@ -84,7 +84,7 @@ def networks_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SocialN
             service_url=settings.bluesky_service,
             firehose_url=settings.bluesky_firehose,
             chat_service=settings.bluesky_chat_service,
-            poll_seconds=float(settings.bluesky_poll_seconds),
+            poll_seconds=settings.bluesky_poll_seconds,
             name=BLUESKY,
         )
     return networks
