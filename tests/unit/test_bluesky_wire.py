@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from atproto_client import exceptions as atp
 from atproto_client.models.common import XrpcError
@@ -173,6 +174,7 @@ def _response(status: int, error: str = "", headers: dict[str, str] | None = Non
         (atp.BadRequestError(_response(400, "InvalidToken")), AuthenticationFailed),
         (atp.BadRequestError(_response(400, "ExpiredToken")), AuthenticationFailed),
         (atp.InvokeTimeoutError(), NetworkUnavailable),
+        (httpx.RemoteProtocolError("Server disconnected"), NetworkUnavailable),
         (atp.NetworkError(_response(502)), NetworkUnavailable),
         (atp.RequestException(_response(503)), NetworkUnavailable),
         (atp.BadRequestError(_response(400, "InvalidRequest")), NetworkError),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from atproto_client import exceptions as atp
 
 from payez.ports.network import (
@@ -261,6 +262,10 @@ def bluesky_errors() -> Iterator[None]:
         if status >= 500:
             raise NetworkUnavailable(str(exc)) from exc
         raise NetworkError(str(exc)) from exc
+    except httpx.TransportError as exc:
+        # The atproto package maps timeouts and connection failures, not a server that hangs
+        # up mid-answer (a restart, a dropped keep-alive connection): that is an outage too.
+        raise NetworkUnavailable(str(exc) or type(exc).__name__) from exc
     except atp.RequestErrorBase as exc:
         if error_name(exc) in _REFUSED_CREDENTIALS:
             raise AuthenticationFailed(str(exc)) from exc
