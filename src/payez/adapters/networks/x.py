@@ -26,10 +26,9 @@ import random
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from payez.adapters.networks.reconnect import Backoff
+from payez.adapters.networks.reconnect import Backoff, wait_out
 from payez.adapters.networks.x_wire import (
     DEFAULT_API_URL,
     EXPANSIONS,
@@ -321,12 +320,8 @@ class XNetwork:
             try:
                 page = self.fetch_mentions(cursor)
             except RateLimited as exc:
-                wait = backoff.next_delay()
-                if exc.reset_at is not None:
-                    ahead = (exc.reset_at - datetime.now(UTC)).total_seconds()
-                    wait = max(0.0, ahead) + rng.uniform(0.0, 1.0)
-                log.warning("%s: rate limited; polling again in %.0f s", self.name, wait)
-                if stop.wait(wait):
+                log.warning("%s: rate limited until %s", self.name, exc.reset_at)
+                if wait_out(stop, backoff, exc.reset_at):
                     return
                 continue
             except NetworkError as exc:
