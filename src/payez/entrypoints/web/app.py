@@ -35,6 +35,7 @@ from payez.entrypoints.web.onboarding import onboarding_routes
 from payez.entrypoints.web.pages import page_routes
 from payez.entrypoints.web.payouts import payout_routes
 from payez.entrypoints.web.privacy import privacy_routes
+from payez.entrypoints.web.security_headers import security_headers_middleware
 from payez.entrypoints.web.site import Site, language
 from payez.entrypoints.web.x_webhook import x_webhook_routes
 from payez.ports.cards import CardProcessor, ProcessorUnavailable
@@ -144,6 +145,7 @@ def create_app(
         return error_response(request, PayezError(str(exc.detail)[:200]), exc.status_code)
 
     app.middleware("http")(visitor_middleware(ctx))
+    app.middleware("http")(security_headers_middleware(ctx.settings))
     for router in (
         page_routes(site),
         account_routes(site),

@@ -15,6 +15,7 @@ from itsdangerous import URLSafeTimedSerializer
 from payez.domain.errors import Language, PayezError
 from payez.entrypoints.web.auth import Visitor, visitor_of
 from payez.entrypoints.web.i18n import format_deadline, format_moment, texts
+from payez.entrypoints.web.security_headers import csp_nonce
 from payez.ports.cards import CardProcessor
 from payez.ports.identity import IdentityVerifier
 from payez.ports.sign_in import SignInClient
@@ -61,6 +62,7 @@ class Site:
             t=texts(lang),
             visitor=visitor,
             csrf=visitor.csrf_token,
+            csp_nonce=csp_nonce(request),
             when=when,
             deadline=deadline,
             zone_label=zone_label(zone, self.ctx.now()),
