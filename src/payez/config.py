@@ -16,6 +16,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from payez.domain.errors import InvalidInput
+from payez.domain.reply_budget import ReplyBudgetInvalid, parse_windows
 
 Environment = Literal["development", "production"]
 ConfirmMode = Literal["psd2", "always", "never"]
@@ -105,6 +106,19 @@ class Settings:
     bluesky_firehose: str = "wss://bsky.network"
     bluesky_chat_service: str = "did:web:api.bsky.chat#bsky_chat"
     bluesky_poll_seconds: int = 30
+    # Where did:plc documents are read: a person linking by AT Protocol OAuth is trusted once
+    # their DID's document says their PDS is served by the authorization server they used.
+    bluesky_plc_url: str = "https://plc.directory"
+    # Reply budgets (docs/pipeline.md): what the service account may post on each network, as
+    # "LIMIT/PERIOD" windows separated by commas (periods in s, m, h or d; empty: no limit).
+    # X: the Basic tier's 100 posts a day per user; Bluesky: points, 3 a post; Mastodon: the
+    # server's default 300 statuses in 3 hours. Acknowledgements keep this share of every
+    # window for the replies that need the user (links, refusals).
+    x_reply_budget: str = "100/24h"
+    bluesky_reply_budget: str = "5000/1h,35000/24h"
+    mastodon_reply_budget: str = "300/3h"
+    sandbox_reply_budget: str = ""
+    reply_budget_reserve_percent: int = 20
     # Web app: sessions and login rate limiting.
     session_days: int = 14
     login_window_minutes: int = 15
@@ -276,8 +290,26 @@ def _check_bluesky(settings: Settings) -> None:
     stream = urlsplit(settings.bluesky_firehose)
     if settings.bluesky_firehose and (stream.scheme not in ("wss", "ws") or not stream.hostname):
         raise SettingsError("PAYEZ_BLUESKY_FIREHOSE must be a ws(s) address, or empty")
+    plc = urlsplit(settings.bluesky_plc_url)
+    if plc.scheme not in ("https", "http") or not plc.hostname:
+        raise SettingsError("PAYEZ_BLUESKY_PLC_URL must be an http(s) address")
     if settings.bluesky_poll_seconds < 1:
         raise SettingsError("PAYEZ_BLUESKY_POLL_SECONDS must be at least 1")
+
+
+# Points one post spends on each network's budget (Bluesky counts a created record as 3).
+POST_COST: Mapping[str, int] = {"bluesky": 3}
+
+
+def _check_reply_budgets(settings: Settings) -> None:
+    for network in ("x", "bluesky", "mastodon", "sandbox"):
+        text = getattr(settings, f"{network}_reply_budget")
+        try:
+            parse_windows(text, cost=POST_COST.get(network, 1))
+        except ReplyBudgetInvalid as exc:
+            raise SettingsError(f"PAYEZ_{network.upper()}_REPLY_BUDGET: {exc.detail}") from None
+    if not 0 <= settings.reply_budget_reserve_percent <= 90:
+        raise SettingsError("PAYEZ_REPLY_BUDGET_RESERVE_PERCENT must be between 0 and 90")
 
 
 def _coerce(name: str, raw: str, default: object) -> object:
@@ -324,6 +356,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings.mail_from_address  # noqa: B018 - and the From address
     _check_x(settings)
     _check_bluesky(settings)
+    _check_reply_budgets(settings)
     settings.check_production_safety()
     return settings
 

@@ -51,6 +51,7 @@ class AtprotoNetwork:
     pds_url: str
     appview_url: str
     control_url: str
+    plc_url: str
     accounts: dict[str, Account] = field(default_factory=dict)
 
     def process(self) -> None:
@@ -136,6 +137,7 @@ def _wait_for_addresses(process: subprocess.Popen[bytes], log_path: Path) -> Atp
         pds_url=addresses["pds"].replace("localhost", "127.0.0.1"),
         appview_url=addresses["appview"].replace("localhost", "127.0.0.1"),
         control_url=addresses["control"],
+        plc_url=addresses["plc"].replace("localhost", "127.0.0.1"),
     )
 
 

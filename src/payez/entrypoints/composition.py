@@ -91,7 +91,8 @@ def networks_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SocialN
 
 
 def oauth_clients_for(settings: Settings, wiring: SandboxWiring) -> dict[str, SignInClient]:
-    """Payez's OAuth applications: on the sandbox, and on Mastodon and X when configured."""
+    """Payez's OAuth applications: on the sandbox, and on Mastodon, X and Bluesky when
+    configured."""
     from payez.adapters.networks.mastodon_oauth import OAuthClient
     from payez.adapters.networks.x_oauth import XOAuthClient
     from payez.sandbox.bootstrap import SANDBOX_NETWORK
@@ -121,6 +122,16 @@ def oauth_clients_for(settings: Settings, wiring: SandboxWiring) -> dict[str, Si
             redirect_uri=f"{settings.base_url.rstrip('/')}/oauth/{X}/callback",
             pkce_secret=settings.secret_key,
             authorize_page=settings.x_authorize_url,
+        )
+    if settings.bluesky_configured:
+        from payez.adapters.networks.bluesky_oauth import BlueskyOAuthClient
+
+        clients[BLUESKY] = BlueskyOAuthClient(
+            network=BLUESKY,
+            service_url=settings.bluesky_service,
+            plc_url=settings.bluesky_plc_url,
+            base_url=settings.base_url,
+            secret=settings.secret_key,
         )
     return clients
 

@@ -10,11 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from payez.ports.network import NetworkAccount
+from payez.ports.network import AuthenticationFailed, NetworkAccount
 
 # Abstract grants, named as Mastodon names them; each client maps them to its network's own.
 READ_SCOPES: tuple[str, ...] = ("read",)
 PUBLISH_SCOPES: tuple[str, ...] = ("read", "write:statuses")
+
+
+class SignedInElsewhere(AuthenticationFailed):
+    """The account signed in, but lives on a server Payez cannot trust to say so."""
+
+    code = "sign_in_elsewhere"
+    message_fr = (
+        "Ce compte est hébergé sur un serveur que Payez ne connaît pas : reliez-le plutôt avec"
+        " un code, depuis la page d'accueil de votre compte."
+    )
+    message_en = (
+        "This account lives on a server Payez does not know: link it with a code instead,"
+        " from your account's getting-started page."
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,7 @@ def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
                 amount_cents=payment_amount(payment).cents,
                 now=now,
             )
-        outbox_repo.enqueue(conn, [_reply(ctx, payment, target, now)])
+        outbox_repo.enqueue(conn, [_reply(ctx, payment, target, now, user_id)])
         if not held:
             sender = email_contacts.public_handle(conn, user_id, payment.network)
             received = Notice(
@@ -104,7 +104,7 @@ def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
 
 
 def _reply(
-    ctx: ServiceContext, payment: PaymentRow, state: PaymentState, now: datetime
+    ctx: ServiceContext, payment: PaymentRow, state: PaymentState, now: datetime, user_id: int
 ) -> dict[str, Any]:
     language: Language = "en" if payment.language == "en" else "fr"
     facts: dict[str, object] = {
@@ -128,4 +128,5 @@ def _reply(
         key=f"reply:{payment.inbox_id}:confirmed",
         facts=facts,
         now=now,
+        user_id=user_id,
     )

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from payez.config import Settings
+from payez.config import POST_COST, Settings
 from payez.domain.policy import Limits
+from payez.domain.reply_budget import PrivateMessages, ReplyBudget, parse_windows
 from payez.ports.cards import CardProcessor
 from payez.ports.clock import Clock, SystemClock
 from payez.ports.mailer import Mailer
@@ -32,6 +33,20 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
+def reply_budget_from(settings: Settings, network: str) -> ReplyBudget:
+    """``network``'s reply budget as configured; networks without a setting have no limit."""
+    text = getattr(settings, f"{network}_reply_budget", "")
+    cost = POST_COST.get(network, 1)
+    # A Mastodon direct message is a status like any other; X's and Bluesky's private
+    # messages have limits of their own (Bluesky's only with a chat service).
+    private: PrivateMessages = "spend"
+    if network == "x":
+        private = "separate"
+    elif network == "bluesky":
+        private = "separate" if settings.bluesky_chat_service else "none"
+    return ReplyBudget(parse_windows(text, cost=cost), cost, private)
+
+
 @dataclass
 class ServiceContext:
     engine: Engine
@@ -41,10 +56,17 @@ class ServiceContext:
     cards: CardProcessor | None = None
     # Delivers the email outbox; None: this process leaves the emails to another worker.
     mailer: Mailer | None = None
+    # Reply budgets by network, when not the configured ones (tests give their own).
+    reply_budgets: Mapping[str, ReplyBudget] | None = None
 
     @property
     def limits(self) -> Limits:
         return limits_from(self.settings)
+
+    def reply_budget(self, network: str) -> ReplyBudget:
+        if self.reply_budgets is not None and network in self.reply_budgets:
+            return self.reply_budgets[network]
+        return reply_budget_from(self.settings, network)
 
     def now(self) -> datetime:
         return self.clock.now()

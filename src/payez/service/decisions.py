@@ -132,6 +132,8 @@ def replies_for(ctx: ServiceContext, d: Decision, now: datetime) -> list[dict[st
             key=f"reply:{row.id}",
             facts=facts,
             now=now,
+            author_id=row.author_id,
+            user_id=d.sender.id if d.sender else None,
         )
     ]
     if d.state is PaymentState.AWAITING_CONFIRMATION or (hide and d.amount is not None):
@@ -145,6 +147,7 @@ def replies_for(ctx: ServiceContext, d: Decision, now: datetime) -> list[dict[st
                 key=f"notice:{row.id}",
                 facts={**facts, "show_amount": True},
                 now=now,
+                user_id=d.sender.id if d.sender else None,
             )
         )
     recipient = d.recipient
@@ -165,6 +168,7 @@ def replies_for(ctx: ServiceContext, d: Decision, now: datetime) -> list[dict[st
                 key=f"received:{row.id}",
                 facts={"amount": d.amount, "payer": row.author_handle},
                 now=now,
+                user_id=recipient.id,
             )
         )
     return messages

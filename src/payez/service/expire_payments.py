@@ -123,6 +123,7 @@ def refund_expired_claims(ctx: ServiceContext, *, limit: int = 200) -> int:
                         key=f"refund:{payment.inbox_id}",
                         facts=facts,
                         now=now,
+                        user_id=payment.sender_user_id,
                     )
                 ],
             )

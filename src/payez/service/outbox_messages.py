@@ -25,6 +25,7 @@ def _message(
     now: datetime,
     in_reply_to: str | None = None,
     account_id: str | None = None,
+    user_id: int | None = None,
 ) -> dict[str, Any]:
     return {
         "network": network,
@@ -33,6 +34,8 @@ def _message(
         "recipient_account_id": account_id,
         "recipient_handle": handle,
         "text": reply_text(outcome, language, author=handle, **facts),
+        "outcome": outcome,
+        "user_id": user_id,
         "idempotency_key": key,
         "state": "pending",
         "attempts": 0,
@@ -51,11 +54,16 @@ def public_reply(
     key: str,
     facts: Mapping[str, Any],
     now: datetime,
+    author_id: str | None = None,
+    user_id: int | None = None,
 ) -> dict[str, Any]:
-    """A reply under ``post_id`` that addresses ``author_handle`` (nobody when empty)."""
+    """A reply under ``post_id`` that addresses ``author_handle`` (nobody when empty): the
+    account ``author_id``, Payez user ``user_id`` when known (told in the app instead, should
+    the reply budget not afford an acknowledgement)."""
     return _message(
         network, "reply", author_handle, outcome, language,
-        key=key, facts=facts, now=now, in_reply_to=post_id,
+        key=key, facts=facts, now=now, in_reply_to=post_id, account_id=author_id,
+        user_id=user_id,
     )  # fmt: skip
 
 
@@ -69,11 +77,12 @@ def private_notice(
     key: str,
     facts: Mapping[str, Any],
     now: datetime,
+    user_id: int | None = None,
 ) -> dict[str, Any]:
-    """A direct message to the account ``account_id`` (``handle``)."""
+    """A direct message to the account ``account_id`` (``handle``), Payez user ``user_id``."""
     return _message(
         network, "private", handle, outcome, language,
-        key=key, facts=facts, now=now, account_id=account_id,
+        key=key, facts=facts, now=now, account_id=account_id, user_id=user_id,
     )  # fmt: skip
 
 
@@ -89,6 +98,8 @@ def listing_post(
         "recipient_account_id": author_account_id,
         "recipient_handle": author_handle,
         "text": text,
+        "outcome": None,
+        "user_id": None,
         "idempotency_key": key,
         "state": "pending",
         "attempts": 0,

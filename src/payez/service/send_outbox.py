@@ -4,7 +4,9 @@ once each.
 Each message carries its idempotency key to the network, so a send retried after a crash
 (between the network's answer and our commit) is recognised by the network and not posted
 again. Rate limits are honoured: on a 429 nothing more goes to that network from the same
-sender until its reset time; other failures back off exponentially with jitter.
+sender until its reset time; other failures back off exponentially with jitter. Before any of
+that, each network's reply budget decides what a claimed batch may post
+(:mod:`payez.service.reply_budgets`).
 
 A listing post is published as the merchant, with the access token they granted (kept sealed
 on their linked account, opened only here); once the network has it, the listing is recorded
@@ -18,6 +20,8 @@ from __future__ import annotations
 import random
 import threading
 from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
 
 from payez.adapters.db import outbox as outbox_repo
 from payez.adapters.db import users as users_repo
@@ -35,6 +39,7 @@ from payez.service.context import ServiceContext
 from payez.service.create_listing import listing_post_published
 from payez.service.network_tokens import open_token
 from payez.service.outbox_messages import LISTING
+from payez.service.reply_budgets import allot, give_back
 
 MAX_ATTEMPTS = 12
 BASE_BACKOFF = timedelta(seconds=2)
@@ -45,6 +50,8 @@ SENDERS = 8
 # How long a claimed batch is this sender's alone: well past the time to send it (requests time
 # out after 30 s); a sender that dies leaves its claimed messages to others after that.
 CLAIM_LEASE = timedelta(minutes=2)
+# Batches claimed at most in one round when the reply budgets keep turning them away.
+CLAIM_ROUNDS = 8
 
 # Who a message is sent by, on its network: the service, or a merchant publishing as themselves.
 Lane = tuple[str, str]
@@ -93,7 +100,7 @@ def send_outbox(ctx: ServiceContext, *, limit: int = 64, concurrency: int = SEND
     """
     now = ctx.now()
     with ctx.engine.begin() as conn:
-        messages = outbox_repo.claim(conn, now, now + CLAIM_LEASE, limit, list(ctx.networks))
+        messages = _claim_affordable(conn, ctx, now, limit)
     if not messages:
         return 0
     paused: dict[Lane, datetime] = {}
@@ -125,6 +132,19 @@ def send_outbox(ctx: ServiceContext, *, limit: int = 64, concurrency: int = SEND
     return len(sent)
 
 
+def _claim_affordable(
+    conn: Connection, ctx: ServiceContext, now: datetime, limit: int
+) -> list[OutboxMessage]:
+    """Claim due messages until some are within the reply budgets: a batch the budgets turn
+    wholly away (deferred or told in the app) must not end the sender's round."""
+    for _ in range(CLAIM_ROUNDS):
+        claimed = outbox_repo.claim(conn, now, now + CLAIM_LEASE, limit, list(ctx.networks))
+        affordable = allot(conn, ctx, claimed, now)
+        if affordable or not claimed:
+            return affordable
+    return []
+
+
 def send_now(ctx: ServiceContext, idempotency_key: str) -> bool:
     """Send one message at once if it is pending and due (someone waits on a page for it);
     True when it went out. The worker sends it later otherwise."""
@@ -134,8 +154,8 @@ def send_now(ctx: ServiceContext, idempotency_key: str) -> bool:
         if found is None or ctx.networks.get(found.message.network) is None:
             return False
         message = outbox_repo.claim_by_key(conn, idempotency_key, now, now + CLAIM_LEASE)
-    if message is None:
-        return False
+        if message is None or not allot(conn, ctx, [message], now):
+            return False
     network = ctx.networks[message.network]
     outcome = _attempt(ctx, network, message, now, {}, threading.Lock())
     if isinstance(outcome, _Failed):
@@ -181,6 +201,7 @@ def _attempt(
         if refused_grant or message.attempts + 1 >= MAX_ATTEMPTS:
             with ctx.engine.begin() as conn:
                 outbox_repo.mark_failed(conn, message.id, str(exc))
+                give_back(conn, message)
         else:
             _retry_at(ctx, message, now + backoff(message.attempts), str(exc))
     return _FAILED
@@ -204,3 +225,4 @@ def _record_sent(ctx: ServiceContext, sent: list[tuple[OutboxMessage, str | None
 def _retry_at(ctx: ServiceContext, message: OutboxMessage, when: datetime, error: str) -> None:
     with ctx.engine.begin() as conn:
         outbox_repo.mark_retry(conn, message.id, when, error)
+        give_back(conn, message)

@@ -26,6 +26,8 @@ class OutboxMessage:
     text: str
     idempotency_key: str
     attempts: int
+    outcome: str | None = None
+    user_id: int | None = None
 
 
 def enqueue(conn: Connection, messages: Sequence[dict[str, Any]]) -> None:
@@ -37,7 +39,7 @@ def enqueue(conn: Connection, messages: Sequence[dict[str, Any]]) -> None:
 class OutboxState:
     message: OutboxMessage
     state: str
-    """pending | sent | failed | cancelled"""
+    """pending | sent | failed | cancelled | downgraded"""
     next_attempt_at: datetime
     remote_id: str | None
     last_error: str | None
@@ -53,6 +55,8 @@ _MESSAGE_COLUMNS = (
     outbox.c.text,
     outbox.c.idempotency_key,
     outbox.c.attempts,
+    outbox.c.outcome,
+    outbox.c.user_id,
 )
 
 
@@ -191,6 +195,26 @@ def mark_retry(conn: Connection, message_id: int, next_attempt_at: datetime, err
     )
 
 
+def defer(conn: Connection, message_ids: Sequence[int], until: datetime, reason: str) -> None:
+    """Hold messages back until ``until`` without counting an attempt: nothing was tried."""
+    if message_ids:
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.id.in_(list(message_ids)), outbox.c.state == "pending")
+            .values(next_attempt_at=until, last_error=reason)
+        )
+
+
+def mark_downgraded(conn: Connection, message_ids: Sequence[int], reason: str) -> None:
+    """Messages told another way (in the app) instead of being posted."""
+    if message_ids:
+        conn.execute(
+            outbox.update()
+            .where(outbox.c.id.in_(list(message_ids)), outbox.c.state == "pending")
+            .values(state="downgraded", last_error=reason)
+        )
+
+
 def mark_failed(conn: Connection, message_id: int, error: str) -> None:
     conn.execute(
         outbox.update()
@@ -215,3 +239,17 @@ def pending_count(conn: Connection) -> int:
             sa.select(sa.func.count()).select_from(outbox).where(outbox.c.state == "pending")
         ).scalar_one()
     )
+
+
+def counts_by_network(
+    conn: Connection, state: str, last_error: str | None = None
+) -> dict[str, int]:
+    """How many messages are in ``state`` on each network (with ``last_error``, if given)."""
+    query = (
+        sa.select(outbox.c.network, sa.func.count())
+        .where(outbox.c.state == state)
+        .group_by(outbox.c.network)
+    )
+    if last_error is not None:
+        query = query.where(outbox.c.last_error == last_error)
+    return {str(network): int(count) for network, count in conn.execute(query)}

@@ -30,6 +30,7 @@ from payez.adapters.db.tables.emails import emails
 from payez.adapters.db.tables.ledger import ledger_accounts, ledger_transfers
 from payez.adapters.db.tables.link_codes import link_codes
 from payez.adapters.db.tables.listing_details import listing_details
+from payez.adapters.db.tables.notifications import notifications
 from payez.adapters.db.tables.payments import (
     inbox,
     listings,
@@ -290,6 +291,12 @@ SOURCES: tuple[Source, ...] = (
         omit={"code_hash": SECRET},
     ),
     Source(
+        notifications,
+        _mine(notifications.c.user_id),
+        "delete",
+        "notifications in the app are forgotten (the payments they speak of are kept)",
+    ),
+    Source(
         link_codes,
         _mine(link_codes.c.user_id),
         "delete",
@@ -354,6 +361,7 @@ THIRD_PARTY = "the sandbox stands for another service (a social network, a card 
 
 NOT_ABOUT_A_USER: Mapping[str, str] = {
     "network_cursors": "where each network listener stopped reading",
+    "reply_budget_spends": "how much the service account posted on each network (no person)",
     "processed_webhooks": "card processor events already applied (ids, no person)",
     "payout_batches": "bank files grouping many payouts; your payouts are exported one by one",
     "sandbox_accounts": THIRD_PARTY,

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from itsdangerous import BadSignature
 from mastodon import MastodonError
 
+from payez.adapters.networks.bluesky_oauth import METADATA_PATH, BlueskyOAuthClient
 from payez.domain.errors import PayezError
 from payez.entrypoints.web.claims import claim_state_matches, finish_claim
 from payez.entrypoints.web.oauth import STATE_MAX_AGE
 from payez.entrypoints.web.onboarding import LinkStateInvalid, finish_link, link_state_matches
 from payez.entrypoints.web.site import Site
 from payez.ports.network import NetworkError
-from payez.ports.sign_in import PUBLISH_SCOPES, READ_SCOPES
+from payez.ports.sign_in import PUBLISH_SCOPES, READ_SCOPES, SignedInElsewhere
 
 
 class OAuthStateInvalid(PayezError):
@@ -57,11 +58,21 @@ def callback_routes(site: Site) -> APIRouter:
         publish = purpose == "link" and values.get("publish") is True
         try:
             signed_in = client.signed_in(code, PUBLISH_SCOPES if publish else READ_SCOPES, state)
+        except SignedInElsewhere as exc:
+            return site.error_page(request, exc, 400)
         except (MastodonError, NetworkError):
             return site.error_page(request, OAuthRefused(), 400)
         if purpose == "link":
             token = signed_in.access_token if publish else None
             return finish_link(site, request, values, network, signed_in.account, token)
         return finish_claim(site, request, values, network, signed_in.account)
+
+    @router.get(METADATA_PATH)
+    def bluesky_client_metadata(request: Request) -> Response:
+        """The document an AT Protocol authorization server reads to know Payez as a client."""
+        client = site.oauth_clients.get("bluesky")
+        if not isinstance(client, BlueskyOAuthClient):
+            return site.error_page(request, OAuthRefused(), 404)
+        return JSONResponse(client.metadata(), headers={"Cache-Control": "max-age=600"})
 
     return router

@@ -26,6 +26,7 @@ from payez.service.history import (
     payment_detail,
     pending_claims,
 )
+from payez.service.notifications import latest_notifications
 from payez.service.settings_update import update_settings
 from payez.service.time_zones import time_zone_names, zone_of
 from payez.service.work_areas import work_areas
@@ -101,6 +102,7 @@ def dashboard_routes(site: Site) -> APIRouter:
             q=q,
             claims=pending_claims(site.ctx, user_id),
             confirmations=awaiting_confirmation(site.ctx, user_id),
+            notifications=latest_notifications(site.ctx, user_id),
             areas=work_areas(site.ctx, user_id),
             money=money_formatter(visitor.language),
         )

@@ -14,6 +14,7 @@ from prometheus_client.registry import Collector
 from payez.domain.payments import PaymentState
 from payez.service.context import ServiceContext
 from payez.service.health_figures import health_figures
+from payez.service.reply_budgets import budget_figures, replies_held_back
 
 
 class PayezCollector(Collector):
@@ -56,6 +57,41 @@ class PayezCollector(Collector):
         lag.add_metric(["0.5"], figures.listener_lag_p50_seconds)
         lag.add_metric(["1"], figures.listener_lag_max_seconds)
         yield lag
+        yield from self._reply_budgets()
+
+    def _reply_budgets(self) -> Iterator[GaugeMetricFamily]:
+        networks = sorted(self.ctx.networks)
+        left = GaugeMetricFamily(
+            "payez_reply_budget_remaining",
+            "Points the service account may still post in each window of a network's budget.",
+            labels=["network", "window"],
+        )
+        limit = GaugeMetricFamily(
+            "payez_reply_budget_limit",
+            "Points each window of a network's reply budget allows.",
+            labels=["network", "window"],
+        )
+        for figure in budget_figures(self.ctx, networks):
+            left.add_metric([figure.network, figure.window], figure.remaining)
+            limit.add_metric([figure.network, figure.window], figure.limit)
+        yield left
+        yield limit
+        waiting, told = replies_held_back(self.ctx)
+        deferred = GaugeMetricFamily(
+            "payez_replies_deferred",
+            "Replies waiting for room in their network's budget.",
+            labels=["network"],
+        )
+        downgraded = GaugeMetricFamily(
+            "payez_replies_downgraded",
+            "Acknowledgements told in the app instead of posted, the budget being short.",
+            labels=["network"],
+        )
+        for network in networks:
+            deferred.add_metric([network], waiting.get(network, 0))
+            downgraded.add_metric([network], told.get(network, 0))
+        yield deferred
+        yield downgraded
 
 
 def metrics_routes(ctx: ServiceContext) -> APIRouter:

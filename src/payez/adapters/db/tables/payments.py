@@ -135,6 +135,12 @@ outbox = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("idempotency_key", sa.String(128), nullable=False, unique=True),
     sa.Column("payment_id", sa.BigInteger),
+    # What the message says (a reply outcome such as ``settled``; empty for listing posts) and
+    # the Payez user it is for: the reply budget ranks messages by the first, and an
+    # acknowledgement it cannot afford becomes an in-app notification for the second.
+    sa.Column("outcome", sa.String(40)),
+    sa.Column("user_id", sa.BigInteger),
+    # pending | sent | failed | cancelled | downgraded (shown in the app instead of posted)
     sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", Timestamp, nullable=False),
