@@ -33,9 +33,10 @@ class SettingsError(InvalidInput):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
+    # May carry a password: kept out of the repr, as every secret below.
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     environment: Environment = "development"
-    secret_key: str = DEVELOPMENT_SECRET
+    secret_key: str = field(default=DEVELOPMENT_SECRET, repr=False)
     host: str = "127.0.0.1"
     port: int = 8000
     base_url: str = "http://127.0.0.1:8000"
@@ -70,9 +71,9 @@ class Settings:
     payout_export_dir: str = "payout-exports"
     # Card processor: "sandbox" or "stripe".
     card_processor: str = "sandbox"
-    stripe_secret_key: str = ""
+    stripe_secret_key: str = field(default="", repr=False)
     stripe_publishable_key: str = ""
-    stripe_webhook_secret: str = ""
+    stripe_webhook_secret: str = field(default="", repr=False)
     stripe_api_base: str = ""
     # Where browsers load Stripe.js from (tests point it at a local fake).
     stripe_js_url: str = "https://js.stripe.com/v3/"
@@ -82,16 +83,16 @@ class Settings:
     payout_debtor_bic: str = "AGRIFRPPXXX"
     # Networks.
     mastodon_base_url: str = ""
-    mastodon_access_token: str = ""
+    mastodon_access_token: str = field(default="", repr=False)
     # Payez's OAuth application on that server, for claims and account linking.
     mastodon_client_id: str = ""
-    mastodon_client_secret: str = ""
+    mastodon_client_secret: str = field(default="", repr=False)
     # X (API v2): the service account's OAuth 1.0a user context (it reads its mentions, replies
     # and sends direct messages as itself), the app's bearer token (reads, optional), the
     # OAuth 2.0 client id for linking accounts (PKCE), and where the API is.
     x_consumer_key: str = ""
     x_consumer_secret: str = field(default="", repr=False)
-    x_access_token: str = ""
+    x_access_token: str = field(default="", repr=False)
     x_access_token_secret: str = field(default="", repr=False)
     x_bearer_token: str = field(default="", repr=False)
     x_client_id: str = ""

@@ -198,3 +198,28 @@ def test_bluesky_is_configured_from_its_variables_and_keeps_its_password_out_of_
 def test_a_half_configured_bluesky_is_refused(environ: dict[str, str], complaint: str) -> None:
     with pytest.raises(SettingsError, match=complaint):
         load_settings(environ)
+
+
+def test_no_secret_shows_in_the_settings_repr() -> None:
+    """Settings may end up in a log line or a traceback: every secret is left out."""
+    secrets = {
+        "PAYEZ_SECRET_KEY": "s" * 40,
+        "PAYEZ_DATABASE_URL": "postgresql://payez:db-password-1@db/payez",
+        "PAYEZ_STRIPE_SECRET_KEY": "sk_test_secret2",
+        "PAYEZ_STRIPE_WEBHOOK_SECRET": "whsec_secret3",
+        "PAYEZ_MASTODON_ACCESS_TOKEN": "mastodon-token-4",
+        "PAYEZ_MASTODON_CLIENT_SECRET": "mastodon-secret-5",
+        "PAYEZ_X_CONSUMER_KEY": "ck",
+        "PAYEZ_X_CONSUMER_SECRET": "x-secret-6",
+        "PAYEZ_X_ACCESS_TOKEN": "x-token-7",
+        "PAYEZ_X_ACCESS_TOKEN_SECRET": "x-secret-8",
+        "PAYEZ_X_BEARER_TOKEN": "x-bearer-9",
+        "PAYEZ_BLUESKY_HANDLE": "payez.example",
+        "PAYEZ_BLUESKY_APP_PASSWORD": "bsky-password-10",
+        "PAYEZ_SMTP_URL": "smtps://mailer:smtp-password-11@mail.example",
+    }
+    shown = repr(load_settings(secrets))
+    for name, value in secrets.items():
+        if name not in ("PAYEZ_X_CONSUMER_KEY", "PAYEZ_BLUESKY_HANDLE"):
+            assert value not in shown, name
+            assert value.split(":")[-1].split("@")[0] not in shown, name
