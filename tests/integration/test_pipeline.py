@@ -319,3 +319,10 @@ def test_payments_confirmed_later_are_watched_by_the_velocity_rules(
     assert len(flagged) == flags
     assert {rule for _id, rule in flagged} <= {"burst"}
     assert {payment for payment, _rule in flagged} <= {w.payment_for(p)["id"] for p in posts}
+
+
+def test_a_post_holding_a_nul_character_is_decided_like_any_other(world: World) -> None:
+    """PostgreSQL cannot store a NUL in text: the listener drops it rather than stall."""
+    post = world.post("alice", "@payez envoie 2€ à @bob\x00 merci")
+    world.run()
+    assert world.payment_for(post)["state"] == "settled"

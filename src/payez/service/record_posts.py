@@ -34,14 +34,19 @@ def recipient_account_id(post: Post, network: SocialNetwork) -> str | None:
     return account.id if account else None
 
 
+def _without_nul(text: str) -> str:
+    # PostgreSQL cannot store a NUL in text: one post holding it must not stop the listener.
+    return text.replace("\x00", "")
+
+
 def inbox_row(post: Post, seen_at: datetime, recipient_id: str | None) -> dict[str, Any]:
     return {
         "network": post.network,
         "original_id": post.original_id,
         "post_id": post.id,
         "author_id": post.author.id,
-        "author_handle": post.author.handle,
-        "text": post.text,
+        "author_handle": _without_nul(post.author.handle),
+        "text": _without_nul(post.text),
         "posted_at": post.created_at,
         "seen_at": seen_at,
         "in_reply_to_id": post.in_reply_to_id,

@@ -29,6 +29,7 @@ from payez.entrypoints.web.cards import card_routes
 from payez.entrypoints.web.claims import claim_routes
 from payez.entrypoints.web.confirm import confirm_routes
 from payez.entrypoints.web.dashboard import dashboard_routes
+from payez.entrypoints.web.input_guard import input_guard_middleware
 from payez.entrypoints.web.merchants import merchant_routes
 from payez.entrypoints.web.metrics import metrics_routes
 from payez.entrypoints.web.onboarding import onboarding_routes
@@ -144,6 +145,8 @@ def create_app(
             return error_response(request, MethodNotAllowed(), 405)
         return error_response(request, PayezError(str(exc.detail)[:200]), exc.status_code)
 
+    # Registered first, so it runs inside the visitor's middleware (its error page needs it).
+    app.middleware("http")(input_guard_middleware(error_response))
     app.middleware("http")(visitor_middleware(ctx))
     app.middleware("http")(security_headers_middleware(ctx.settings))
     for router in (
