@@ -156,3 +156,30 @@ def bench_e2e(
         _database(db), database_url, rate=rate, seconds=seconds, users=users, workers=workers
     )
     _emit(rows, as_json)
+
+
+@bench_app.command("load")
+def bench_load(
+    db: DbOption = "postgres",
+    database_url: DatabaseUrlOption = None,
+    seconds: Annotated[float, typer.Option(help="Seconds of traffic.")] = 600.0,
+    posts_per_s: Annotated[float, typer.Option(help="Command posts per second.")] = 20.0,
+    browsers: Annotated[int, typer.Option(help="Members browsing the web app at once.")] = 8,
+    users: UsersOption = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """Mixed traffic on a real payez serve (command posts, members browsing and exporting, card
+    webhooks): latency percentiles by kind of request, errors, and whether memory stays flat."""
+    from payez.bench.load import run_load_bench
+
+    rows = run_load_bench(
+        _database(db),
+        database_url,
+        seconds=seconds,
+        posts_per_s=posts_per_s,
+        browsers=browsers,
+        users=users,
+    )
+    _emit(rows, as_json)
+    if any(row.get("errors") for row in rows):
+        raise typer.Exit(1)
