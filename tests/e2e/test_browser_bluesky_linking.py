@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
 
 from payez.adapters.db.engine import make_engine
@@ -59,6 +59,26 @@ def server(sqlite_url: str, atproto_network: AtprotoNetwork) -> Iterator[Running
         engine.dispose()
 
 
+def _signs_in_on_the_pds(
+    page: Page, server: Running, email: str, handle: str, password: str
+) -> None:
+    """A new Payez member verifies their address, asks to link Bluesky, and signs in on the
+    PDS's own page with ``password``."""
+    page.goto(server.url + "/signup")
+    page.get_by_label("Display name").fill("Alice")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Create my account").click()
+    page.wait_for_url("**/onboarding")
+    page.goto(server.url + emailed_link(server.engine, email, "verify_email"))
+    page.goto(server.url + "/onboarding")
+    page.get_by_role("link", name="Link with Bluesky").click()
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("input[name=username]").fill(handle)
+    page.locator("input[name=password]").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
 def test_a_bluesky_account_is_linked_by_at_protocol_oauth(
     server: Running, chromium: Browser, atproto_network: AtprotoNetwork
 ) -> None:
@@ -67,27 +87,11 @@ def test_a_bluesky_account_is_linked_by_at_protocol_oauth(
     context = chromium.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(20_000)
-
-    page.goto(server.url + "/signup")
-    page.get_by_label("Display name").fill("Alice")
-    page.get_by_label("Email address").fill("alice@example.org")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Create my account").click()
-    page.wait_for_url("**/onboarding")
-    page.goto(server.url + emailed_link(server.engine, "alice@example.org", "verify_email"))
-    page.goto(server.url + "/onboarding")
-
     returns: list[str] = []
-    page.on(
-        "request", lambda r: returns.append(r.url) if "/oauth/bluesky/callback" in r.url else None
-    )
-    page.get_by_role("link", name="Link with Bluesky").click()
-    # The PDS's own pages: sign in, then grant Payez access.
-    page.get_by_role("button", name="Sign in").click()
-    page.locator("input[name=username]").fill(handle)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.get_by_role("button", name="Authorize").click()
+    page.on("request", lambda r: returns.extend([r.url] if "/bluesky/callback" in r.url else []))
+
+    _signs_in_on_the_pds(page, server, "alice@example.org", handle, PASSWORD)
+    page.get_by_role("button", name="Authorize").click()  # the PDS's consent page
     page.wait_for_url("**/onboarding?done=link")
     assert f"@{handle}" in page.content()
     snapshot(page, "bluesky-linked")
@@ -113,19 +117,7 @@ def test_the_pds_refuses_a_sign_in_with_a_wrong_password_and_nothing_is_linked(
     atproto_network.create_account(handle)
     page = chromium.new_page(locale="en-US")
     page.set_default_timeout(20_000)
-    page.goto(server.url + "/signup")
-    page.get_by_label("Display name").fill("Bob")
-    page.get_by_label("Email address").fill("bob@example.org")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Create my account").click()
-    page.wait_for_url("**/onboarding")
-    page.goto(server.url + emailed_link(server.engine, "bob@example.org", "verify_email"))
-    page.goto(server.url + "/onboarding")
-    page.get_by_role("link", name="Link with Bluesky").click()
-    page.get_by_role("button", name="Sign in").click()
-    page.locator("input[name=username]").fill(handle)
-    page.locator("input[name=password]").fill("not the password")
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    _signs_in_on_the_pds(page, server, "bob@example.org", handle, "not the password")
     page.get_by_text("Wrong identifier or password").wait_for()
     assert "/oauth/authorize" in page.url  # still on the PDS: Payez never heard back
     page.close()

@@ -14,23 +14,20 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from payez.adapters.db import web_accounts
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.tables.payments import outbox, payments
 from payez.adapters.db.tables.reply_budgets import reply_budget_spends
-from payez.domain.money import Money
 from payez.domain.reply_budget import ReplyBudget, Window
 from payez.ports.network import NetworkUnavailable, Post
 from payez.service.context import ServiceContext
-from payez.service.link_social_account import link_social_account
-from payez.service.load_wallet import load_wallet
 from payez.service.notifications import latest_notifications
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
 from payez.service.reply_budgets import BUDGET_SPENT
 from payez.service.send_outbox import send_outbox
+from tests.integration.confirm_world import member
 from tests.integration.pipeline_world import World
-from tests.integration.web_world import Browser, WebWorld, web_world
+from tests.integration.web_world import WebWorld, web_world
 
 HOUR = timedelta(hours=1)
 
@@ -44,21 +41,6 @@ def web(database_url: str) -> Iterator[WebWorld]:
     with web_world(database_url) as world:
         world.world.ctx.reply_budgets = _budget(10)
         yield world
-
-
-def _member(web: WebWorld, email: str, handle: str) -> Browser:
-    browser = web.browser()
-    assert browser.sign_up(email, name=handle.title()).status_code == 303
-    user_id = browser.user_id()
-    world = web.world
-    account = world.network.add_account(handle)
-    link_social_account(world.ctx, user_id, "memory", account)
-    with world.ctx.engine.begin() as conn:
-        load_wallet(conn, user_id, Money.eur(50_000), f"load:{handle}")
-        web_accounts.update_user(conn, user_id, identity_verified=True)
-    world.users[handle] = user_id
-    world.accounts[handle] = account
-    return browser
 
 
 def _replied(world: World, posts: list[Post]) -> list[Post]:
@@ -77,7 +59,7 @@ def test_a_burst_spends_the_budget_on_needed_replies_and_tells_the_rest_in_the_a
     web: WebWorld,
 ) -> None:
     world = web.world
-    alice = _member(web, "alice@example.org", "alice")
+    alice = member(web, "alice@example.org", "alice", 50_000)
     world.join("bob")
     world.stranger("carol")
     bob_before = world.balance("bob")

@@ -150,14 +150,19 @@ def end_session(response: Response, visitor: Visitor) -> None:
     )
 
 
+def served_by_another_app(path: str) -> bool:
+    """A page of an application mounted in this one (the sandbox network), which keeps its
+    own sessions and headers."""
+    return path.startswith(UNMANAGED_PREFIXES) and not path.startswith(MANAGED_SANDBOX_PREFIXES)
+
+
 def visitor_middleware(
     ctx: ServiceContext,
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        path = request.url.path
-        if path.startswith(UNMANAGED_PREFIXES) and not path.startswith(MANAGED_SANDBOX_PREFIXES):
+        if served_by_another_app(request.url.path):
             return await call_next(request)
         visitor = await run_in_threadpool(build_visitor, ctx, request)
         request.state.visitor = visitor

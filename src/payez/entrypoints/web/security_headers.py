@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from fastapi import Request, Response
 
 from payez.config import Settings
-from payez.entrypoints.web.auth import MANAGED_SANDBOX_PREFIXES, UNMANAGED_PREFIXES
+from payez.entrypoints.web.auth import served_by_another_app
 
 STRIPE_JS = "https://js.stripe.com"
 STRIPE_API = "https://api.stripe.com"
@@ -59,8 +59,7 @@ def security_headers_middleware(
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        path = request.url.path
-        if path.startswith(UNMANAGED_PREFIXES) and not path.startswith(MANAGED_SANDBOX_PREFIXES):
+        if served_by_another_app(request.url.path):
             return await call_next(request)
         nonce = secrets.token_urlsafe(18)
         request.state.csp_nonce = nonce
