@@ -3,6 +3,11 @@ an outage as a client sees one (connections dropped, then refused), whatever the
 
 It also counts the open connections whose first request line names a path, so a test can tell
 when a client holds a stream (a WebSocket) open.
+
+A fault can be set for the next connections: ``"hang"`` (the request reaches the server, the
+answer never comes back) or ``"truncate"`` (the request reaches the server, the answer is cut
+after its first bytes): what a client sees of a timeout or of a connection lost mid-answer,
+after the server may already have acted.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ class TcpProxy:
         self._thread.start()
         self._server: asyncio.Server | None = None
         self._open: dict[asyncio.StreamWriter, str] = {}
+        self.fault: str | None = None  # None | "hang" | "truncate"
+        self.truncate_after = 64  # bytes of the answer let through by "truncate"
 
     @property
     def url(self) -> str:
@@ -90,11 +97,23 @@ class TcpProxy:
             source: asyncio.StreamReader, sink: asyncio.StreamWriter, *, client: bool
         ) -> None:
             first = client
+            passed = 0
             try:
                 while chunk := await source.read(65536):
                     if first:
                         self._open[writer] = chunk.split(b"\r\n", 1)[0].decode(errors="replace")
                         first = False
+                    fault = self.fault  # read for every chunk: kept-alive connections too
+                    if not client and fault == "hang":
+                        continue  # the answer is swallowed: the client waits for it
+                    if not client and fault == "truncate":
+                        chunk = chunk[: max(0, self.truncate_after - passed)]
+                        passed += len(chunk)
+                        sink.write(chunk)
+                        await sink.drain()
+                        if passed >= self.truncate_after:
+                            break
+                        continue
                     sink.write(chunk)
                     await sink.drain()
             except (OSError, asyncio.CancelledError):

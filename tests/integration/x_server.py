@@ -598,6 +598,38 @@ def create_x_app(fake: XFake) -> Starlette:
                 answer["errors"] = errors
             return JSONResponse(answer)
 
+    async def user_tweets(request: Request) -> Response:
+        """``GET /2/users/:id/tweets``: the user's own posts, newest first (max_results 5-100)."""
+        _, refused = await authenticated(request, "user_tweets")
+        if refused is not None:
+            return refused
+        try:
+            per_page = int(request.query_params.get("max_results", "10"))
+        except ValueError:
+            per_page = 0
+        if not 5 <= per_page <= 100:
+            return _problem(400, "Invalid Request", "max_results must be between 5 and 100")
+        user_id = request.path_params["id"]
+        fields = _list(request, "tweet.fields")
+        with fake.lock:
+            own = sorted(
+                (t for t in fake.tweets.values() if t.author_id == user_id and not t.deleted),
+                key=lambda t: int(t.id),
+                reverse=True,
+            )[:per_page]
+            if not own:
+                return JSONResponse({"meta": {"result_count": 0}})
+            return JSONResponse(
+                {
+                    "data": [fake.render_tweet(t, fields) for t in own],
+                    "meta": {
+                        "result_count": len(own),
+                        "newest_id": own[0].id,
+                        "oldest_id": own[-1].id,
+                    },
+                }
+            )
+
     async def tweet(request: Request) -> Response:
         tweet_id = request.path_params["id"]
         if request.method == "DELETE":
@@ -757,6 +789,7 @@ def create_x_app(fake: XFake) -> Starlette:
             Route("/2/users/by/username/{username}", user_by_username),
             Route("/2/users/{id}/mentions", mentions),
             Route("/2/users/{id}/retweets", retweet, methods=["POST"]),
+            Route("/2/users/{id}/tweets", user_tweets),
             Route("/2/users/{id}", user_by_id),
             Route("/2/tweets", create_tweet, methods=["POST"]),
             Route("/2/tweets/{id}", tweet, methods=["GET", "DELETE"]),

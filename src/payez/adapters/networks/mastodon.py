@@ -243,6 +243,10 @@ class MastodonNetwork:
         except MastodonAPIError as exc:
             if _status(exc) == 403:
                 raise AuthenticationFailed(_describe(exc)) from exc
+            if isinstance(exc.__context__, ValueError):
+                # An answer that is not JSON was cut off on its way (or came from a proxy in
+                # trouble): the network is not there for now, and it is worth trying again.
+                raise NetworkUnavailable(_describe(exc)) from exc
             raise NetworkError(_describe(exc)) from exc
         except MastodonError as exc:
             raise NetworkError(_describe(exc)) from exc
@@ -349,7 +353,8 @@ class MastodonNetwork:
             try:
                 status: Mapping[str, Any] = response.json()
             except ValueError as exc:
-                raise NetworkError(f"not JSON: {response.text[:200]!r}") from exc
+                # Cut off on its way: the status may exist; sent again, its key finds it.
+                raise NetworkUnavailable(f"not JSON: {response.text[:200]!r}") from exc
             return status
         message = f"Mastodon API returned error {code} {response.text[:200]}"
         if code == 429:

@@ -41,6 +41,7 @@ from payez.adapters.networks.x_wire import (
     id_key,
     post_of,
     tweepy_client,
+    unescape,
     with_reference,
     x_errors,
 )
@@ -205,14 +206,37 @@ class XNetwork:
         if known is not None:
             return known
         try:
-            body = self._post_reply(to_post_id, text)
+            reply_id = self._created_id(self._post_reply(to_post_id, text))
         except DuplicateText:
-            # The same words went out recently (two payments of 5 € to @bob): told apart by a
-            # reference of this reply, else the second payer would never hear back.
-            body = self._post_reply(to_post_id, with_reference(text, idempotency_key))
-        reply_id = self._created_id(body)
+            # The same words went out recently. Either they already answer this very post (an
+            # earlier try whose answer was lost on its way back): that reply is this one. Or
+            # they answer another post (two payments of 5 € to @bob): this reply is told apart
+            # by a reference of its key, else the second payer would never hear back.
+            earlier = self._earlier_reply(to_post_id, text)
+            if earlier is None:
+                body = self._post_reply(to_post_id, with_reference(text, idempotency_key))
+                earlier = self._created_id(body)
+            reply_id = earlier
         self._sent.put("reply", idempotency_key, reply_id)
         return reply_id
+
+    def _earlier_reply(self, to_post_id: str, text: str) -> str | None:
+        """The service's recent post answering ``to_post_id`` with ``text``, if there is one."""
+        service = self.service_account
+        body = self._call(
+            lambda: self._api.get_users_tweets(
+                service.id, max_results=100, tweet_fields=["referenced_tweets"], user_auth=True
+            )
+        )
+        for post in body.data:
+            answers = {
+                str(r.get("id"))
+                for r in post.get("referenced_tweets") or ()
+                if r.get("type") == "replied_to"
+            }
+            if to_post_id in answers and unescape(str(post.get("text") or "")) == text:
+                return str(post["id"])
+        return None
 
     def _post_reply(self, to_post_id: str, text: str) -> Body:
         return self._call(
