@@ -63,6 +63,8 @@ class Settings:
     velocity_new_recipients_per_day: int = 5
     velocity_near_limit_percent: int = 90
     velocity_near_limit_count: int = 3
+    # Payment orders one sender may post in an hour; past it they are refused (0: no limit).
+    sender_orders_per_hour: int = 100
     # Throughput knobs (docs/performance.md): posts decided per transaction by the inbox
     # processor, and database connections each process keeps (PostgreSQL).
     inbox_batch_size: int = 200

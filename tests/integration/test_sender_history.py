@@ -99,6 +99,8 @@ def _expected(
         since_confirmation_cents=sum(cents(r) for r in since),
         since_confirmation_count=len(since),
         has_paid_before=any(r["state"] in PAID_STATES for r in mine),
+        # Every order of the last hour counts for the flood limit, whatever became of it.
+        orders_last_hour=sum(1 for r in mine if r["created_at"] >= NOW - timedelta(hours=1)),
     )
     first: dict[RecipientKey, datetime] = {}
     for r in committed:

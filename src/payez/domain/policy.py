@@ -39,6 +39,7 @@ class Refusal(StrEnum):
     NOT_A_LISTING = "not_a_listing"
     CONFIRMATION_EXPIRED = "confirmation_expired"
     CURRENCY_UNSUPPORTED = "currency_unsupported"
+    TOO_MANY_ORDERS = "too_many_orders"
 
 
 class ConfirmReason(StrEnum):
@@ -66,6 +67,9 @@ class Limits:
     # What a sender who has not passed the identity check may still pay: payment kinds
     # ("send", "donation", "purchase"). EU rules allow no anonymous person-to-person e-money.
     unverified_may: frozenset[str] = frozenset({"donation", "purchase"})
+    # Payment orders one sender may post in an hour, whatever becomes of them (0: no limit):
+    # a flood of tiny payments or spam memos is refused here, not only flagged.
+    orders_per_hour: int = 100
 
     def max_for(self, recipient: RecipientKind) -> int:
         if recipient is RecipientKind.ASSOCIATION:
@@ -83,6 +87,13 @@ class SenderTotals:
     since_confirmation_cents: int = 0
     since_confirmation_count: int = 0
     has_paid_before: bool = False
+    # Payment orders in the last hour, whatever their outcome (the flood limit).
+    orders_last_hour: int = 0
+
+
+def over_order_limit(limits: Limits, totals: SenderTotals) -> bool:
+    """True when the sender has already posted as many orders this hour as the policy allows."""
+    return 0 < limits.orders_per_hour <= totals.orders_last_hour
 
 
 def refusal_for_amount(

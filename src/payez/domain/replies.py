@@ -79,6 +79,7 @@ REJECTION_REASONS: Final = (
     "confirmation_expired",
     "post_stale_needs_confirmation",
     "cancelled",
+    "too_many_orders",
     *LINK_REFUSALS,
 )
 OUTCOMES: Final = (
@@ -218,6 +219,10 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "sender_unverified": (
         "{at}Terminez la vérification de votre identité pour payer : {link}",
         "{at}Finish verifying your identity to pay: {link}",
+    ),
+    "too_many_orders": (
+        "{at}Paiement refusé : trop d'ordres en une heure. Réessayez dans une heure.",
+        "{at}Payment declined: too many orders within an hour. Try again in an hour.",
     ),
     "sender_frozen": (
         "{at}Paiement refusé : votre compte est suspendu. Contactez l'assistance.",

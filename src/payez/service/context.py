@@ -30,6 +30,7 @@ def limits_from(settings: Settings) -> Limits:
         psd2_cumulative_count=settings.psd2_cumulative_count,
         stale_after=timedelta(minutes=settings.stale_post_minutes),
         unverified_may=settings.unverified_kinds,
+        orders_per_hour=settings.sender_orders_per_hour,
     )
 
 

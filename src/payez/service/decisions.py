@@ -94,6 +94,8 @@ def replies_for(ctx: ServiceContext, d: Decision, now: datetime) -> list[dict[st
     """The replies a decision sends: none for posts that were not commands."""
     if d.state is PaymentState.IGNORED and d.reason not in _ANSWERED_WITHOUT_PAYMENT:
         return []
+    if d.facts.get("quiet"):
+        return []  # a flood's later orders: its first refusal said it all
     row, language = d.row, d.language
     hide = bool(d.sender and d.sender.hide_amount)
     facts: dict[str, Any] = dict(d.facts)

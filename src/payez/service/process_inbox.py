@@ -12,6 +12,7 @@ Several processors may run at once: on PostgreSQL each takes different rows
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +51,7 @@ from payez.domain.policy import (
     Refusal,
     SenderTotals,
     confirmation_reason,
+    over_order_limit,
     refusal_for_amount,
 )
 from payez.ports.network import NetworkAccount
@@ -253,8 +255,19 @@ class _Batch:
             decision.refuse(Refusal.SENDER_UNKNOWN)
         elif sender.is_frozen:
             decision.refuse(Refusal.SENDER_FROZEN)
+        else:
+            self._count_order(decision, sender)
         decision.sender = sender
         return None if decision.state is PaymentState.REJECTED else sender
+
+    def _count_order(self, decision: Decision, sender: UserRow) -> None:
+        """Count this order against the sender's hourly limit; past it, refuse it. Only the
+        first refused order of a flood is answered: answering each would flood back."""
+        totals = self.totals.get(sender.id, SenderTotals())
+        self.totals[sender.id] = replace(totals, orders_last_hour=totals.orders_last_hour + 1)
+        if over_order_limit(self.limits, totals):
+            decision.refuse(Refusal.TOO_MANY_ORDERS)
+            decision.facts["quiet"] = totals.orders_last_hour > self.limits.orders_per_hour
 
     def _decide_send(self, decision: Decision) -> None:
         row = decision.row
@@ -494,7 +507,8 @@ def _recipient_kind(recipient: UserRow | None) -> RecipientKind:
 
 def _add_payment(totals: SenderTotals, cents: int, *, confirmed: bool) -> SenderTotals:
     """The sender's totals once this payment counts, so one batch cannot slip past a cap."""
-    return SenderTotals(
+    return replace(
+        totals,
         last_24h_cents=totals.last_24h_cents + cents,
         last_30d_cents=totals.last_30d_cents + cents,
         since_confirmation_cents=totals.since_confirmation_cents + (0 if confirmed else cents),

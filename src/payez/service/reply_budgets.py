@@ -60,15 +60,16 @@ def allot(
 ) -> list[OutboxMessage]:
     """The claimed ``messages`` the budgets afford, in their order; the others are deferred or
     downgraded here, in ``conn``'s transaction."""
+    budgets = {network: ctx.reply_budget(network) for network in {m.network for m in messages}}
     drawing: dict[str, list[OutboxMessage]] = defaultdict(list)
     for message in messages:
-        if _draws_on(ctx.reply_budget(message.network), message):
+        if _draws_on(budgets[message.network], message):
             drawing[message.network].append(message)
     if not drawing:
         return list(messages)
     refused: set[int] = set()
     for network, group in drawing.items():
-        budget = ctx.reply_budget(network)
+        budget = budgets[network]
         spends_repo.lock(conn, network)
         since = now - budget.longest
         spends_repo.forget_before(conn, network, since)
@@ -94,7 +95,8 @@ def allot(
         for until, ids in deferred.items():
             outbox_repo.defer(conn, ids, until, BUDGET_SPENT)
         _tell_in_app(conn, budget, downgraded, now)
-        refused.update(m.id for m in group if m.id not in sent)
+        affordable = set(sent)
+        refused.update(m.id for m in group if m.id not in affordable)
     return [m for m in messages if m.id not in refused]
 
 

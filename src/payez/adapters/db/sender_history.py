@@ -2,7 +2,8 @@
 
 The caps (24 h, 30 days, since the last strong confirmation), the PSD2 counters, "has paid
 before" and the velocity counts all come from one read of the senders' recent committed
-payments. The database sums them per sender; of the recipients each sender already knows it
+payments, and the orders of the last hour (whatever their outcome) from a count beside it.
+The database sums them per sender; of the recipients each sender already knows it
 returns only those the batch may pay (``recipients``), so what travels back is a row per sender
 plus a row per such recipient, however dense a sender's history is.
 
@@ -79,6 +80,10 @@ SELECT
         SELECT 1 FROM payments q
         WHERE q.sender_user_id = s.sender AND q.state IN ({_states(PAID_STATES)})
     ) THEN 1 ELSE 0 END AS paid_before,
+    (
+        SELECT count(*) FROM payments o
+        WHERE o.sender_user_id = s.sender AND o.created_at >= :hour_ago
+    ) AS orders_hour,
     NULL AS recipient_user_id,
     NULL AS recipient_account_id,
     coalesce(sum(r.day_cents), 0),
@@ -91,7 +96,7 @@ SELECT
 FROM senders s LEFT JOIN recent r ON r.sender = s.sender
 GROUP BY s.sender
 UNION ALL
-SELECT r.sender, NULL, r.recipient_user_id, r.recipient_account_id, 0, 0, 0, 0, 0, 0, 0
+SELECT r.sender, NULL, 0, r.recipient_user_id, r.recipient_account_id, 0, 0, 0, 0, 0, 0, 0
 FROM recent r
 WHERE r.first_paid IS NOT NULL
   AND ((r.sender, r.recipient_account_id) IN ({{accounts}})
@@ -110,6 +115,7 @@ def _statement(dialect: str) -> sa.TextClause:
             "burst_from",
             "near_from",
             "read_from",
+            "hour_ago",
         )
     ]
     if dialect == "postgresql":
@@ -169,6 +175,7 @@ def sender_history(
         "burst_from": max(now - rules.burst_window, lookback_from),
         "near_from": max(day_ago, lookback_from),
         "read_from": min(month_ago, lookback_from),
+        "hour_ago": now - timedelta(hours=1),
         "near_floor": rules.near_limit_floor(limit_cents),
         "limit_cents": limit_cents,
     }
@@ -185,9 +192,8 @@ def sender_history(
         params.update(ids=json.dumps(ids), accounts=json.dumps(accounts), users=json.dumps(users))
     found: dict[int, SenderHistory] = {}
     known: dict[int, set[RecipientKey]] = {sender: set() for sender in ids}
-    for sender, paid, user, account, day, month, cents, count, burst, near, new in conn.execute(
-        _statement(conn.dialect.name), params
-    ):
+    rows = conn.execute(_statement(conn.dialect.name), params)
+    for sender, paid, orders, user, account, day, month, cents, count, burst, near, new in rows:
         if paid is None:  # a recipient the sender already knows
             known[sender].add((user, account))
             continue
@@ -198,6 +204,7 @@ def sender_history(
             since_confirmation_cents=int(cents),
             since_confirmation_count=int(count),
             has_paid_before=bool(paid),
+            orders_last_hour=int(orders),
         )
         activity = RecentActivity(
             known=known[sender],
