@@ -193,3 +193,16 @@ def test_a_rate_limit_carries_its_reset_time() -> None:
     with pytest.raises(RateLimited) as caught, bluesky_errors():
         raise limited
     assert caught.value.reset_at == datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+def _transport_failure() -> None:
+    try:
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+    except httpx.ConnectError as exc:
+        raise atp.NetworkError() from exc  # as the atproto package raises it: no words
+
+
+def test_an_outage_says_what_failed_underneath() -> None:
+    with pytest.raises(NetworkUnavailable) as caught, bluesky_errors():
+        _transport_failure()
+    assert "ConnectError: [Errno 111] Connection refused" in str(caught.value)

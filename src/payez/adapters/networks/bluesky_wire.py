@@ -242,6 +242,15 @@ def error_name(exc: atp.RequestErrorBase) -> str:
     return str(field(content, "error") or "")
 
 
+def _described(exc: BaseException) -> str:
+    """The error's own words, else its cause's: the atproto package's transport errors carry
+    none, and an operator reading "NetworkError" alone cannot tell a refusal from a timeout."""
+    if str(exc):
+        return str(exc)
+    cause = exc.__cause__ or exc.__context__
+    return f"{type(exc).__name__}: {type(cause).__name__}: {cause}" if cause else type(exc).__name__
+
+
 @contextlib.contextmanager
 def bluesky_errors() -> Iterator[None]:
     """Map the atproto package's errors to the port's.
@@ -256,7 +265,7 @@ def bluesky_errors() -> Iterator[None]:
     except atp.UnauthorizedError as exc:
         raise AuthenticationFailed(str(exc)) from exc
     except atp.NetworkError as exc:
-        raise NetworkUnavailable(str(exc) or type(exc).__name__) from exc
+        raise NetworkUnavailable(_described(exc)) from exc
     except atp.RequestException as exc:
         status = exc.response.status_code if exc.response is not None else 0
         if status >= 500:
@@ -265,7 +274,7 @@ def bluesky_errors() -> Iterator[None]:
     except httpx.TransportError as exc:
         # The atproto package maps timeouts and connection failures, not a server that hangs
         # up mid-answer (a restart, a dropped keep-alive connection): that is an outage too.
-        raise NetworkUnavailable(str(exc) or type(exc).__name__) from exc
+        raise NetworkUnavailable(_described(exc)) from exc
     except atp.RequestErrorBase as exc:
         if error_name(exc) in _REFUSED_CREDENTIALS:
             raise AuthenticationFailed(str(exc)) from exc
