@@ -260,6 +260,20 @@ class BlueskyWorld:
         did = self._parts(uri)[0]
         return next(a for a in self.network.accounts.values() if a.did == did)
 
+    def replies_by(self, name: str, uri: str) -> list[dict[str, Any]]:
+        """The posts of ``name`` in reply to ``uri``, read from their own repository."""
+        author = self.account(name)
+        answer = author.client.com.atproto.repo.list_records(
+            {"repo": author.did, "collection": "app.bsky.feed.post", "limit": 100}
+        )
+        found = []
+        for item in answer.records:
+            value = item.value
+            record = value if isinstance(value, dict) else value.model_dump(by_alias=True)
+            if ((record.get("reply") or {}).get("parent") or {}).get("uri") == uri:
+                found.append(record)
+        return found
+
     def strong_ref(self, uri: str) -> dict[str, str]:
         did, collection, rkey = self._parts(uri)
         answer = self._owner(uri).client.com.atproto.repo.get_record(

@@ -65,18 +65,7 @@ class PayWorld:
 
     def replies_to(self, uri: str) -> list[dict[str, Any]]:
         """The service's posts in reply to ``uri``, read from its repository."""
-        payez = self.bluesky.account("payez")
-        answer = payez.client.com.atproto.repo.list_records(
-            {"repo": payez.did, "collection": "app.bsky.feed.post", "limit": 100}
-        )
-        found = []
-        for item in answer.records:
-            value = item.value
-            record = value if isinstance(value, dict) else value.model_dump(by_alias=True)
-            parent = ((record.get("reply") or {}).get("parent") or {}).get("uri")
-            if parent == uri:
-                found.append(record)
-        return found
+        return self.bluesky.replies_by("payez", uri)
 
     def balance(self, name: str) -> int:
         with self.ctx.engine.connect() as conn:

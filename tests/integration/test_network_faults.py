@@ -105,17 +105,7 @@ def faulty(request: pytest.FixtureRequest) -> Iterator[Faulty]:
         return uri
 
     def replies(post_id: str) -> int:
-        """The service's posts in reply to ``post_id``, read from its own repository."""
-        payez = world.account("payez")
-        answer = payez.client.com.atproto.repo.list_records(
-            {"repo": payez.did, "collection": "app.bsky.feed.post", "limit": 100}
-        )
-        parents = []
-        for item in answer.records:
-            value = item.value
-            record = value if isinstance(value, dict) else value.model_dump(by_alias=True)
-            parents.append(((record.get("reply") or {}).get("parent") or {}).get("uri"))
-        return parents.count(post_id)
+        return len(world.replies_by("payez", post_id))
 
     yield Faulty(network, world.proxy, posted, replies)
     world.proxy.fault = None
