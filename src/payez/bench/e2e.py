@@ -39,7 +39,7 @@ from payez.service.load_wallet import load_wallet
 from payez.service.open_account import open_user
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -59,7 +59,7 @@ def _environment(url: str, port: int) -> dict[str, str]:
     }
 
 
-def _people(url: str, port: int, count: int) -> list[str]:
+def sandbox_members(url: str, port: int, count: int) -> list[str]:
     """Sandbox accounts linked to funded, verified Payez users; their API tokens."""
     settings = load_settings(_environment(url, port))
     engine = make_engine(url)
@@ -87,7 +87,7 @@ def _people(url: str, port: int, count: int) -> list[str]:
     return tokens
 
 
-def _start(command: list[str], url: str, port: int) -> subprocess.Popen[bytes]:
+def start_payez(command: list[str], url: str, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "payez.entrypoints.cli", *command],
         env=_environment(url, port),
@@ -96,7 +96,7 @@ def _start(command: list[str], url: str, port: int) -> subprocess.Popen[bytes]:
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
         process.wait(10)
@@ -105,7 +105,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
-def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.time() + 60
     while time.time() < deadline:
         if process.poll() is not None:
@@ -130,19 +130,20 @@ def run_e2e_bench(
     rows: list[dict[str, Any]] = []
     with bench_database(db, database_url) as url:
         migrate(url)
-        port = _free_port()
-        tokens = _people(url, port, users)
+        port = free_port()
+        tokens = sandbox_members(url, port, users)
         base = f"http://127.0.0.1:{port}"
-        processes = [_start(["serve"] if workers == 0 else ["serve", "--no-worker"], url, port)]
+        serve = ["serve"] if workers == 0 else ["serve", "--no-worker"]
+        processes = [start_payez(serve, url, port)]
         engine = make_engine(url)
         try:
-            _wait_until_up(base, processes[0])
-            processes += [_start(["worker"], url, port) for _ in range(workers)]
+            wait_until_up(base, processes[0])
+            processes += [start_payez(["worker"], url, port) for _ in range(workers)]
             time.sleep(3)  # the workers connect their streams
             created, replied = _drive(base, engine, tokens, rate, seconds)
         finally:
             for process in processes:
-                _stop(process)
+                stop_process(process)
             engine.dispose()
     latencies = [(replied[s] - created[s]) * 1000 for s in created if s in replied]
     span = max(replied.values()) - min(created.values()) if replied else 0.0

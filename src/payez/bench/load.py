@@ -39,7 +39,7 @@ from payez.adapters.db.engine import make_engine
 from payez.adapters.db.ledger import check_ledger
 from payez.adapters.db.migrate import migrate
 from payez.adapters.db.tables.payments import inbox, payments, users
-from payez.bench.e2e import _free_port, _people, _start, _stop, _wait_until_up
+from payez.bench.e2e import free_port, sandbox_members, start_payez, stop_process, wait_until_up
 from payez.bench.ledger import Database, bench_database
 from payez.service.passwords import hash_password
 
@@ -131,18 +131,18 @@ def run_load_bench(
     memory: list[tuple[float, float]] = []
     with bench_database(db, database_url) as url:
         migrate(url)
-        port = _free_port()
-        tokens = _people(url, port, users)
+        port = free_port()
+        tokens = sandbox_members(url, port, users)
         emails = _give_logins(url, browsers)
         base = f"http://127.0.0.1:{port}"
-        server = _start(["serve"], url, port)
+        server = start_payez(["serve"], url, port)
         try:
-            _wait_until_up(base, server)
+            wait_until_up(base, server)
             time.sleep(2)  # the worker connects its stream
             posted = _drive(base, tokens, emails, tally, memory, server, seconds, posts_per_s)
             decided = _wait_for_decisions(url, posted, timeout=120)
         finally:
-            _stop(server)
+            stop_process(server)
         checked = make_engine(url)
         report = check_ledger(checked)
         checked.dispose()
