@@ -138,6 +138,9 @@ class Settings:
     # the From address. The URL may carry a password: kept out of the repr.
     smtp_url: str = field(default="", repr=False)
     mail_from: str = "Payez <no-reply@payez.localhost>"
+    # ``/metrics`` tells volumes and balances-in-flight: with a token set, a scraper must send
+    # it as a Bearer token; in production without one, ``/metrics`` is not served.
+    metrics_token: str = field(default="", repr=False)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:

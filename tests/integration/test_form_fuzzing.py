@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.integration.backoffice_world import Backoffice, backoffice_world
 from tests.integration.test_csrf_sweep import SIGNED_WEBHOOKS
@@ -98,3 +99,18 @@ def test_a_nul_character_is_refused_with_a_clear_error(bo: Backoffice) -> None:
     )
     assert answer.status_code == 400
     assert "caractère invisible interdit" in answer.text or "forbidden invisible" in answer.text
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u202a", "\u2066", "\u2069"])
+def test_a_bidirectional_override_is_refused_and_nothing_is_written(
+    bo: Backoffice, control: str
+) -> None:
+    visitor = bo.web.browser()
+    answer = visitor.sign_up("trudy@example.org", name=f"Alice {control}nimda", verify=False)
+    assert answer.status_code == 400
+    assert "caractère invisible interdit" in answer.text or "forbidden invisible" in answer.text
+    with bo.ctx.engine.connect() as conn:
+        accounts = conn.execute(
+            sa.text("SELECT count(*) FROM users WHERE email = 'trudy@example.org'")
+        ).scalar_one()
+    assert accounts == 0

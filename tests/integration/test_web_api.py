@@ -135,3 +135,25 @@ def test_html_errors_are_pages_not_json(web: WebWorld) -> None:
     claim = browser.get("/claim/unknown-token")
     assert claim.status_code == 404
     assert "This claim link does not exist." in claim.text
+
+
+def test_metrics_with_a_token_answer_only_its_bearer(database_url: str) -> None:
+    with web_world(database_url, metrics_token="scrape-4f9a") as web:
+        client = web.browser().client
+        for sent in ({}, {"authorization": "Bearer wrong"}, {"authorization": "scrape-4f9a"}):
+            refused = client.get("/metrics", headers=sent)
+            assert refused.status_code == 401
+            assert refused.headers["www-authenticate"] == "Bearer"
+            assert "payez_payments" not in refused.text
+        answered = client.get("/metrics", headers={"authorization": "Bearer scrape-4f9a"})
+        assert answered.status_code == 200
+        assert "payez_payments" in answered.text
+
+
+def test_production_serves_no_metrics_without_a_token(database_url: str) -> None:
+    production = {"secret_key": "s" * 40, "smtp_url": "smtp://127.0.0.1:1", "confirm": "psd2"}
+    with web_world(database_url, environment="production", **production) as web:
+        answer = web.browser().client.get("/metrics")
+        assert answer.status_code == 404
+        assert "PAYEZ_METRICS_TOKEN" in answer.text
+        assert "payez_payments" not in answer.text

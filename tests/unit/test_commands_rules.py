@@ -505,6 +505,10 @@ def test_a_namesake_on_another_server_is_not_the_service() -> None:
         ("@payez envoie 5€ à @bob.", None),
         ("@payez envoie 5€ à @bob Merci Pour Le Ciné", "Merci Pour Le Ciné"),
         ("@payez envoie 5€ à @bob 🍕🍺", "🍕🍺"),
+        ("@payez envoie 5€ à @bob facture \u202egpj.exe", "facture gpj.exe"),
+        ("@payez envoie 5€ à @bob \u2067merci\u2069 \u202a!\u202c", "merci !"),
+        ("@payez envoie 5€ à @bob \u202e", None),
+        ("@payez envoie 5€ à @bob \u200fشكرا", "\u200fشكرا"),
     ],
 )
 def test_memo(text: str, memo: str | None) -> None:

@@ -295,6 +295,9 @@ _JOINED_RECIPIENT: Final = re.compile(
 )
 # Spaces the memo collapses beside those ``str.split`` knows.
 _INVISIBLE_SPACES: Final = re.compile("[\u200b\u2060\ufeff]")
+# Embedding, override and isolate controls make a memo read otherwise than it is written
+# (``\u202e`` turns "gpj.exe" around): dropped, as they mean nothing once the memo is shown.
+_BIDI_CONTROLS: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _MEMO_LEAD: Final = " ,;:.-–—"
 # Hashtags every deployment removes from memos, beside the service's own.
 _BRAND_HASHTAGS: Final = ("payez", "tweetezpayez")
@@ -332,7 +335,7 @@ def _memo(text: str, grammar: _Grammar) -> str | None:
     if "#" in text:
         text = grammar.hashtags.sub(" ", text)
     if not text.isascii():
-        text = _INVISIBLE_SPACES.sub(" ", text)
+        text = _BIDI_CONTROLS.sub("", _INVISIBLE_SPACES.sub(" ", text))
     return " ".join(text.split()).lstrip(_MEMO_LEAD) or None
 
 

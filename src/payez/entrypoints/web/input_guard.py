@@ -1,18 +1,24 @@
-"""Forms carrying a NUL character are refused before any handler sees them.
+"""Forms carrying a NUL or a bidirectional override are refused before any handler sees them.
 
-No user types one, PostgreSQL cannot store one in text, and some tools cut a string at it:
-a NUL in a form is an attack or a broken client. It is refused with a clear error, once, here,
-rather than in every field of every form. Uploaded files (multipart) may hold any byte."""
+No user types a NUL, PostgreSQL cannot store one in text, and some tools cut a string at it.
+Embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069) make a name or a memo
+read otherwise than it is written, on every page that shows it. Either is an attack or a broken
+client: refused with a clear error, once, here, rather than in every field of every form.
+Uploaded files (multipart) may hold any byte."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Request, Response
 
 from payez.domain.errors import InvalidInput, PayezError
 
 FORM = "application/x-www-form-urlencoded"
+# The refused characters, as UTF-8 bytes once the form is percent-decoded.
+_REFUSED = re.compile(b"\x00|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 
 
 class ControlCharacterRefused(InvalidInput):
@@ -29,7 +35,7 @@ def input_guard_middleware(
     ) -> Response:
         if request.method != "GET" and request.headers.get("content-type", "").startswith(FORM):
             body = await request.body()
-            if b"%00" in body or b"\x00" in body:
+            if _REFUSED.search(unquote_to_bytes(body)) is not None:
                 return respond(request, ControlCharacterRefused(), 400)
         return await call_next(request)
 

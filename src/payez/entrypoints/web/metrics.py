@@ -3,10 +3,11 @@ worker) reports the same figures and nothing needs to be pushed."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 
-from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -100,7 +101,24 @@ def metrics_routes(ctx: ServiceContext) -> APIRouter:
     registry.register(PayezCollector(ctx))
 
     @router.get("/metrics")
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        refusal = _refusal(ctx.settings.metrics_token, ctx.settings.environment, request)
+        if refusal is not None:
+            return refusal
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _refusal(token: str, environment: str, request: Request) -> Response | None:
+    """Why this scrape is not answered, or None. Scrapers read plain text, not pages."""
+    if not token:
+        if environment == "production":
+            return PlainTextResponse("metrics are off: set PAYEZ_METRICS_TOKEN\n", 404)
+        return None
+    sent = request.headers.get("authorization", "")
+    if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        return None
+    return PlainTextResponse(
+        "metrics need the bearer token\n", 401, headers={"WWW-Authenticate": "Bearer"}
+    )
