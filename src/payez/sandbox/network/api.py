@@ -424,8 +424,7 @@ async def notifications(request: Request) -> JSONResponse:
         if from_account is not None:
             query = query.where(n.c.from_account_id == from_account)
         rows = conn.execute(paginate(query, n.c.id, params, 40)).all()
-        renderer = Renderer(conn, ctx.urls, me)
-        return [renderer.notification(row) for row in rows]
+        return Renderer(conn, ctx.urls, me).notifications(rows)
 
     return paginated(request, await in_transaction(ctx, work))
 

@@ -84,6 +84,9 @@ class Renderer:
         self._accounts: dict[int, sa.Row[tuple[object, ...]]] = {}
         self._known_usernames: dict[str, str] = {}
         self._looked_up: set[str] = set()
+        # Filled by :meth:`prefetch` for the statuses of a page or a stream poll.
+        self._mentioned: dict[int, list[int]] = {}
+        self._counted: dict[int, tuple[int, int]] = {}
 
     def account(self, account_id: int) -> Json:
         return account_json(self._account_row(account_id), self.urls)
@@ -120,7 +123,69 @@ class Renderer:
         return self._known_usernames
 
     def statuses(self, rows: Iterable[sa.Row[tuple[object, ...]]]) -> list[Json]:
+        rows = list(rows)
+        self.prefetch(rows)
         return [self.status(row) for row in rows]
+
+    def notifications(self, rows: Iterable[sa.Row[tuple[object, ...]]]) -> list[Json]:
+        rows = list(rows)
+        wanted = sorted({int(row.status_id) for row in rows if row.status_id is not None})
+        statuses = {
+            int(status.id): status
+            for status in self.conn.execute(
+                sa.select(tables.statuses).where(tables.statuses.c.id.in_(wanted))
+            )
+        }
+        self.prefetch(statuses.values())
+        return [self.notification(row, statuses.get(row.status_id)) for row in rows]
+
+    def prefetch(self, rows: Iterable[sa.Row[tuple[object, ...]]]) -> None:
+        """Read what rendering ``rows`` needs in four queries whatever their number: their
+        mentions, boost and reply counts, authors and mentioned accounts, and which written
+        @names exist. A stream or a page of forty statuses would take a hundred otherwise."""
+        rows = [row for row in rows if int(row.id) not in self._counted]
+        if not rows:
+            return
+        ids = [int(row.id) for row in rows]
+        mentioned: dict[int, list[int]] = {status_id: [] for status_id in ids}
+        for status_id, account_id in self.conn.execute(
+            sa.select(tables.mentions.c.status_id, tables.mentions.c.account_id)
+            .where(tables.mentions.c.status_id.in_(ids))
+            .order_by(tables.mentions.c.status_id, tables.mentions.c.account_id)
+        ):
+            mentioned[int(status_id)].append(int(account_id))
+        s = tables.statuses
+        counted = {
+            (str(kind), int(target)): int(count)
+            for kind, target, count in self.conn.execute(
+                sa.union_all(
+                    *(
+                        sa.select(sa.literal(kind), column, sa.func.count())
+                        .where(column.in_(ids), s.c.deleted_at.is_(None))
+                        .group_by(column)
+                        for kind, column in (
+                            ("boosts", s.c.reblog_of_id),
+                            ("replies", s.c.in_reply_to_id),
+                        )
+                    )
+                )
+            )
+        }
+        for status_id in ids:
+            self._mentioned[status_id] = mentioned[status_id]
+            self._counted[status_id] = (
+                counted.get(("boosts", status_id), 0),
+                counted.get(("replies", status_id), 0),
+            )
+        people = {int(row.account_id) for row in rows}
+        people.update(account for accounts in mentioned.values() for account in accounts)
+        missing = sorted(people - self._accounts.keys())
+        if missing:
+            for account in self.conn.execute(
+                sa.select(tables.accounts).where(tables.accounts.c.id.in_(missing))
+            ):
+                self._accounts[int(account.id)] = account
+        self._known(" ".join(str(row.text) for row in rows))
 
     def status(self, row: sa.Row[tuple[object, ...]], *, with_source: bool = False) -> Json:
         status_id = int(row.id)
@@ -132,10 +197,15 @@ class Renderer:
                 sa.select(tables.statuses).where(tables.statuses.c.id == row.reblog_of_id)
             ).one()
             reblog = self.status(original)
-        mention_rows = self.conn.execute(_MENTIONED, {"status_id": status_id}).all()
+        mentioned = self._mentioned.get(status_id)
+        if mentioned is None:
+            mentioned = [
+                int(account_id)
+                for account_id in self.conn.execute(_MENTIONED, {"status_id": status_id}).scalars()
+            ]
         mentions = []
-        for mention in mention_rows:
-            account = self._account_row(int(mention.account_id))
+        for account_id in mentioned:
+            account = self._account_row(account_id)
             mentions.append(
                 {
                     "id": str(account.id),
@@ -203,14 +273,23 @@ class Renderer:
         return {"state": "accepted", "quoted_status": self.status(row)}
 
     def _counts(self, status_id: int) -> tuple[int, int]:
-        """(boosts, replies) of a status, in one query."""
+        """(boosts, replies) of a status, in one query unless prefetched."""
+        counted = self._counted.get(status_id)
+        if counted is not None:
+            return counted
         row = self.conn.execute(_COUNTS, {"status_id": status_id}).one()
         return int(row[0]), int(row[1])
 
-    def notification(self, row: sa.Row[tuple[object, ...]]) -> Json:
+    def notification(
+        self,
+        row: sa.Row[tuple[object, ...]],
+        status_row: sa.Row[tuple[object, ...]] | None = None,
+    ) -> Json:
         status: Json | None = None
         if row.status_id is not None:
-            status = self.status(self.conn.execute(_STATUS, {"status_id": row.status_id}).one())
+            if status_row is None:
+                status_row = self.conn.execute(_STATUS, {"status_id": row.status_id}).one()
+            status = self.status(status_row)
         return {
             "id": str(row.id),
             "type": row.type,

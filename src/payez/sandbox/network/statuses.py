@@ -3,7 +3,9 @@
 Writes that create statuses or notifications are serialised (SQLite's BEGIN IMMEDIATE already
 does; PostgreSQL takes an advisory lock): ids then become visible in increasing order, so a
 reader that polls "id greater than the last one I saw" — the streaming API, or a client paging
-with ``since_id`` — never skips a row committed late with a smaller id.
+with ``since_id`` — never skips a row committed late with a smaller id. On PostgreSQL a post is
+published in one statement, lock included, so the lock is held for that statement and the
+commit only.
 """
 
 from __future__ import annotations
@@ -201,64 +203,113 @@ def post_status(
     in_reply_to_account_id = None
     if in_reply_to_id is not None:
         in_reply_to_account_id = visible_status(conn, in_reply_to_id, account_id).account_id
-    quoted_author = None
+    quoted_author: int | None = None
     if quote_of_id is not None:
         quoted = visible_status(conn, quote_of_id, account_id)
         if quoted.reblog_of_id is not None or quoted.visibility in ("private", "direct"):
             raise SandboxInvalid("this status cannot be quoted")
-        quoted_author = quoted.account_id
+        quoted_author = int(quoted.account_id)
     mentioned = _accounts_by_username(conn, mentioned_usernames(text))
-    lock_writes(conn)
+    notified = [(aid, "mention") for aid in mentioned.values() if aid != account_id]
+    if quoted_author is not None and quoted_author not in (account_id, *mentioned.values()):
+        notified.append((quoted_author, "quote"))
+    status = {
+        "account_id": account_id,
+        "text": text,
+        "visibility": visibility,
+        "in_reply_to_id": in_reply_to_id,
+        "in_reply_to_account_id": in_reply_to_account_id,
+        "quote_of_id": quote_of_id,
+        "idempotency_key": idempotency_key or None,
+        "created_at": now,
+    }
+    if conn.dialect.name == "postgresql":
+        return _publish_in_one_statement(conn, status, list(mentioned.values()), notified)
     status_id = int(
         conn.execute(
-            tables.statuses.insert()
-            .values(
-                account_id=account_id,
-                text=text,
-                visibility=visibility,
-                in_reply_to_id=in_reply_to_id,
-                in_reply_to_account_id=in_reply_to_account_id,
-                quote_of_id=quote_of_id,
-                idempotency_key=idempotency_key or None,
-                created_at=now,
-            )
-            .returning(tables.statuses.c.id)
+            tables.statuses.insert().values(**status).returning(tables.statuses.c.id)
         ).scalar_one()
     )
     if mentioned:
-        # One multi-row INSERT each, not an executemany: a round trip less under the lock.
         conn.execute(
             tables.mentions.insert().values(
                 [{"status_id": status_id, "account_id": aid} for aid in mentioned.values()]
             )
         )
-        notified = [aid for aid in mentioned.values() if aid != account_id]
-        if notified:
-            conn.execute(
-                tables.notifications.insert().values(
-                    [
-                        {
-                            "account_id": aid,
-                            "from_account_id": account_id,
-                            "type": "mention",
-                            "status_id": status_id,
-                            "created_at": now,
-                        }
-                        for aid in notified
-                    ]
-                )
-            )
-    if quoted_author not in (None, account_id, *mentioned.values()):
+    if notified:
         conn.execute(
             tables.notifications.insert().values(
-                account_id=quoted_author,
-                from_account_id=account_id,
-                type="quote",
-                status_id=status_id,
-                created_at=now,
+                [
+                    {
+                        "account_id": aid,
+                        "from_account_id": account_id,
+                        "type": kind,
+                        "status_id": status_id,
+                        "created_at": now,
+                    }
+                    for aid, kind in notified
+                ]
             )
         )
     return status_id
+
+
+# The lock, the status, its mentions and notifications in one round trip: the lock is held to
+# the commit and every writer of the network waits on it, so each round trip under it counts
+# once per post for the whole network. ``locked`` is volatile, so it runs before the insert
+# draws its id.
+_PUBLISH = sa.text(
+    """
+    WITH locked AS (SELECT pg_advisory_xact_lock(:lock_key)),
+    status AS (
+        INSERT INTO sandbox_statuses (account_id, text, visibility, in_reply_to_id,
+            in_reply_to_account_id, quote_of_id, idempotency_key, created_at)
+        SELECT :account_id, :text, :visibility, :in_reply_to_id, :in_reply_to_account_id,
+            :quote_of_id, :idempotency_key, :created_at
+        FROM locked
+        RETURNING id
+    ),
+    mentioned AS (
+        INSERT INTO sandbox_mentions (status_id, account_id)
+        SELECT status.id, mentioned.account_id
+        FROM status, unnest(CAST(:mentioned AS bigint[])) AS mentioned(account_id)
+    ),
+    notified AS (
+        INSERT INTO sandbox_notifications (account_id, from_account_id, type, status_id,
+            created_at)
+        SELECT notified.account_id, :account_id, notified.type, status.id, :created_at
+        FROM status, unnest(CAST(:notified AS bigint[]), CAST(:kinds AS text[]))
+            AS notified(account_id, type)
+    )
+    SELECT id FROM status
+    """
+).bindparams(
+    sa.bindparam("created_at", type_=tables.statuses.c.created_at.type),
+    sa.bindparam("in_reply_to_id", type_=sa.BigInteger()),
+    sa.bindparam("in_reply_to_account_id", type_=sa.BigInteger()),
+    sa.bindparam("quote_of_id", type_=sa.BigInteger()),
+    sa.bindparam("idempotency_key", type_=sa.String()),
+)
+
+
+def _publish_in_one_statement(
+    conn: sa.Connection,
+    status: dict[str, object],
+    mentioned: list[int],
+    notified: list[tuple[int, str]],
+) -> int:
+    return int(
+        conn.execute(
+            _PUBLISH,
+            {
+                **status,
+                "lock_key": _WRITE_LOCK_KEY,
+                "mentioned": mentioned,
+                "notified": [aid for aid, _kind in notified],
+                "kinds": [kind for _aid, kind in notified],
+            },
+        ).scalar_one()
+    )
 
 
 def existing_for_key(conn: sa.Connection, account_id: int, idempotency_key: str) -> int | None:

@@ -63,7 +63,7 @@ def _poll(ctx: SandboxContext, stream: str, account_id: int | None, cursor: _Cur
                 .where(n.c.id > cursor.notification_id, n.c.id <= newest_notification)
                 .order_by(n.c.id)
             ).all()
-            events.extend(("notification", _dump(renderer.notification(r))) for r in rows)
+            events.extend(("notification", _dump(r)) for r in renderer.notifications(rows))
         if stream in ("user", "public"):
             query = sa.select(s).where(
                 s.c.id > cursor.status_id, s.c.id <= newest_status, s.c.deleted_at.is_(None)
@@ -73,7 +73,7 @@ def _poll(ctx: SandboxContext, stream: str, account_id: int | None, cursor: _Cur
             else:
                 query = query.where(s.c.visibility == "public")
             rows = conn.execute(query.order_by(s.c.id)).all()
-            events.extend(("update", _dump(renderer.status(r))) for r in rows)
+            events.extend(("update", _dump(r)) for r in renderer.statuses(rows))
     cursor.notification_id = max(cursor.notification_id, newest_notification)
     cursor.status_id = max(cursor.status_id, newest_status)
     return events

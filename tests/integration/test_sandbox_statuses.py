@@ -1,0 +1,108 @@
+"""Publishing a status on the sandbox: the same rows on SQLite and on PostgreSQL (where the
+lock, the status, its mentions and notifications are one statement), and ids that become
+visible in the order they were drawn, whatever the number of writers."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from payez.adapters.db.engine import make_engine
+from payez.sandbox.network import tables
+from payez.sandbox.network.accounts import create_sandbox_user
+from payez.sandbox.network.statuses import post_status
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+def _members(engine: sa.Engine, *names: str) -> dict[str, int]:
+    with engine.begin() as conn:
+        return {name: create_sandbox_user(conn, name, f"pw-{name}-1234", name) for name in names}
+
+
+def test_a_status_writes_its_mentions_and_notifications(database_url: str) -> None:
+    engine = make_engine(database_url)
+    ids = _members(engine, "alice", "bob", "carol")
+    with engine.begin() as conn:
+        first = post_status(conn, ids["carol"], "a quotable thought", NOW)
+        quote = post_status(
+            conn,
+            ids["alice"],
+            "@bob @alice @nobody see this",
+            NOW,
+            quote_of_id=first,
+            idempotency_key="k-1",
+        )
+        again = post_status(
+            conn, ids["alice"], "@bob @alice @nobody see this", NOW, idempotency_key="k-1"
+        )
+        reply = post_status(conn, ids["bob"], "@alice thanks", NOW, in_reply_to_id=quote)
+    with engine.connect() as conn:
+        mentions = set(
+            conn.execute(
+                sa.select(tables.mentions.c.account_id).where(tables.mentions.c.status_id == quote)
+            ).scalars()
+        )
+        notifications = conn.execute(
+            sa.select(
+                tables.notifications.c.account_id,
+                tables.notifications.c.from_account_id,
+                tables.notifications.c.type,
+                tables.notifications.c.status_id,
+                tables.notifications.c.created_at,
+            ).order_by(tables.notifications.c.id)
+        ).all()
+        answered = conn.execute(
+            sa.select(tables.statuses).where(tables.statuses.c.id == reply)
+        ).one()
+    engine.dispose()
+    assert again == quote
+    assert mentions == {ids["bob"], ids["alice"]}
+    # The author is not notified of their own mention; the quoted author is, once.
+    assert [tuple(row) for row in notifications] == [
+        (ids["bob"], ids["alice"], "mention", quote, NOW),
+        (ids["carol"], ids["alice"], "quote", quote, NOW),
+        (ids["alice"], ids["bob"], "mention", reply, NOW),
+    ]
+    assert (answered.in_reply_to_id, answered.in_reply_to_account_id) == (quote, ids["alice"])
+    assert answered.created_at == NOW
+
+
+def test_ids_become_visible_in_the_order_they_were_drawn(database_url: str) -> None:
+    """A reader polling "id greater than the last seen" never meets a gap that fills later."""
+    engine = make_engine(database_url)
+    ids = _members(engine, "alice", "bob")
+    seen: list[int] = []
+    done = False
+
+    def write(n: int) -> None:
+        with engine.begin() as conn:
+            post_status(conn, ids["alice"], f"@bob number {n}", NOW)
+
+    def read() -> None:
+        last = 0
+        while True:
+            finished = done
+            with engine.connect() as conn:
+                rows = list(
+                    conn.execute(
+                        sa.select(tables.statuses.c.id)
+                        .where(tables.statuses.c.id > last)
+                        .order_by(tables.statuses.c.id)
+                    ).scalars()
+                )
+            seen.extend(rows)
+            last = rows[-1] if rows else last
+            if finished:
+                return
+
+    with ThreadPoolExecutor(max_workers=9) as pool:
+        reader = pool.submit(read)
+        list(pool.map(write, range(300)))
+        done = True
+        reader.result()
+    engine.dispose()
+    assert len(seen) == 300
+    assert seen == sorted(seen)
