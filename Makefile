@@ -55,8 +55,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy src/payez
 
+# Unit and integration tests on two processes (pytest-xdist; each test has its own databases
+# and ports); the end-to-end drills after them, one at a time, as they time kills and restarts.
 test: setup browser failover-tools atproto lint typecheck
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal tests/unit tests/integration
+	$(BIN)/python -m pytest -q tests/e2e
 
 bench: setup
 	$(BIN)/payez bench ledger --db sqlite --json

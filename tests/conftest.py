@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -172,10 +172,24 @@ def _left_by_tests() -> dict[int, str]:
     }
 
 
+def _distributing(config: pytest.Config) -> bool:
+    """Whether this process hands the tests to pytest-xdist workers rather than running them."""
+    return not hasattr(config, "workerinput") and bool(config.getoption("numprocesses", None))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run when a test left a process running. Session fixtures are torn down by now,
     so whatever still runs was started by a test and never stopped. They get a few seconds to
-    finish exiting, are then listed and killed, so a failing run leaves nothing behind either."""
+    finish exiting, are then listed and killed, so a failing run leaves nothing behind either.
+
+    Under pytest-xdist each worker checks its own descendants and hands its findings to the
+    process that distributed the tests (``pytest_testnodedown``), which fails the run."""
+    config = session.config
+    if _distributing(config):
+        lines = getattr(config, "_left_by_workers", [])
+        if lines:
+            _report_left(session, lines)
+        return
     deadline = time.monotonic() + 3
     left = _left_by_tests()
     while left and time.monotonic() < deadline:
@@ -183,8 +197,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         left = _left_by_tests()
     if not left:
         return
-    title = f"{len(left)} process(es) left running by the tests (now killed)"
     lines = [f"pid {pid}: {command[:200]}" for pid, command in sorted(left.items())]
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    worker = getattr(config, "workeroutput", None)
+    if worker is not None:
+        worker["left_processes"] = lines
+    _report_left(session, lines)
+
+
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """A worker of pytest-xdist ended: keep the processes it found left running."""
+    lines = node.workeroutput.get("left_processes", []) if hasattr(node, "workeroutput") else []
+    if lines:
+        found: list[str] = getattr(node.config, "_left_by_workers", [])
+        found.extend(lines)
+        node.config._left_by_workers = found
+
+
+def _report_left(session: pytest.Session, lines: list[str]) -> None:
+    title = f"{len(lines)} process(es) left running by the tests (now killed)"
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line("")
@@ -193,7 +226,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(line, red=True)
     else:
         sys.stderr.write("\n".join([title, *lines]) + "\n")
-    for pid in left:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED

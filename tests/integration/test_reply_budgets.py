@@ -9,15 +9,16 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from payez.adapters.db import reply_budgets as spends_repo
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.tables.payments import outbox, payments
 from payez.adapters.db.tables.reply_budgets import reply_budget_spends
-from payez.domain.reply_budget import ReplyBudget, Window
+from payez.domain.reply_budget import ReplyBudget, Spend, Window, remaining
 from payez.ports.network import NetworkUnavailable, Post
 from payez.service.context import ServiceContext
 from payez.service.notifications import latest_notifications
@@ -195,3 +196,25 @@ def test_two_senders_racing_never_spend_more_than_the_window(database_url: str) 
             .where(outbox.c.state == "pending", outbox.c.last_error == BUDGET_SPENT)
         ).scalar()
     assert waiting == 25
+
+
+def test_spends_are_read_summed_per_claim(database_url: str) -> None:
+    """A day of replies is read as one row per claimed batch, and the plan reads it the same."""
+    engine = make_engine(database_url)
+    first = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    second = first + timedelta(minutes=20)
+    with engine.begin() as conn:
+        spends_repo.record(conn, "bluesky", [1, 2, 3], 3, first)
+        spends_repo.record(conn, "bluesky", [4, 5], 3, second)
+        spends_repo.record(conn, "x", [6], 1, second)
+        read = spends_repo.recent(conn, "bluesky", first - HOUR)
+    engine.dispose()
+    assert sorted(read, key=lambda spend: spend.at) == [Spend(first, 9), Spend(second, 6)]
+    budget = ReplyBudget((Window(20, HOUR),), 3, "spend")  # type: ignore[arg-type]
+    one_by_one = [Spend(first, 3)] * 3 + [Spend(second, 3)] * 2
+    later = first + timedelta(minutes=70)
+    assert (
+        remaining(budget, read, later)
+        == remaining(budget, one_by_one, later)
+        == {budget.windows[0]: 14}
+    )

@@ -23,10 +23,13 @@ def lock(conn: Connection, network: str) -> None:
 
 
 def recent(conn: Connection, network: str, since: datetime) -> list[Spend]:
+    """What ``network`` spent after ``since``, summed per moment: the messages of one claimed
+    batch share its time, so a day of replies is a few hundred rows, not tens of thousands."""
+    spends = reply_budget_spends.c
     rows = conn.execute(
-        sa.select(reply_budget_spends.c.spent_at, reply_budget_spends.c.cost).where(
-            reply_budget_spends.c.network == network, reply_budget_spends.c.spent_at > since
-        )
+        sa.select(spends.spent_at, sa.func.sum(spends.cost))
+        .where(spends.network == network, spends.spent_at > since)
+        .group_by(spends.spent_at)
     )
     return [Spend(at, int(cost)) for at, cost in rows]
 
