@@ -172,6 +172,10 @@ def _left_by_tests() -> dict[int, str]:
     }
 
 
+# What the xdist workers found left running, gathered in the process that distributed the tests.
+LEFT_BY_WORKERS = pytest.StashKey[list[str]]()
+
+
 def _distributing(config: pytest.Config) -> bool:
     """Whether this process hands the tests to pytest-xdist workers rather than running them."""
     return not hasattr(config, "workerinput") and bool(config.getoption("numprocesses", None))
@@ -186,7 +190,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     process that distributed the tests (``pytest_testnodedown``), which fails the run."""
     config = session.config
     if _distributing(config):
-        lines = getattr(config, "_left_by_workers", [])
+        lines = config.stash.get(LEFT_BY_WORKERS, [])
         if lines:
             _report_left(session, lines)
         return
@@ -211,9 +215,7 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     """A worker of pytest-xdist ended: keep the processes it found left running."""
     lines = node.workeroutput.get("left_processes", []) if hasattr(node, "workeroutput") else []
     if lines:
-        found: list[str] = getattr(node.config, "_left_by_workers", [])
-        found.extend(lines)
-        node.config._left_by_workers = found
+        node.config.stash.setdefault(LEFT_BY_WORKERS, []).extend(lines)
 
 
 def _report_left(session: pytest.Session, lines: list[str]) -> None:

@@ -100,25 +100,20 @@ def metrics_routes(ctx: ServiceContext) -> APIRouter:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PayezCollector(ctx))
 
+    token = ctx.settings.metrics_token
+    served = bool(token) or ctx.settings.environment != "production"
+    expected = f"Bearer {token}".encode()
+
     @router.get("/metrics")
     def metrics(request: Request) -> Response:
-        refusal = _refusal(ctx.settings.metrics_token, ctx.settings.environment, request)
-        if refusal is not None:
-            return refusal
+        # Scrapers read plain text, not pages.
+        if not served:
+            return PlainTextResponse("metrics are off: set PAYEZ_METRICS_TOKEN\n", 404)
+        sent = request.headers.get("authorization", "").encode()
+        if token and not hmac.compare_digest(sent, expected):
+            return PlainTextResponse(
+                "metrics need the bearer token\n", 401, headers={"WWW-Authenticate": "Bearer"}
+            )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
-
-
-def _refusal(token: str, environment: str, request: Request) -> Response | None:
-    """Why this scrape is not answered, or None. Scrapers read plain text, not pages."""
-    if not token:
-        if environment == "production":
-            return PlainTextResponse("metrics are off: set PAYEZ_METRICS_TOKEN\n", 404)
-        return None
-    sent = request.headers.get("authorization", "")
-    if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
-        return None
-    return PlainTextResponse(
-        "metrics need the bearer token\n", 401, headers={"WWW-Authenticate": "Bearer"}
-    )
