@@ -32,6 +32,7 @@ from payez.entrypoints.web.dashboard import dashboard_routes
 from payez.entrypoints.web.input_guard import input_guard_middleware
 from payez.entrypoints.web.merchants import merchant_routes
 from payez.entrypoints.web.metrics import metrics_routes
+from payez.entrypoints.web.mounted_sandbox import SANDBOX_PREFIX, SandboxFirst
 from payez.entrypoints.web.onboarding import onboarding_routes
 from payez.entrypoints.web.pages import page_routes
 from payez.entrypoints.web.payouts import payout_routes
@@ -171,5 +172,8 @@ def create_app(
     ):
         app.include_router(router)
     if sandbox is not None:
-        app.mount("/sandbox", sandbox)
+        # Mounted so that it shows in the route table; reached, outside all the middleware above,
+        # through SandboxFirst, which is added last and so runs first.
+        app.mount(SANDBOX_PREFIX, sandbox)
+        app.add_middleware(SandboxFirst, sandbox=sandbox)
     return app

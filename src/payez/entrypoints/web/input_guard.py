@@ -21,6 +21,11 @@ FORM = "application/x-www-form-urlencoded"
 _REFUSED = re.compile(b"\x00|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 
 
+def holds_refused_character(form_body: bytes) -> bool:
+    """Whether a url-encoded form, once percent-decoded, holds a NUL or a bidi override."""
+    return _REFUSED.search(unquote_to_bytes(form_body)) is not None
+
+
 class ControlCharacterRefused(InvalidInput):
     code = "input_control_character"
     message_fr = "Le formulaire contient un caractère invisible interdit. Retapez le texte."
@@ -35,7 +40,7 @@ def input_guard_middleware(
     ) -> Response:
         if request.method != "GET" and request.headers.get("content-type", "").startswith(FORM):
             body = await request.body()
-            if _REFUSED.search(unquote_to_bytes(body)) is not None:
+            if holds_refused_character(body):
                 return respond(request, ControlCharacterRefused(), 400)
         return await call_next(request)
 

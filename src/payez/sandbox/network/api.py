@@ -24,7 +24,7 @@ from payez.sandbox.network.context import (
     context,
     path_id,
     read_params,
-    signed_in_user,
+    signed_in_user_on,
     user_id,
 )
 from payez.sandbox.network.entities import Json, Renderer
@@ -260,10 +260,12 @@ async def create_status(request: Request) -> Json:
     in_reply_to_id = params.get_id("in_reply_to_id")
     quote_of_id = params.get_id("quoted_status_id") or params.get_id("quote_id")
 
-    def post(me: int) -> int:
+    def post(conn: sa.Connection) -> tuple[int, int]:
+        me = 0
         try:
-            with ctx.engine.begin() as conn:
-                return post_status(
+            with conn.begin():
+                me = signed_in_user_on(conn, token)
+                return me, post_status(
                     conn,
                     me,
                     text,
@@ -277,20 +279,20 @@ async def create_status(request: Request) -> Json:
             if key is None:
                 raise
         # A concurrent request with the same key won the race: answer with its status.
-        with ctx.engine.connect() as conn:
+        with conn.begin():
             existing = existing_for_key(conn, me, key)
         if existing is None:
             raise SandboxInvalid("conflicting request") from None
-        return existing
+        return me, existing
 
     def work() -> Json:
-        # One trip to the thread pool for the whole request (each trip is a hand-over between
-        # threads); rendered once committed, in a transaction of its own, as the writers' lock
-        # is held to the commit.
-        me = signed_in_user(ctx, token)
-        status_id = post(me)
-        with ctx.engine.begin() as conn:
-            return _render_status(conn, ctx, status_id, me)
+        # One trip to the thread pool and one pooled connection for the whole request (each trip
+        # is a hand-over between threads, each check-out a ping); rendered once committed, in a
+        # transaction of its own, as the writers' lock is held to the commit.
+        with ctx.engine.connect() as conn:
+            me, status_id = post(conn)
+            with conn.begin():
+                return _render_status(conn, ctx, status_id, me)
 
     return await run_in_threadpool(work)
 

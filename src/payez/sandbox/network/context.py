@@ -164,7 +164,15 @@ async def user_id(request: Request) -> int:
 
 def signed_in_user(ctx: SandboxContext, token: str | None) -> int:
     """:func:`user_id`, for code already off the event loop."""
-    owner = _owner(ctx, token)
+    return _signed_in(_owner(ctx, token))
+
+
+def signed_in_user_on(conn: sa.Connection, token: str | None) -> int:
+    """:func:`signed_in_user`, on a connection the caller already holds."""
+    return _signed_in(token_owner(conn, token) if token is not None else None)
+
+
+def _signed_in(owner: TokenOwner | None) -> int:
     if owner is None:
         raise SandboxUnauthorized()
     if owner.account_id is None:
