@@ -23,6 +23,7 @@ from payez.entrypoints.web.auth import served_by_another_app
 from payez.entrypoints.web.input_guard import FORM, holds_refused_character
 
 SANDBOX_PREFIX = "/sandbox"
+_FORM = FORM.encode()
 _REFUSAL = json.dumps({"error": "Validation failed: text holds a forbidden control character"})
 
 
@@ -50,10 +51,8 @@ class SandboxFirst:
 
 
 def _is_form(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return value.startswith(FORM.encode())
-    return False
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    return any(name == b"content-type" and value.startswith(_FORM) for name, value in headers)
 
 
 async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
