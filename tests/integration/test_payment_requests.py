@@ -278,3 +278,15 @@ def test_unknown_codes_are_not_found(web: WebWorld) -> None:
     assert visitor.get("/dashboard/requests/99").status_code == 303  # log in first
     alice = member(web, "alice")
     assert alice.get("/dashboard/requests/99").status_code == 404
+
+
+def test_a_frozen_requester_asks_nobody(web: WebWorld) -> None:
+    alice = member(web, "alice")
+    code = _create(alice)
+    assert web.browser().get(f"/r/{code}").status_code == 200
+    with web.world.ctx.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE users SET status = 'frozen' WHERE id = :id"),
+            {"id": web.world.users["alice"]},
+        )
+    assert web.browser().get(f"/r/{code}").status_code == 404

@@ -116,11 +116,12 @@ def payment_request_page(
         raise PaymentRequestUnknown(code[:16])
     with ctx.engine.connect() as conn:
         request = requests_repo.request_by_code(conn, code)
-        if request is None:
+        # A frozen or closed account asks nobody for money: its requests are not shown.
+        requester = requests_repo.active_name(conn, request.owner_user_id) if request else None
+        if request is None or requester is None:
             raise PaymentRequestUnknown(code)
         paid = requests_repo.linked_payments(conn, request.owner_user_id, [request])[request.id]
         handles = requests_repo.linked_handles(conn, request.owner_user_id)
-        requester = requests_repo.display_name(conn, request.owner_user_id)
     state = state_of(
         RequestFacts(request.once, request.expires_at, request.cancelled_at, len(paid)), ctx.now()
     )
@@ -157,7 +158,7 @@ def profile_page(
         if owner is None:
             raise ProfileUnknown(handle[:64])
         handles = requests_repo.linked_handles(conn, owner)
-        requester = requests_repo.display_name(conn, owner)
+        requester = requests_repo.active_name(conn, owner) or ""
     chosen, error = _chosen(ctx, None, typed)
     links: tuple[ComposeLink, ...] = ()
     if chosen is not None:

@@ -217,9 +217,12 @@ def linked_handles(conn: Connection, user_id: int) -> dict[str, str]:
     return {str(row.network): str(row.handle) for row in rows}
 
 
-def display_name(conn: Connection, user_id: int) -> str:
-    name = conn.execute(sa.select(users.c.display_name).where(users.c.id == user_id)).scalar()
-    return str(name or "")
+def active_name(conn: Connection, user_id: int) -> str | None:
+    """The user's display name while their account is active (not frozen, not closed)."""
+    name = conn.execute(
+        sa.select(users.c.display_name).where(users.c.id == user_id, users.c.status == "active")
+    ).scalar()
+    return str(name) if name is not None else None
 
 
 # -- public profiles ----------------------------------------------------------------------------
