@@ -134,7 +134,11 @@ def dashboard_routes(site: Site) -> APIRouter:
         user_id = visitor.require_user()
         entry = payment_detail(site.ctx, user_id, payment_id)
         return site.render(
-            request, "payment.html", e=entry, money=money_formatter(visitor.language)
+            request,
+            "payment.html",
+            e=entry,
+            for_request=request_reasons(site.ctx, [(entry.id, entry.memo)]).get(entry.id),
+            money=money_formatter(visitor.language),
         )
 
     @router.get("/settings", response_class=HTMLResponse)

@@ -104,7 +104,6 @@ def payment_request_routes(site: Site) -> APIRouter:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
         visitor.check_csrf(csrf_token)
-        my_payment_request(site.ctx, user_id, request_id)  # anyone else's: not found
         cancel_payment_request(site.ctx, user_id, request_id)
         return RedirectResponse(f"/dashboard/requests/{request_id}", status_code=303)
 
