@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from payez.domain.errors import InvalidInput
+from payez.domain.money import Money
 from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.dashboard import money_formatter
 from payez.entrypoints.web.site import Site
@@ -46,7 +47,7 @@ def payment_request_routes(site: Site) -> APIRouter:
             status,
             requests=my_payment_requests(site.ctx, user_id),
             money=money_formatter(visitor.language),
-            max_amount=site.ctx.limits.max_person_cents,
+            max_amount=Money.eur(site.ctx.limits.max_person_cents),
             **values,
         )
 
