@@ -30,8 +30,11 @@ from payez.domain.money import Money
 from payez.sandbox.mail.tables import mail as sandbox_mail
 from payez.service.campaigns import create_campaign
 from payez.service.create_listing import create_draft
+from payez.service.create_payment_request import create_payment_request
 from payez.service.email_outbox import Letter, queue_email
+from payez.service.my_payment_requests import my_payment_request
 from payez.service.operators import grant_operator
+from payez.service.public_profile import set_public_profile
 from payez.service.request_payout import request_payout
 from payez.service.sign_up import sign_up
 from tests.e2e.browser import ARTIFACTS, chromium, overflow_of, phone
@@ -139,6 +142,21 @@ def fill_world(world: ServiceWorld) -> Filled:
         price="9,90",
         stock="5",
     )
+    request_id = create_payment_request(
+        world.ctx,
+        alice_id,
+        amount="12,50",
+        reason="Restaurant « Chez Marcel » du vendredi soir, avec le dessert et les cafés",
+        uses="once",
+    )
+    any_amount = create_payment_request(
+        world.ctx, alice_id, amount="", reason="cagnotte", uses="many"
+    )
+    codes = {
+        my_payment_request(world.ctx, alice_id, made).request.code
+        for made in (request_id, any_amount)
+    }
+    set_public_profile(world.ctx, alice_id, "alice")
     request_payout(
         world.ctx,
         handle="alice",
@@ -204,6 +222,9 @@ def fill_world(world: ServiceWorld) -> Filled:
             "/backoffice/users": ["/backoffice/users", "/backoffice/users?q=alice"],
             "/backoffice/payments": ["/backoffice/payments", "/backoffice/payments?handle=alice"],
             "/dashboard": ["/dashboard", "/dashboard?q=croissants"],
+            "/dashboard/requests/{request_id}": [f"/dashboard/requests/{request_id}"],
+            "/r/{code}": [f"/r/{code}?amount=250" for code in sorted(codes)],
+            "/@{handle}": ["/@alice", "/@alice?amount=7,50"],
         }
     )
 

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from payez.adapters.db.tables.payments import payments
+from payez.service.create_payment_request import create_payment_request
 from tests.integration.backoffice_world import Backoffice, backoffice_world
 from tests.integration.test_security_headers import every_route
 
@@ -26,7 +27,7 @@ PUBLIC = {
     "/claim/{token}", "/claim/{token}/start", "/confirm/{token}", "/listings/{listing_id}",
     "/listings/{listing_id}/picture", "/associations/{handle}", "/campaigns/{campaign_id}",
     "/webhooks/x", "/cards/authenticate/{charge_id}", "/cards/authenticate/{charge_id}/done",
-    "/sandbox/cards/authenticate/{charge_id}",
+    "/sandbox/cards/authenticate/{charge_id}", "/r/{code}", "/@{handle}",
 }  # fmt: skip
 # A logged-in member's own pages; the JSON API answers 401 rather than redirecting.
 MEMBER = {
@@ -35,6 +36,7 @@ MEMBER = {
     "/settings/security", "/settings/security/recovery-codes", "/merchant",
     "/merchant/drafts/{draft_id}", "/merchant/listings/{listing_id}/orders", "/association",
     "/association/summary.csv", "/dashboard/donations", "/receipts/{receipt_id}.pdf",
+    "/dashboard/requests", "/dashboard/requests/{request_id}",
     "/api/v1/me", "/api/v1/me/balance", "/api/v1/me/payments", "/api/v1/me/payments/{payment_id}",
 }  # fmt: skip
 OPERATOR = {
@@ -83,7 +85,11 @@ def test_who_may_open_what(bo: Backoffice) -> None:
         payment = conn.execute(sa.select(sa.func.max(payments.c.id))).scalar_one()
     unverified = bo.web.browser()
     assert unverified.sign_up("uma@example.org", name="Uma", verify=False).status_code == 303
+    request_id = create_payment_request(
+        world.ctx, world.users["alice"], amount="5", reason="resto", uses="once"
+    )
     values = {
+        "request_id": str(request_id),
         "payment_id": str(payment),
         "network": "memory",
         "user_id": str(bo.web.world.users["alice"]),

@@ -28,10 +28,12 @@ from payez.domain.money import Money
 from payez.domain.payments import PaymentState
 from payez.entrypoints.cli.common import app as cli
 from payez.service.close_account import ClosureBalanceNotZero, ClosureSomethingPending
+from payez.service.create_payment_request import create_payment_request
 from payez.service.email_outbox import Letter, queue_email
 from payez.service.link_social_account import link_social_account
 from payez.service.load_wallet import load_wallet
 from payez.service.open_account import link_network_account, open_user
+from payez.service.public_profile import set_public_profile
 from payez.service.request_payout import request_payout_on
 from tests.integration.sandbox_server import Sandbox
 from tests.integration.test_schema import load_every_table_module
@@ -100,6 +102,10 @@ def _rich_world(web: WebWorld) -> tuple[Browser, Browser]:
     assert world.payment_for(sent)["state"] == "settled"
     assert world.payment_for(received)["state"] == "settled"
     assert world.payment_for(claim)["state"] == "held_for_claim"
+    create_payment_request(
+        world.ctx, world.users["alice"], amount="5", reason="pour le café", uses="many"
+    )
+    set_public_profile(world.ctx, world.users["alice"], "alice")
     now = world.clock.now()
     flagged = world.payment_for(sent)["id"]
     with world.ctx.engine.begin() as conn:

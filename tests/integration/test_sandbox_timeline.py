@@ -85,3 +85,17 @@ def test_timeline_posts_as_any_user_and_notifies_mentions(sandbox: Sandbox) -> N
         assert refused.status_code == 422
         assert 'role="alert"' in refused.text
         assert browser.get("/@nobody").status_code == 404
+
+
+def test_a_compose_link_prefills_the_post_escaped(sandbox: Sandbox) -> None:
+    sandbox.user("bob")
+    with httpx.Client(base_url=sandbox.api_base_url, timeout=10) as browser:
+        text = "@payez envoie 5 € à @alice #rk7m2p9xq </textarea><b>x</b>"
+        page = browser.get("/", params={"text": text})
+        assert page.status_code == 200
+        escaped = "&lt;/textarea&gt;&lt;b&gt;x&lt;/b&gt;"
+        assert f">@payez envoie 5 € à @alice #rk7m2p9xq {escaped}</textarea>" in page.text
+        assert "<b>x</b>" not in page.text
+        long = browser.get("/", params={"text": "x" * 600})
+        assert ">" + "x" * 500 + "</textarea>" in long.text
+        assert browser.get("/").text.count("></textarea>") == 1  # no text: an empty form

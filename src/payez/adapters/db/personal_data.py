@@ -31,6 +31,7 @@ from payez.adapters.db.tables.ledger import ledger_accounts, ledger_transfers
 from payez.adapters.db.tables.link_codes import link_codes
 from payez.adapters.db.tables.listing_details import listing_details
 from payez.adapters.db.tables.notifications import notifications
+from payez.adapters.db.tables.payment_requests import payment_requests, public_profiles
 from payez.adapters.db.tables.payments import (
     inbox,
     listings,
@@ -318,6 +319,18 @@ SOURCES: tuple[Source, ...] = (
         ),
         "delete",
         "emails sent to you are forgotten",
+    ),
+    Source(
+        payment_requests,
+        _mine(payment_requests.c.owner_user_id),
+        "delete",
+        "your payment requests (reasons, links) are forgotten; the payments they received stay",
+    ),
+    Source(
+        public_profiles,
+        _mine(public_profiles.c.user_id),
+        "delete",
+        "your public page is taken down",
     ),
     Source(
         donor_profiles,

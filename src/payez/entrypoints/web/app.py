@@ -35,6 +35,7 @@ from payez.entrypoints.web.metrics import metrics_routes
 from payez.entrypoints.web.mounted_sandbox import SANDBOX_PREFIX, SandboxFirst
 from payez.entrypoints.web.onboarding import onboarding_routes
 from payez.entrypoints.web.pages import page_routes
+from payez.entrypoints.web.payment_requests import payment_request_routes
 from payez.entrypoints.web.payouts import payout_routes
 from payez.entrypoints.web.privacy import privacy_routes
 from payez.entrypoints.web.security_headers import security_headers_middleware
@@ -157,6 +158,7 @@ def create_app(
         onboarding_routes(site),
         dashboard_routes(site),
         payout_routes(site),
+        payment_request_routes(site),
         privacy_routes(site),
         claim_routes(site),
         callback_routes(site),

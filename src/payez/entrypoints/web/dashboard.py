@@ -26,7 +26,9 @@ from payez.service.history import (
     payment_detail,
     pending_claims,
 )
+from payez.service.my_payment_requests import request_reasons
 from payez.service.notifications import latest_notifications
+from payez.service.public_profile import public_profile_choice
 from payez.service.settings_update import update_settings
 from payez.service.time_zones import time_zone_names, zone_of
 from payez.service.work_areas import work_areas
@@ -99,6 +101,7 @@ def dashboard_routes(site: Site) -> APIRouter:
             email_unverified=email_needs_verifying(site.ctx, user_id),
             o=overview(site.ctx, user_id),
             history=found,
+            request_reasons=request_reasons(site.ctx, ((e.id, e.memo) for e in found.entries)),
             q=q,
             claims=pending_claims(site.ctx, user_id),
             confirmations=awaiting_confirmation(site.ctx, user_id),
@@ -131,7 +134,11 @@ def dashboard_routes(site: Site) -> APIRouter:
         user_id = visitor.require_user()
         entry = payment_detail(site.ctx, user_id, payment_id)
         return site.render(
-            request, "payment.html", e=entry, money=money_formatter(visitor.language)
+            request,
+            "payment.html",
+            e=entry,
+            for_request=request_reasons(site.ctx, [(entry.id, entry.memo)]).get(entry.id),
+            money=money_formatter(visitor.language),
         )
 
     @router.get("/settings", response_class=HTMLResponse)
@@ -143,6 +150,7 @@ def dashboard_routes(site: Site) -> APIRouter:
             email_unverified=email_needs_verifying(site.ctx, user_id),
             password_changed=password == "changed",
             profile=profile_of(site.ctx, user_id),
+            public_profile=public_profile_choice(site.ctx, user_id),
             saved=bool(saved),
             zones=time_zone_names(),
         )
@@ -176,6 +184,7 @@ def dashboard_routes(site: Site) -> APIRouter:
                 "settings.html",
                 400,
                 profile=profile_of(site.ctx, user_id),
+                public_profile=public_profile_choice(site.ctx, user_id),
                 zones=time_zone_names(),
                 error=exc.message(visitor.language),
             )

@@ -1,6 +1,7 @@
 """The sandbox's web timeline: read recent public posts, post or reply as any sandbox user.
 
-No login on purpose: it is a sandbox, where a newcomer plays every part. Pages are plain
+No login on purpose: it is a sandbox, where a newcomer plays every part. ``/?text=...``
+opens the form with the post written, as a network's share page does. Pages are plain
 server-rendered HTML that works on a phone; French or English from ``?lang=``, a cookie, or the
 browser's Accept-Language. Times are Paris time, with the zone written: the sandbox has no
 Payez user whose time zone it could read.
@@ -28,6 +29,7 @@ router = APIRouter()
 Lang = Literal["fr", "en"]
 LANG_COOKIE = "sandbox_lang"
 PAGE_SIZE = 50
+MAX_DRAFT = 500  # the form's maxlength
 
 _TEXTS: dict[str, dict[str, str]] = {
     "fr": {
@@ -231,6 +233,9 @@ async def _show(
     reply_to = focus or None
     if reply_to and not draft:
         draft = f"@{reply_to['account']['acct']} "
+    if not draft:
+        # A compose link (a payment request's "pay from the sandbox") prefills the post.
+        draft = (request.query_params.get("text") or "")[:MAX_DRAFT]
     return render_page(
         request,
         ctx,
