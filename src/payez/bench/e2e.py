@@ -87,10 +87,13 @@ def sandbox_members(url: str, port: int, count: int) -> list[str]:
     return tokens
 
 
-def start_payez(command: list[str], url: str, port: int) -> subprocess.Popen[bytes]:
+def start_payez(
+    command: list[str], url: str, port: int, **settings: str
+) -> subprocess.Popen[bytes]:
+    """``payez <command>`` on ``url``; ``settings`` override the benchmark's environment."""
     return subprocess.Popen(
         [sys.executable, "-m", "payez.entrypoints.cli", *command],
-        env=_environment(url, port),
+        env={**_environment(url, port), **settings},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

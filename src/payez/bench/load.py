@@ -7,18 +7,23 @@ same time:
   (most pay a member, some are refused for their amount, some wait for a newcomer's claim);
 - members logged in to the web app browse their dashboard, a payment's page, their settings,
   read the JSON API and export their history as CSV;
-- the card processor's webhook is delivered signed, as the sandbox processor sends it, and an
-  unsigned one is refused.
+- members post payments above the PSD2 single-payment threshold (30 €), which wait for the
+  sender's confirmation: each is confirmed on its web page with the member's TOTP code, as the
+  member would (one code per 30 s step, as codes are single-use);
+- the card processor's webhook is delivered signed, as the sandbox processor sends it (then the
+  same event again, which must be recognised as a duplicate), and an unsigned one is refused.
 
 Every answer is checked (status, and no 5xx anywhere); each kind of request reports its
 latency percentiles; the server's resident memory is sampled every few seconds, and "flat"
 means the last fifth of the run averages within 10 % of the second fifth (the first one warms
-caches). At the end the ledger is checked and every command post must have one decision.
+caches). At the end the ledger is checked, every command post must have one decision and no
+payment may still wait for a confirmation.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import random
 import re
 import statistics
@@ -33,18 +38,39 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import sqlalchemy as sa
 
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.ledger import check_ledger
 from payez.adapters.db.migrate import migrate
 from payez.adapters.db.tables.payments import inbox, payments, users
-from payez.bench.e2e import free_port, sandbox_members, start_payez, stop_process, wait_until_up
+from payez.bench.e2e import (
+    _environment,
+    free_port,
+    sandbox_members,
+    start_payez,
+    stop_process,
+    wait_until_up,
+)
 from payez.bench.ledger import Database, bench_database
+from payez.config import load_settings
+from payez.domain.payments import PaymentState
+from payez.sandbox.cards import SandboxCardProcessor
 from payez.service.passwords import hash_password
+from payez.service.second_factor import enrol_totp_secret
 
 PASSWORD = "load-test-password"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# Only a payment above the single-payment threshold asks for a confirmation: the cumulative
+# PSD2 counters would stop every sender without a web login after five payments.
+CONFIRMATION_SETTINGS = {
+    "PAYEZ_CONFIRM": "psd2",
+    "PAYEZ_PSD2_CUMULATIVE_COUNT": str(10**6),
+    "PAYEZ_PSD2_CUMULATIVE_CENTS": str(10**12),
+}
+ABOVE_THRESHOLD = "40€"
+TOTP_STEP_SECONDS = 30
 
 
 @dataclass
@@ -55,39 +81,135 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def timed(self, kind: str, call: Callable[[], httpx.Response], ok: set[int]) -> None:
+    def timed(
+        self, kind: str, call: Callable[[], httpx.Response], ok: set[int]
+    ) -> httpx.Response | None:
         started = time.perf_counter()
         try:
             answer = call()
             status = answer.status_code
         except httpx.HTTPError as exc:
-            with self.lock:
-                self.errors.append(f"{kind}: {type(exc).__name__}")
-            return
+            self.note(f"{kind}: {type(exc).__name__}")
+            return None
         elapsed = (time.perf_counter() - started) * 1000
         with self.lock:
             self.latencies[kind].append(elapsed)
-            if status not in ok:
-                self.errors.append(f"{kind}: HTTP {status}")
+        if status not in ok:
+            self.note(f"{kind}: HTTP {status}")
+        return answer
+
+    def note(self, error: str) -> None:
+        with self.lock:
+            self.errors.append(error)
 
 
-def _give_logins(url: str, count: int) -> list[str]:
-    """Web logins for the first ``count`` members: their emails."""
+@dataclass(frozen=True)
+class Member:
+    """A member with a web login and a TOTP factor; ``index`` names its sandbox account."""
+
+    user_id: int
+    email: str
+    index: int
+    totp_secret: str
+
+
+def _give_logins(url: str, port: int, count: int) -> list[Member]:
+    """Web logins and TOTP factors for the first ``count`` members."""
+    settings = load_settings(_environment(url, port))
     engine = make_engine(url)
-    emails = []
+    members = []
     hashed = hash_password(PASSWORD)
+    now = datetime.now(UTC)
     with engine.begin() as conn:
-        ids = conn.execute(sa.select(users.c.id).order_by(users.c.id).limit(count)).scalars()
-        for user_id in list(ids):
+        rows = conn.execute(
+            sa.select(users.c.id, users.c.display_name).order_by(users.c.id).limit(count)
+        ).all()
+        for user_id, handle in rows:
             email = f"member{user_id}@example.org"
             conn.execute(
                 users.update()
                 .where(users.c.id == user_id)
-                .values(email=email, password_hash=hashed, email_verified_at=datetime.now(UTC))
+                .values(email=email, password_hash=hashed, email_verified_at=now)
             )
-            emails.append(email)
+            secret = pyotp.random_base32()
+            enrol_totp_secret(conn, settings, user_id, secret, now)
+            # sandbox_members names its users user0, user1, ... in the order it opens them.
+            members.append(Member(user_id, email, int(handle.removeprefix("user")), secret))
     engine.dispose()
-    return emails
+    return members
+
+
+class Confirmations:
+    """Members confirming, on their web pages, the payments that wait for them."""
+
+    def __init__(self, base: str, engine: sa.Engine, members: list[Member], tally: Tally):
+        self.engine = engine
+        self.members = members
+        self.tally = tally
+        self.clients = {m.user_id: _logged_in(base, m.email) for m in members}
+        self.last_step: dict[int, int] = {}
+        self.asked = 0
+        self.confirmed = 0
+
+    def confirm_waiting(self) -> int:
+        """Confirm what waits now, one payment per member and TOTP step; how many still wait."""
+        waiting = self._waiting()
+        for member in self.members:
+            token = waiting.get(member.user_id)
+            step = int(time.time()) // TOTP_STEP_SECONDS
+            if token is None or self.last_step.get(member.user_id) == step:
+                continue
+            self.last_step[member.user_id] = step
+            if self._confirm(member, token):
+                self.confirmed += 1
+        return _still_awaiting_confirmation(self.engine)
+
+    def finish(self, timeout: float) -> None:
+        """Go on confirming after the traffic stopped, until nothing waits."""
+        deadline = time.time() + timeout
+        while self.confirm_waiting() and time.time() < deadline:
+            time.sleep(1)
+        for client in self.clients.values():
+            client.close()
+
+    def _waiting(self) -> dict[int, str]:
+        """Each member's oldest payment waiting for a confirmation: its token."""
+        query = sa.select(payments.c.sender_user_id, payments.c.confirm_token).where(
+            payments.c.state == PaymentState.AWAITING_CONFIRMATION,
+            payments.c.sender_user_id.in_([m.user_id for m in self.members]),
+        )
+        with self.engine.connect() as conn:
+            return {int(u): str(t) for u, t in conn.execute(query.order_by(payments.c.id.desc()))}
+
+    def _confirm(self, member: Member, token: str) -> bool:
+        client = self.clients[member.user_id]
+        page = self.tally.timed(
+            "confirm_page", functools.partial(client.get, f"/confirm/{token}"), {200}
+        )
+        found = _CSRF.search(page.text) if page is not None else None
+        if found is None:
+            self.tally.note("confirm_page: no form")
+            return False
+        form = {
+            "csrf_token": found[1],
+            "method": "totp",
+            "code": pyotp.TOTP(member.totp_secret).now(),
+        }
+        answer = self.tally.timed(
+            "confirm", functools.partial(client.post, f"/confirm/{token}", data=form), {200}
+        )
+        return answer is not None and answer.status_code == 200
+
+
+def _still_awaiting_confirmation(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(payments)
+                .where(payments.c.state == PaymentState.AWAITING_CONFIRMATION)
+            ).scalar_one()
+        )
 
 
 def _logged_in(base: str, email: str) -> httpx.Client:
@@ -133,16 +255,24 @@ def run_load_bench(
         migrate(url)
         port = free_port()
         tokens = sandbox_members(url, port, users)
-        emails = _give_logins(url, browsers)
+        members = _give_logins(url, port, browsers)
         base = f"http://127.0.0.1:{port}"
-        server = start_payez(["serve"], url, port)
+        warmed = _first_payments(url, port, tokens)
+        server = start_payez(["serve"], url, port, **CONFIRMATION_SETTINGS)
+        engine = make_engine(url)
         try:
             wait_until_up(base, server)
             time.sleep(2)  # the worker connects its stream
-            posted = _drive(base, tokens, emails, tally, memory, server, seconds, posts_per_s)
-            decided = _wait_for_decisions(url, posted, timeout=120)
+            confirmations = Confirmations(base, engine, members, tally)
+            posted = _drive(
+                base, tokens, members, confirmations, tally, memory, server, seconds, posts_per_s
+            )
+            decided = _wait_for_decisions(url, warmed + posted, timeout=120) - warmed
+            confirmations.finish(timeout=TOTP_STEP_SECONDS * 3 + 30)
+            waiting = _still_awaiting_confirmation(engine)
         finally:
             stop_process(server)
+            engine.dispose()
         checked = make_engine(url)
         report = check_ledger(checked)
         checked.dispose()
@@ -150,6 +280,8 @@ def run_load_bench(
         tally.errors.extend(f"ledger: {p}" for p in report.problems)
     if decided < posted:
         tally.errors.append(f"decisions: {decided} of {posted} command posts")
+    if waiting:
+        tally.errors.append(f"confirmations: {waiting} payments still wait for one")
     rows = [
         {"bench": "load", "db": db, "kind": kind, **_percentiles(values)}
         for kind, values in sorted(tally.latencies.items())
@@ -164,6 +296,9 @@ def run_load_bench(
         "seconds": seconds,
         "command_posts": posted,
         "decided": decided,
+        "confirmations_asked": confirmations.asked,
+        "confirmed": confirmations.confirmed,
+        "awaiting_confirmation_left": waiting,
         "requests": sum(len(v) for v in tally.latencies.values()),
         "errors": len(tally.errors),
         "error_samples": sorted(set(tally.errors))[:10],
@@ -178,7 +313,8 @@ def run_load_bench(
 def _drive(
     base: str,
     tokens: list[str],
-    emails: list[str],
+    members: list[Member],
+    confirmations: Confirmations,
     tally: Tally,
     memory: list[tuple[float, float]],
     server: subprocess.Popen[bytes],
@@ -235,8 +371,35 @@ def _drive(
             time.sleep(0.05)
         client.close()
 
+    def asker() -> None:
+        """Members post payments that need their confirmation, each member at most once per
+        TOTP step, and confirm them as they arrive."""
+        client = httpx.Client(base_url=f"{base}/sandbox", timeout=30)
+        pause = (TOTP_STEP_SECONDS + 2) / max(1, len(members))
+        n = 0
+        while members and not stop.wait(pause):
+            member = members[n % len(members)]
+            recipient = (member.index + 1 + n) % len(tokens)
+            tally.timed(
+                "post_confirmable",
+                functools.partial(
+                    client.post,
+                    "/api/v1/statuses",
+                    data={"status": f"@payez envoie {ABOVE_THRESHOLD} à @user{recipient}"},
+                    headers={"Authorization": f"Bearer {tokens[member.index]}"},
+                ),
+                {200},
+            )
+            confirmations.asked += 1
+            n += 1
+            confirmations.confirm_waiting()
+        client.close()
+
     def webhooks() -> None:
         client = httpx.Client(base_url=base, timeout=30)
+        # The server's sandbox processor signs and checks with its default secret.
+        processor = SandboxCardProcessor(confirmations.engine, base_url=base)
+        n = 0
         while not stop.is_set():
             # Unsigned: must be refused, and never a 5xx.
             tally.timed(
@@ -244,6 +407,23 @@ def _drive(
                 lambda: client.post("/webhooks/sandbox", content=b'{"type": "charge.succeeded"}'),
                 {400, 401, 403},
             )
+            payload, signature = processor.signed_event(
+                "customer.updated", {"id": f"cus_load{n}", "object": "customer"}
+            )
+            headers = {"stripe-signature": signature, "content-type": "application/json"}
+            for kind, expected in (("webhook_signed", "ignored"), ("webhook_again", "duplicate")):
+                answer = tally.timed(
+                    kind,
+                    functools.partial(
+                        client.post, "/webhooks/sandbox", content=payload, headers=headers
+                    ),
+                    {200},
+                )
+                if answer is not None and answer.status_code == 200:
+                    got = json.loads(answer.content).get("outcome")
+                    if got != expected:
+                        tally.note(f"{kind}: outcome {got}, not {expected}")
+            n += 1
             time.sleep(0.5)
         client.close()
 
@@ -254,7 +434,8 @@ def _drive(
             stop.wait(5)
 
     threads = [threading.Thread(target=poster), threading.Thread(target=webhooks)]
-    threads += [threading.Thread(target=browser, args=(e,)) for e in emails]
+    threads.append(threading.Thread(target=asker))
+    threads += [threading.Thread(target=browser, args=(m.email,)) for m in members]
     threads.append(threading.Thread(target=sampler))
     for thread in threads:
         thread.start()
@@ -262,7 +443,31 @@ def _drive(
     stop.set()
     for thread in threads:
         thread.join(60)
-    return posted[0]
+    return posted[0] + confirmations.asked
+
+
+def _first_payments(url: str, port: int, tokens: list[str]) -> int:
+    """Every user pays once, with confirmations off, before the run: under PSD2 a first
+    payment always waits for its sender's confirmation, and most users have no web login."""
+    base = f"http://127.0.0.1:{port}"
+    server = start_payez(["serve"], url, port)
+    try:
+        wait_until_up(base, server)
+        time.sleep(2)  # the worker connects its stream
+        with httpx.Client(base_url=f"{base}/sandbox", timeout=30) as client:
+            for n, token in enumerate(tokens):
+                answer = client.post(
+                    "/api/v1/statuses",
+                    data={"status": f"@payez envoie 1€ à @user{(n + 1) % len(tokens)}"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                answer.raise_for_status()
+        decided = _wait_for_decisions(url, len(tokens), timeout=60)
+    finally:
+        stop_process(server)
+    if decided < len(tokens):
+        raise RuntimeError(f"warm-up: {decided} of {len(tokens)} first payments decided")
+    return decided
 
 
 def _wait_for_decisions(url: str, posted: int, timeout: float) -> int:
