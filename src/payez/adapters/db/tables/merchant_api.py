@@ -72,9 +72,7 @@ webhook_deliveries = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("event_row_id", sa.BigInteger, sa.ForeignKey("webhook_events.id"), nullable=False),
-    sa.Column(
-        "endpoint_id", sa.BigInteger, sa.ForeignKey("webhook_endpoints.id"), nullable=False
-    ),
+    sa.Column("endpoint_id", sa.BigInteger, sa.ForeignKey("webhook_endpoints.id"), nullable=False),
     sa.Column("state", sa.String(16), nullable=False),  # pending | delivered | failed
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", Timestamp, nullable=False),
@@ -88,9 +86,7 @@ webhook_attempts = sa.Table(
     "webhook_attempts",
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
-    sa.Column(
-        "delivery_id", sa.BigInteger, sa.ForeignKey("webhook_deliveries.id"), nullable=False
-    ),
+    sa.Column("delivery_id", sa.BigInteger, sa.ForeignKey("webhook_deliveries.id"), nullable=False),
     sa.Column("attempted_at", Timestamp, nullable=False),
     sa.Column("status_code", sa.Integer),  # None: no answer (refused, timed out...)
     sa.Column("error", sa.String(200)),
