@@ -1,0 +1,348 @@
+"""Webhooks end to end: events written with the payment, delivered over real HTTP to a receiver
+on the loopback that checks the signature with the very code ``docs/merchants-api.md`` shows;
+retries on the documented back-off, with the same event id; given up after 3 days; sent again
+on request."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from payez.adapters.db.tables.merchant_api import (
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_events,
+)
+from payez.adapters.webhooks.httpx_sender import HttpxWebhookSender
+from payez.domain.webhook_signatures import GIVE_UP_AFTER, retry_wait, signature_header
+from payez.service.process_inbox import process_until_empty
+from payez.service.record_posts import poll_mentions
+from payez.service.send_webhooks import send_webhooks
+from tests.integration.merchant_api_world import ApiClient, new_api_key, new_webhook
+from tests.integration.merchants_world import member
+from tests.integration.web_world import WebWorld, web_world
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "merchants-api.md"
+_SNIPPET = re.compile(
+    r"<!-- verification snippet:[^>]*-->\s*```python\n(.*?)```\s*"
+    r"<!-- end of verification snippet -->",
+    re.S,
+)
+
+Verifier = Callable[..., bool]
+
+
+def documented_verifier() -> Verifier:
+    """``verify_payez_signature`` exactly as the docs print it."""
+    found = _SNIPPET.search(DOCS.read_text(encoding="utf-8"))
+    assert found, "the verification snippet is missing from docs/merchants-api.md"
+    namespace: dict[str, Any] = {}
+    exec(compile(found[1], str(DOCS), "exec"), namespace)
+    verifier = namespace["verify_payez_signature"]
+    assert callable(verifier)
+    return verifier  # type: ignore[no-any-return]
+
+
+@dataclass
+class Received:
+    event_id: str
+    body: bytes
+    verified: bool
+
+
+@dataclass
+class Receiver:
+    """An HTTP server on the loopback answering the statuses scripted, then 200, and checking
+    each signature with the documented snippet at the time the test's clock gives."""
+
+    secret: str = ""
+    script: list[int] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    now: Callable[[], float] = lambda: 0.0
+    url: str = ""
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    verify = documented_verifier()
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            verified = verify(
+                state.secret, self.headers.get("Payez-Signature", ""), body, now=state.now()
+            )
+            state.received.append(Received(self.headers.get("Payez-Event-Id", ""), body, verified))
+            status = state.script.pop(0) if state.script else 200
+            self.send_response(status if verified else 400)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True)
+    thread.start()
+    try:
+        state.url = f"http://127.0.0.1:{server.server_address[1]}/payez"
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+@pytest.fixture
+def web(database_url: str) -> Iterator[WebWorld]:
+    with web_world(database_url) as world:
+        yield world
+
+
+def _deliveries(web: WebWorld) -> list[Any]:
+    with web.world.ctx.engine.connect() as conn:
+        return list(conn.execute(sa.select(webhook_deliveries).order_by(webhook_deliveries.c.id)))
+
+
+def _shop_with_a_listing(web: WebWorld) -> tuple[Any, str]:
+    """A merchant with a listing on the memory network; returns their browser and the post."""
+    world = web.world
+    shop = member(web, "boutique", kind="merchant")
+    api = ApiClient(web, new_api_key(shop, "write"))
+    post = world.post("boutique", "Affiche — 12,50 €")
+    made = api.post(
+        "/api/v1/merchant/listings",
+        {"title": "Affiche", "price_cents": 1250, "stock": 5, "network": "memory", "post": post.id},
+    )
+    assert made.status_code == 201, made.text
+    return shop, post.id
+
+
+def test_a_failing_endpoint_gets_the_event_once_back_with_the_same_id(
+    web: WebWorld, receiver: Receiver
+) -> None:
+    world = web.world
+    clock = world.clock
+    receiver.now = lambda: clock.now().timestamp()
+    shop, post_id = _shop_with_a_listing(web)
+    receiver.secret = new_webhook(shop, receiver.url)
+    assert receiver.secret.startswith("whsec_")
+    assert receiver.secret not in shop.get("/integrations").text  # shown once
+    member(web, "alice", cents=5_000)
+    world.post("alice", "@payez j'achète", in_reply_to=post_id)
+    world.run()
+    with world.ctx.engine.connect() as conn:
+        (event,) = conn.execute(sa.select(webhook_events)).all()
+    assert event.type == "order.paid"
+    data = json.loads(event.body)["data"]
+    assert data["amount"] == {"cents": 1250, "currency": "EUR"} and data["buyer_name"] == "Alice"
+
+    receiver.script = [500, 500]
+    sender = HttpxWebhookSender(timeout=5)
+    try:
+        assert send_webhooks(world.ctx, sender) == 1
+        (delivery,) = _deliveries(web)
+        assert delivery.state == "pending" and delivery.attempts == 1
+        assert (
+            delivery.next_attempt_at
+            == clock.now() + retry_wait(1)
+            == clock.now() + timedelta(minutes=1)
+        )
+        # Not before its time: the back-off is honoured.
+        clock.advance(timedelta(seconds=59))
+        assert send_webhooks(world.ctx, sender) == 0
+        clock.advance(timedelta(seconds=1))
+        assert send_webhooks(world.ctx, sender) == 1
+        (delivery,) = _deliveries(web)
+        assert delivery.next_attempt_at == clock.now() + timedelta(minutes=2)
+        clock.advance(timedelta(minutes=1, seconds=59))
+        assert send_webhooks(world.ctx, sender) == 0
+        clock.advance(timedelta(seconds=1))
+        assert send_webhooks(world.ctx, sender) == 1
+        assert send_webhooks(world.ctx, sender) == 0
+        (delivery,) = _deliveries(web)
+        assert delivery.state == "delivered" and delivery.attempts == 3
+
+        assert [r.verified for r in receiver.received] == [True, True, True]
+        assert {r.event_id for r in receiver.received} == {event.event_id}
+        assert {json.loads(r.body)["id"] for r in receiver.received} == {event.event_id}
+        assert len({r.body for r in receiver.received}) == 1  # byte for byte the same
+
+        # The log shows each attempt's answer; "send again" (a form, with its CSRF token)
+        # delivers the same event once more.
+        page = shop.get("/integrations").text
+        assert page.count(" · 500 · ") == 2 and page.count(" · 200 · ") == 1
+        no_csrf = shop.client.post(
+            f"/integrations/deliveries/{delivery.id}/resend", follow_redirects=False
+        )
+        assert no_csrf.status_code == 403
+        assert send_webhooks(world.ctx, sender) == 0
+        again = shop.submit(
+            f"/integrations/deliveries/{delivery.id}/resend", {}, form_page="/integrations"
+        )
+        assert again.status_code == 303
+        assert send_webhooks(world.ctx, sender) == 1
+        assert len(receiver.received) == 4 and receiver.received[-1].verified
+        assert receiver.received[-1].event_id == event.event_id
+        assert receiver.received[-1].body == receiver.received[0].body
+        # Another member cannot send someone else's delivery again.
+        stranger = member(web, "epicerie", kind="merchant")
+        refused = stranger.submit(
+            f"/integrations/deliveries/{delivery.id}/resend", {}, form_page="/integrations"
+        )
+        assert refused.status_code == 404
+    finally:
+        sender.close()
+
+
+def test_the_documented_snippet_rejects_forged_and_stale_signatures() -> None:
+    verify = documented_verifier()
+    body = b'{"id":"evt_1","type":"order.paid"}'
+    now = 1_800_000_000
+    header = signature_header("whsec_right", now, body)
+    assert verify("whsec_right", header, body, now=now)
+    assert verify("whsec_right", header, body, now=now + 300)
+    assert not verify("whsec_wrong", header, body, now=now)  # forged with another secret
+    assert not verify("whsec_right", header, body.replace(b"evt_1", b"evt_2"), now=now)
+    tampered = header[:-1] + ("0" if header[-1] != "0" else "1")
+    assert not verify("whsec_right", tampered, body, now=now)
+    assert not verify("whsec_right", header, body, now=now + 301)  # stale: a replay
+    assert not verify("whsec_right", header, body, now=now - 301)
+    assert not verify("whsec_right", "v1=abc", body, now=now)
+    assert not verify("whsec_right", "t=x,v1=abc", body, now=now)
+    assert not verify("whsec_right", "", body, now=now)
+
+
+def test_an_endpoint_down_for_good_is_given_up_after_three_days(web: WebWorld) -> None:
+    world = web.world
+    clock = world.clock
+    shop, post_id = _shop_with_a_listing(web)
+    new_webhook(shop, "https://shop.example/payez")
+    member(web, "alice", cents=5_000)
+    world.post("alice", "@payez j'achète", in_reply_to=post_id)
+    world.run()
+    created = clock.now()
+    calls: list[httpx.Request] = []
+
+    def down(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(503)
+
+    sender = HttpxWebhookSender(transport=httpx.MockTransport(down))
+    times = []
+    for _ in range(100):
+        assert send_webhooks(world.ctx, sender) == 1
+        times.append(clock.now())
+        (delivery,) = _deliveries(web)
+        if delivery.state == "failed":
+            break
+        clock.advance(delivery.next_attempt_at - clock.now())
+    sender.close()
+    assert delivery.state == "failed"
+    waits = [later - earlier for earlier, later in pairwise(times)]
+    assert waits == [retry_wait(n) for n in range(1, len(times))]
+    assert waits[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert max(waits) == timedelta(hours=6)
+    assert times[-1] <= created + GIVE_UP_AFTER < times[-1] + retry_wait(len(times))
+    assert len(calls) == len(times) == delivery.attempts
+    assert len({r.headers["Payez-Event-Id"] for r in calls}) == 1
+    with world.ctx.engine.connect() as conn:
+        codes = conn.execute(sa.select(webhook_attempts.c.status_code)).scalars().all()
+    assert set(codes) == {503}
+    assert "Abandonné" in shop.get("/integrations").text
+
+
+def test_refunds_and_donations_are_told_and_only_to_those_listening(web: WebWorld) -> None:
+    world = web.world
+    shop, post_id = _shop_with_a_listing(web)
+    charity = member(web, "restos", kind="association")
+    member(web, "alice", cents=10_000)
+    member(web, "bob", cents=10_000)
+    # Nobody listens yet: the batch writes no event.
+    world.post("alice", "@payez j'achète", in_reply_to=post_id)
+    world.post("alice", "@payez envoie 3€ à @restos")
+    world.run()
+    new_webhook(shop, "https://shop.example/payez")
+    new_webhook(charity, "https://restos.example/payez")
+    with world.ctx.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(webhook_events)).scalar() == 0
+
+    # One batch, two listeners: their events are written by one INSERT.
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(world.ctx.engine, "before_cursor_execute", seen)
+    try:
+        world.post("bob", "@payez j'achète", in_reply_to=post_id)
+        world.post("bob", "@payez envoie 4€ à @restos merci")
+        world.post("alice", "@payez envoie 5€ à @restos")
+        poll_mentions(world.ctx, world.network)
+        process_until_empty(world.ctx)
+    finally:
+        sa.event.remove(world.ctx.engine, "before_cursor_execute", seen)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO WEBHOOK_EVENTS")]
+    assert len(inserts) == 1
+    api = ApiClient(web, new_api_key(shop, "write"))
+    bob_order = api.get("/api/v1/merchant/orders").json()[0]
+    assert api.post(f"/api/v1/merchant/orders/{bob_order['id']}/refund").status_code == 200
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def ok(request: httpx.Request) -> httpx.Response:
+        sent.append((request.url.host, json.loads(request.content)))
+        return httpx.Response(204)
+
+    sender = HttpxWebhookSender(transport=httpx.MockTransport(ok))
+    assert send_webhooks(world.ctx, sender) == 4
+    sender.close()
+    by_host: dict[str, list[dict[str, Any]]] = {}
+    for host, event in sent:
+        by_host.setdefault(host, []).append(event)
+    shop_events = sorted(by_host["shop.example"], key=lambda e: e["type"])
+    assert [e["type"] for e in shop_events] == ["order.paid", "order.refunded"]
+    assert {e["data"]["order_id"] for e in shop_events} == {bob_order["id"]}
+    gifts = sorted(by_host["restos.example"], key=lambda e: e["data"]["amount"]["cents"])
+    assert [e["type"] for e in gifts] == ["donation.received"] * 2
+    assert [g["data"]["amount"]["cents"] for g in gifts] == [400, 500]
+    assert gifts[0]["data"]["donor_name"] == "Bob" and gifts[0]["data"]["memo"] == "merci"
+    assert len({e["id"] for _h, e in sent}) == 4
+    assert {d.state for d in _deliveries(web)} == {"delivered"}
+
+
+def test_webhook_addresses_must_be_https_but_for_loopback_in_development(web: WebWorld) -> None:
+    shop = member(web, "boutique", kind="merchant")
+    for url in (
+        "http://shop.example/payez",
+        "ftp://shop.example/payez",
+        "https://",
+        "not a url",
+        "https://user:pw@shop.example/",
+    ):
+        refused = shop.submit("/integrations/webhooks", {"url": url}, form_page="/integrations")
+        assert refused.status_code == 400, url
+        assert "https" in refused.text
+    for url in ("http://localhost:8080/hook", "http://127.0.0.1/hook", "https://shop.example/h"):
+        assert new_webhook(shop, url).startswith("whsec_")
+    person = member(web, "alice")
+    assert (
+        person.submit(
+            "/integrations/webhooks", {"url": "https://a.example/"}, form_page="/dashboard"
+        ).status_code
+        == 404
+    )
