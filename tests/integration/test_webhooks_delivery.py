@@ -27,6 +27,8 @@ from payez.adapters.db.tables.merchant_api import (
 )
 from payez.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from payez.domain.webhook_signatures import GIVE_UP_AFTER, retry_wait, signature_header
+from payez.service.confirm_payment import confirm_payment
+from payez.service.errors import ConfirmationClosed
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
 from payez.service.send_webhooks import send_webhooks
@@ -346,3 +348,32 @@ def test_webhook_addresses_must_be_https_but_for_loopback_in_development(web: We
         ).status_code
         == 404
     )
+
+
+def test_payments_confirmed_later_are_told_once(database_url: str) -> None:
+    with web_world(database_url, confirm="always") as web:
+        world = web.world
+        shop, post_id = _shop_with_a_listing(web)
+        charity = member(web, "restos", kind="association")
+        new_webhook(shop, "https://shop.example/payez")
+        new_webhook(charity, "https://restos.example/payez")
+        member(web, "alice", cents=10_000)
+        bought = world.post("alice", "@payez j'achète", in_reply_to=post_id)
+        gift = world.post("alice", "@payez envoie 6€ à @restos")
+        world.run()
+        tokens = [world.payment_for(p)["confirm_token"] for p in (bought, gift)]
+        with world.ctx.engine.connect() as conn:
+            assert (
+                conn.execute(sa.select(sa.func.count()).select_from(webhook_events)).scalar() == 0
+            )
+        for token in tokens:
+            confirm_payment(world.ctx, token, world.users["alice"])
+            with pytest.raises(ConfirmationClosed):
+                confirm_payment(world.ctx, token, world.users["alice"])
+        with world.ctx.engine.connect() as conn:
+            events = conn.execute(sa.select(webhook_events).order_by(webhook_events.c.id)).all()
+        assert [(e.user_id, e.type) for e in events] == [
+            (world.users["boutique"], "order.paid"),
+            (world.users["restos"], "donation.received"),
+        ]
+        assert json.loads(events[1].body)["data"]["amount"] == {"cents": 600, "currency": "EUR"}
