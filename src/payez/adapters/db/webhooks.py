@@ -105,6 +105,13 @@ def disable_endpoint(conn: Connection, user_id: int, endpoint_id: int, now: date
         .where(e.id == endpoint_id, e.user_id == user_id, e.disabled_at.is_(None))
         .values(disabled_at=now)
     )
+    # What was still to be sent to it is not sent: the log says so.
+    conn.execute(
+        webhook_deliveries.update()
+        .where(webhook_deliveries.c.endpoint_id == endpoint_id)
+        .where(webhook_deliveries.c.state == PENDING)
+        .values(state=FAILED)
+    )
     refresh_has_webhooks(conn, user_id)
     return bool(done.rowcount == 1)
 
@@ -185,7 +192,11 @@ def due(conn: Connection, now: datetime, limit: int) -> list[DueDelivery]:
     d = webhook_deliveries.c
     rows = conn.execute(
         _due_query()
-        .where(d.state == PENDING, d.next_attempt_at <= now)
+        .where(
+            d.state == PENDING,
+            d.next_attempt_at <= now,
+            webhook_endpoints.c.disabled_at.is_(None),
+        )
         .order_by(d.next_attempt_at, d.id)
         .limit(limit)
     )
@@ -236,7 +247,11 @@ def record_attempt(
 def send_again(conn: Connection, user_id: int, delivery_id: int, now: datetime) -> bool:
     """Make the user's delivery due now, whatever its state; False when it is not theirs."""
     d, ep = webhook_deliveries.c, webhook_endpoints.c
-    owned = sa.select(ep.id).where(ep.id == d.endpoint_id, ep.user_id == user_id).exists()
+    owned = (
+        sa.select(ep.id)
+        .where(ep.id == d.endpoint_id, ep.user_id == user_id, ep.disabled_at.is_(None))
+        .exists()
+    )
     done = conn.execute(
         webhook_deliveries.update()
         .where(d.id == delivery_id, owned)
