@@ -5,9 +5,11 @@ on request."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,20 +23,25 @@ import pytest
 import sqlalchemy as sa
 
 from payez.adapters.db.tables.merchant_api import (
+    api_keys,
     webhook_attempts,
     webhook_deliveries,
+    webhook_endpoints,
     webhook_events,
 )
+from payez.adapters.db.tables.payments import users
 from payez.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from payez.domain.webhook_signatures import GIVE_UP_AFTER, retry_wait, signature_header
+from payez.service.close_account import close_account
 from payez.service.confirm_payment import confirm_payment
 from payez.service.errors import ConfirmationClosed
+from payez.service.export_my_data import export_my_data
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
 from payez.service.send_webhooks import send_webhooks
 from tests.integration.merchant_api_world import ApiClient, new_api_key, new_webhook
 from tests.integration.merchants_world import member
-from tests.integration.web_world import WebWorld, web_world
+from tests.integration.web_world import PASSWORD, WebWorld, web_world
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "merchants-api.md"
 _SNIPPET = re.compile(
@@ -377,3 +384,80 @@ def test_payments_confirmed_later_are_told_once(database_url: str) -> None:
             (world.users["restos"], "donation.received"),
         ]
         assert json.loads(events[1].body)["data"]["amount"] == {"cents": 600, "currency": "EUR"}
+
+
+def test_export_and_closure_cover_keys_and_webhooks(web: WebWorld) -> None:
+    world = web.world
+    shop, post_id = _shop_with_a_listing(web)
+    secret = new_webhook(shop, "https://shop.example/payez")
+    member(web, "alice", cents=5_000)
+    world.post("alice", "@payez j'achète", in_reply_to=post_id)
+    world.run()
+    sender = HttpxWebhookSender(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    assert send_webhooks(world.ctx, sender) == 1
+    sender.close()
+    me = world.users["boutique"]
+    with zipfile.ZipFile(io.BytesIO(export_my_data(world.ctx, me))) as archive:
+        exported = {
+            name: json.loads(archive.read(f"{name}.json"))
+            for name in ("api_keys", "webhook_endpoints", "webhook_events", "webhook_attempts")
+        }
+    assert len(exported["api_keys"]) == 1 and "secret_hash" not in exported["api_keys"][0]
+    assert len(exported["webhook_endpoints"]) == 1
+    assert "secret_sealed" not in exported["webhook_endpoints"][0]
+    assert secret not in json.dumps(exported)
+    assert [e["type"] for e in exported["webhook_events"]] == ["order.paid"]
+    assert [a["status_code"] for a in exported["webhook_attempts"]] == [200]
+
+    # The merchant refunds, leaving a zero balance, and closes the account.
+    order = ApiClient(web, new_api_key(shop, "write")).get("/api/v1/merchant/orders").json()[0]
+    refunded = ApiClient(web, new_api_key(shop, "write")).post(
+        f"/api/v1/merchant/orders/{order['id']}/refund"
+    )
+    assert refunded.status_code == 200
+    close_account(world.ctx, me, PASSWORD)
+    with world.ctx.engine.connect() as conn:
+        for table in (api_keys, webhook_endpoints, webhook_events, webhook_deliveries):
+            assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
+        assert conn.execute(sa.select(users.c.has_webhooks).where(users.c.id == me)).scalar() is (
+            False
+        )
+
+
+def test_a_removed_address_gets_nothing_more(web: WebWorld) -> None:
+    world = web.world
+    shop, post_id = _shop_with_a_listing(web)
+    new_webhook(shop, "https://shop.example/payez")
+    member(web, "alice", cents=5_000)
+    world.post("alice", "@payez j'achète", in_reply_to=post_id)
+    world.run()
+    calls: list[httpx.Request] = []
+
+    def down(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(500)
+
+    sender = HttpxWebhookSender(transport=httpx.MockTransport(down))
+    assert send_webhooks(world.ctx, sender) == 1
+    (delivery,) = _deliveries(web)
+    with world.ctx.engine.connect() as conn:
+        endpoint_id = conn.execute(sa.select(webhook_endpoints.c.id)).scalar_one()
+    removed = shop.submit(
+        f"/integrations/webhooks/{endpoint_id}/remove", {}, form_page="/integrations"
+    )
+    assert removed.status_code == 303
+    world.clock.advance(timedelta(hours=1))
+    assert send_webhooks(world.ctx, sender) == 0
+    assert [d.state for d in _deliveries(web)] == ["failed"]
+    resend = shop.submit(
+        f"/integrations/deliveries/{delivery.id}/resend", {}, form_page="/integrations"
+    )
+    assert resend.status_code == 404
+    # A new sale is not told either: the merchant listens no more.
+    world.post("alice", "@payez j'achète", in_reply_to=post_id)
+    world.run()
+    assert send_webhooks(world.ctx, sender) == 0
+    sender.close()
+    assert len(calls) == 1
+    with world.ctx.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(webhook_events)).scalar() == 1
