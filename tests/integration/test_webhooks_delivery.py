@@ -9,6 +9,7 @@ import io
 import json
 import re
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from payez.adapters.db.tables.merchant_api import (
 from payez.adapters.db.tables.payments import users
 from payez.adapters.webhooks.httpx_sender import HttpxWebhookSender
 from payez.domain.webhook_signatures import GIVE_UP_AFTER, retry_wait, signature_header
+from payez.entrypoints.worker import Worker
 from payez.service.close_account import close_account
 from payez.service.confirm_payment import confirm_payment
 from payez.service.errors import ConfirmationClosed
@@ -461,3 +463,33 @@ def test_a_removed_address_gets_nothing_more(web: WebWorld) -> None:
     assert len(calls) == 1
     with world.ctx.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(webhook_events)).scalar() == 1
+
+
+def test_the_worker_delivers_the_events(web: WebWorld) -> None:
+    world = web.world
+    shop, post_id = _shop_with_a_listing(web)
+    new_webhook(shop, "https://shop.example/payez")
+    member(web, "alice", cents=5_000)
+    world.post("alice", "@payez j'achète", in_reply_to=post_id)
+    sent: list[str] = []
+
+    def ok(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["Payez-Event-Id"])
+        return httpx.Response(200)
+
+    sender = HttpxWebhookSender(transport=httpx.MockTransport(ok))
+    world.ctx.webhooks = sender
+    worker = Worker(world.ctx, stream=False, idle_seconds=0.05)
+    worker.start()
+    try:
+        assert "webhooks" in {thread.name for thread in worker.threads}
+        deadline = time.monotonic() + 20
+        while not sent and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        assert worker.shutdown() == []
+        sender.close()
+    with world.ctx.engine.connect() as conn:
+        event_id = conn.execute(sa.select(webhook_events.c.event_id)).scalar_one()
+    assert sent == [event_id]
+    assert [d.state for d in _deliveries(web)] == ["delivered"]
