@@ -493,3 +493,26 @@ def test_the_worker_delivers_the_events(web: WebWorld) -> None:
         event_id = conn.execute(sa.select(webhook_events.c.event_id)).scalar_one()
     assert sent == [event_id]
     assert [d.state for d in _deliveries(web)] == ["delivered"]
+
+
+def test_a_production_sender_calls_public_addresses_only(receiver: Receiver) -> None:
+    sender = HttpxWebhookSender(public_only=True, timeout=5)
+    try:
+        for url in (
+            receiver.url,
+            "http://10.0.0.1/hook",
+            "http://[::1]/hook",
+            "http://169.254.169.254/",
+        ):
+            answer = sender.post(url, b"{}", {})
+            assert answer.status_code is None and answer.error == "address_not_public", url
+    finally:
+        sender.close()
+    assert receiver.received == []
+    # Outside production the loopback receiver is reached.
+    local = HttpxWebhookSender(timeout=5)
+    try:
+        assert local.post(receiver.url, b"{}", {}).status_code == 400  # unsigned: refused
+    finally:
+        local.close()
+    assert len(receiver.received) == 1 and not receiver.received[0].verified

@@ -138,10 +138,10 @@ def oauth_clients_for(settings: Settings, wiring: SandboxWiring) -> dict[str, Si
 
 
 def webhook_sender_for(settings: Settings) -> WebhookSender:
-    """Webhooks go out over HTTP with httpx."""
+    """Webhooks go out over HTTP with httpx; in production, to public addresses only."""
     from payez.adapters.webhooks.httpx_sender import HttpxWebhookSender
 
-    return HttpxWebhookSender()
+    return HttpxWebhookSender(public_only=settings.environment == "production")
 
 
 def mailer_for(settings: Settings, engine: Engine) -> Mailer:
