@@ -38,6 +38,7 @@ MEMBER = {
     "/association/summary.csv", "/dashboard/donations", "/receipts/{receipt_id}.pdf",
     "/dashboard/requests", "/dashboard/requests/{request_id}",
     "/api/v1/me", "/api/v1/me/balance", "/api/v1/me/payments", "/api/v1/me/payments/{payment_id}",
+    "/integrations", "/api/v1/merchant/listings", "/api/v1/merchant/orders",
 }  # fmt: skip
 OPERATOR = {
     "/backoffice", "/backoffice/users", "/backoffice/users/{user_id}", "/backoffice/payments",
@@ -46,7 +47,10 @@ OPERATOR = {
 }  # fmt: skip
 PARAM = re.compile(r"\{([a-z_]+)\}")
 # A merchant's or an association's own area: a person is not let in.
-WORK_AREAS = {"/merchant", "/association", "/association/summary.csv"}
+WORK_AREAS = {
+    "/merchant", "/association", "/association/summary.csv", "/integrations",
+    "/api/v1/merchant/listings", "/api/v1/merchant/orders",
+}  # fmt: skip
 QUERY = {"/association/summary.csv": "?year=2026"}  # required by the route
 
 

@@ -90,6 +90,10 @@ def test_openapi_spec_describes_the_api(web: WebWorld) -> None:
         "/api/v1/me/balance",
         "/api/v1/me/payments",
         "/api/v1/me/payments/{payment_id}",
+        "/api/v1/merchant/listings",
+        "/api/v1/merchant/listings/{listing_id}",
+        "/api/v1/merchant/orders",
+        "/api/v1/merchant/orders/{order_id}/refund",
     }
     payments = spec["paths"]["/api/v1/me/payments"]["get"]
     assert {p["name"] for p in payments["parameters"]} == {"q", "page", "per_page"}

@@ -15,6 +15,7 @@ from payez.config import Settings
 from payez.ports.cards import CardProcessor
 from payez.ports.mailer import Mailer
 from payez.ports.network import SocialNetwork
+from payez.ports.webhooks import WebhookSender
 
 if TYPE_CHECKING:
     from payez.ports.sign_in import SignInClient
@@ -136,6 +137,13 @@ def oauth_clients_for(settings: Settings, wiring: SandboxWiring) -> dict[str, Si
     return clients
 
 
+def webhook_sender_for(settings: Settings) -> WebhookSender:
+    """Webhooks go out over HTTP with httpx; in production, to public addresses only."""
+    from payez.adapters.webhooks.httpx_sender import HttpxWebhookSender
+
+    return HttpxWebhookSender(public_only=settings.environment == "production")
+
+
 def mailer_for(settings: Settings, engine: Engine) -> Mailer:
     """The SMTP server ``PAYEZ_SMTP_URL`` names, else the sandbox mailbox (``/sandbox/mail``)."""
     server = settings.smtp_server
@@ -161,4 +169,5 @@ def service_context_for(
         networks=networks_for(settings, wiring),
         cards=card_processor_for(settings, engine),
         mailer=mailer_for(settings, engine),
+        webhooks=webhook_sender_for(settings),
     )

@@ -1,5 +1,5 @@
-"""The worker: listeners, the inbox processor, the outbox and email senders and the timers, as
-threads.
+"""The worker: listeners, the inbox processor, the outbox, email and webhook senders and the
+timers, as threads.
 
 Every loop is safe to run in several processes at once and to kill at any instant: the state
 that matters is in the database, and each step is one transaction or an idempotent call.
@@ -32,6 +32,7 @@ from payez.service.process_inbox import process_inbox
 from payez.service.record_posts import poll_mentions, record_posts
 from payez.service.send_emails import send_emails
 from payez.service.send_outbox import send_outbox
+from payez.service.send_webhooks import send_webhooks
 
 log = logging.getLogger("payez.worker")
 
@@ -70,6 +71,8 @@ class Worker:
         ]
         if self.ctx.mailer is not None:
             loops.append(("emails", self._email_loop))
+        if self.ctx.webhooks is not None:
+            loops.append(("webhooks", self._webhook_loop))
         for network in self.ctx.networks.values():
             loops.append((f"poll-{network.name}", partial(self._poll_loop, network)))
             if self.stream:
@@ -135,6 +138,13 @@ class Worker:
         # Emails are queued by the web app as well as by the processor: polled, not woken.
         while not self.stop.is_set():
             if send_emails(self.ctx) == 0:
+                self.stop.wait(self.idle_seconds)
+
+    def _webhook_loop(self) -> None:
+        # Events are written by the processor and the web app (refunds, confirmations): polled.
+        sender = self.ctx.webhooks
+        while sender is not None and not self.stop.is_set():
+            if send_webhooks(self.ctx, sender) == 0:
                 self.stop.wait(self.idle_seconds)
 
     def _funding_loop(self) -> None:

@@ -11,14 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from payez.adapters.db import email_contacts
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
 from payez.adapters.db import listings as listings_repo
 from payez.adapters.db import outbox as outbox_repo
 from payez.adapters.db import payments as payments_repo
+from payez.adapters.db import webhooks as webhooks_repo
 from payez.adapters.db.payments import PaymentRow, transfer_key
 from payez.adapters.db.tables.payments import users
 from payez.domain.errors import Language
-from payez.domain.payments import PaymentState
+from payez.domain.payments import PaymentKind, PaymentState
+from payez.service import webhook_events
 from payez.service.context import ServiceContext
 from payez.service.decisions import settled_outcome
 from payez.service.errors import ConfirmationClosed, ConfirmationNotYours, ConfirmationUnknown
@@ -78,7 +82,7 @@ def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
         apply_one(conn, pending.posting(transfer_key(payment.inbox_id, "post")))
         conn.execute(users.update().where(users.c.id == user_id).values(last_confirmation_at=now))
         if payment.listing_id is not None and payment.recipient_user_id is not None:
-            listings_repo.insert_order(
+            order_id = listings_repo.insert_order(
                 conn,
                 listing_id=payment.listing_id,
                 payment_id=payment.id,
@@ -87,9 +91,35 @@ def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
                 amount_cents=payment_amount(payment).cents,
                 now=now,
             )
+            if webhooks_repo.has_webhooks(conn, payment.recipient_user_id):
+                data = webhook_events.order_data(
+                    order_id,
+                    payment.listing_id,
+                    payment.id,
+                    payment_amount(payment),
+                    _name_of(conn, user_id),
+                )
+                paid = webhook_events.ORDER_PAID
+                event = webhook_events.event(payment.recipient_user_id, paid, data, now)
+                webhook_events.record(conn, [event])
+        elif (
+            payment.kind == PaymentKind.DONATION
+            and payment.recipient_user_id is not None
+            and webhooks_repo.has_webhooks(conn, payment.recipient_user_id)
+        ):
+            data = webhook_events.donation_data(
+                payment.id,
+                payment_amount(payment),
+                _name_of(conn, user_id),
+                payment.network,
+                payment.memo,
+            )
+            gift = webhook_events.DONATION_RECEIVED
+            event = webhook_events.event(payment.recipient_user_id, gift, data, now)
+            webhook_events.record(conn, [event])
         outbox_repo.enqueue(conn, [_reply(ctx, payment, target, now, user_id)])
         if not held:
-            sender = email_contacts.public_handle(conn, user_id, payment.network)
+            sender = _name_of(conn, user_id)
             received = Notice(
                 MONEY_RECEIVED,
                 payment.recipient_user_id or 0,
@@ -101,6 +131,11 @@ def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
         # The money moves now: the velocity rules look at it as they do in the processor.
         flag_settled_payments(conn, ctx.settings, [(payment.inbox_id, user_id)], now)
     return Confirmed(payment.id, target)
+
+
+def _name_of(conn: Connection, user_id: int) -> str:
+    found = conn.execute(sa.select(users.c.display_name).where(users.c.id == user_id)).scalar()
+    return str(found or "")
 
 
 def _reply(

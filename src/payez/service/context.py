@@ -15,6 +15,7 @@ from payez.ports.cards import CardProcessor
 from payez.ports.clock import Clock, SystemClock
 from payez.ports.mailer import Mailer
 from payez.ports.network import SocialNetwork
+from payez.ports.webhooks import WebhookSender
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -57,6 +58,8 @@ class ServiceContext:
     cards: CardProcessor | None = None
     # Delivers the email outbox; None: this process leaves the emails to another worker.
     mailer: Mailer | None = None
+    # Delivers the webhooks; None: this process leaves them to another worker.
+    webhooks: WebhookSender | None = None
     # Reply budgets by network, when not the configured ones (tests give their own).
     reply_budgets: Mapping[str, ReplyBudget] | None = None
 

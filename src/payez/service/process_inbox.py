@@ -55,6 +55,7 @@ from payez.domain.policy import (
     refusal_for_amount,
 )
 from payez.ports.network import NetworkAccount
+from payez.service import webhook_events
 from payez.service.context import ServiceContext
 from payez.service.decisions import Decision, payment_row, replies_for
 from payez.service.link_by_code import link_by_code
@@ -423,11 +424,14 @@ class _Batch:
             self.now,
         )
         purchases = [d for d in decisions if d.listing and d.state is PaymentState.SETTLED]
-        if purchases:
-            ids = payments_repo.ids_by_inbox(self.conn, [d.row.id for d in purchases])
+        # Donations to an association listening by webhook: their event needs the payment id.
+        gifts = [d for d in decisions if _heard_donation(d)]
+        events: list[dict[str, Any]] = []
+        if purchases or gifts:
+            ids = payments_repo.ids_by_inbox(self.conn, [d.row.id for d in purchases + gifts])
             for d in purchases:
                 assert d.listing and d.sender and d.amount
-                listings_repo.insert_order(
+                order_id = listings_repo.insert_order(
                     self.conn,
                     listing_id=d.listing.id,
                     payment_id=ids[d.row.id],
@@ -436,6 +440,27 @@ class _Batch:
                     amount_cents=d.amount.cents,
                     now=self.now,
                 )
+                if d.recipient is not None and d.recipient.has_webhooks:
+                    data = webhook_events.order_data(
+                        order_id, d.listing.id, ids[d.row.id], d.amount, d.sender.display_name
+                    )
+                    events.append(
+                        webhook_events.event(
+                            d.recipient.id, webhook_events.ORDER_PAID, data, self.now
+                        )
+                    )
+            for d in gifts:
+                assert d.recipient and d.sender and d.amount
+                data = webhook_events.donation_data(
+                    ids[d.row.id], d.amount, d.sender.display_name, d.row.network, d.memo
+                )
+                events.append(
+                    webhook_events.event(
+                        d.recipient.id, webhook_events.DONATION_RECEIVED, data, self.now
+                    )
+                )
+        # One INSERT for the batch's events, only when someone in it listens.
+        webhook_events.record(self.conn, events)
         messages: list[dict[str, Any]] = []
         for d in decisions:
             messages.extend(replies_for(self.ctx, d, self.now))
@@ -450,6 +475,17 @@ class _Batch:
                 contacts=_contacts(decisions),
             )
         inbox_repo.mark_processed(self.conn, [d.row.id for d in decisions])
+
+
+def _heard_donation(d: Decision) -> bool:
+    return (
+        d.kind is PaymentKind.DONATION
+        and d.state is PaymentState.SETTLED
+        and d.recipient is not None
+        and d.recipient.has_webhooks
+        and d.sender is not None
+        and d.amount is not None
+    )
 
 
 def _contacts(decisions: list[Decision]) -> dict[int, EmailContact]:

@@ -12,6 +12,7 @@ from payez.adapters.db.tables.payments import orders
 from payez.domain.errors import Forbidden, NotFound, PayezError
 from payez.domain.ledger import InsufficientFunds, Transfer
 from payez.domain.money import Money
+from payez.service import webhook_events
 from payez.service.context import ServiceContext
 from payez.service.return_to_card import return_order_to_card
 
@@ -89,6 +90,15 @@ def refund_order(ctx: ServiceContext, order_id: int, merchant_user_id: int) -> O
             SqlLedger(conn).apply_all([refund])
         except InsufficientFunds:
             raise RefundUnfunded() from None
+        if found[order.merchant_user_id].has_webhooks:
+            buyer = found[order.buyer_user_id].display_name
+            data = webhook_events.order_data(
+                order.id, order.listing_id, order.payment_id, Money.eur(order.amount_cents), buyer
+            )
+            refunded = webhook_events.event(
+                order.merchant_user_id, webhook_events.ORDER_REFUNDED, data, now
+            )
+            webhook_events.record(conn, [refunded])
     # The buyer's money goes back where it came from: the card, for what a card paid.
     return_order_to_card(ctx, order_id)
     return OrderView(

@@ -97,9 +97,10 @@ def insert_order(
     merchant_user_id: int,
     amount_cents: int,
     now: datetime,
-) -> None:
-    conn.execute(
-        orders.insert().values(
+) -> int:
+    result = conn.execute(
+        orders.insert()
+        .values(
             listing_id=listing_id,
             payment_id=payment_id,
             buyer_user_id=buyer_user_id,
@@ -108,4 +109,6 @@ def insert_order(
             state="paid",
             created_at=now,
         )
+        .returning(orders.c.id)
     )
+    return int(result.scalar_one())

@@ -30,6 +30,14 @@ from payez.adapters.db.tables.emails import emails
 from payez.adapters.db.tables.ledger import ledger_accounts, ledger_transfers
 from payez.adapters.db.tables.link_codes import link_codes
 from payez.adapters.db.tables.listing_details import listing_details
+from payez.adapters.db.tables.merchant_api import (
+    api_idempotency,
+    api_keys,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+    webhook_events,
+)
 from payez.adapters.db.tables.notifications import notifications
 from payez.adapters.db.tables.payment_requests import payment_requests, public_profiles
 from payez.adapters.db.tables.payments import (
@@ -104,6 +112,14 @@ def _on_my_accounts(
     s: Subject, network: sa.Column[Any], account: sa.Column[Any]
 ) -> ColumnElement[bool]:
     return sa.or_(sa.false(), *((network == n) & (account == a) for n, a in s.accounts))
+
+
+def _my_delivery_ids(s: Subject) -> sa.Select[Any]:
+    return sa.select(webhook_deliveries.c.id).where(
+        webhook_deliveries.c.endpoint_id.in_(
+            sa.select(webhook_endpoints.c.id).where(webhook_endpoints.c.user_id == s.user_id)
+        )
+    )
 
 
 def _by_email(column: sa.Column[Any]) -> Relation:
@@ -368,6 +384,45 @@ SOURCES: tuple[Source, ...] = (
         "keep",
         "a merchant's listings as written on Payez, as the listings",
     ),
+    # Children before parents: closure deletes in this order.
+    Source(
+        webhook_attempts,
+        lambda s: webhook_attempts.c.delivery_id.in_(_my_delivery_ids(s)),
+        "delete",
+        "the log of webhook deliveries ends with the account",
+    ),
+    Source(
+        webhook_deliveries,
+        lambda s: webhook_deliveries.c.id.in_(_my_delivery_ids(s)),
+        "delete",
+        "webhook deliveries end with the account",
+    ),
+    Source(
+        webhook_events,
+        _mine(webhook_events.c.user_id),
+        "delete",
+        "webhook events end with the account (the payments stay as payments)",
+    ),
+    Source(
+        webhook_endpoints,
+        _mine(webhook_endpoints.c.user_id),
+        "delete",
+        "webhook addresses and their secrets end with the account",
+        omit={"secret_sealed": SECRET},
+    ),
+    Source(
+        api_idempotency,
+        _mine(api_idempotency.c.user_id),
+        "delete",
+        "the answers kept for retried API requests end with the account",
+    ),
+    Source(
+        api_keys,
+        _mine(api_keys.c.user_id),
+        "delete",
+        "API keys end with the account",
+        omit={"secret_hash": SECRET},
+    ),
 )
 
 THIRD_PARTY = "the sandbox stands for another service (a social network, a card processor)"
@@ -466,6 +521,7 @@ def close(conn: Connection, who: Subject, pseudonym: str, now: Any) -> None:
             card_customer_id=None,
             status="closed",
             closed_at=now,
+            has_webhooks=False,
         )
     )
     conn.execute(

@@ -35,6 +35,8 @@ class UserRow:
     emails_wanted: frozenset[str] = frozenset()
     # The handle stored with the link the row was found by (users_by_network_account).
     linked_handle: str | None = None
+    # The user has a webhook endpoint in service: events are written for them.
+    has_webhooks: bool = False
 
     @property
     def is_frozen(self) -> bool:
@@ -59,6 +61,7 @@ _USER_COLUMNS = (
     users.c.notify_received,
     users.c.email,
     users.c.email_verified_at,
+    users.c.has_webhooks,
     *(users.c[f"email_{name}"] for name in EMAIL_SWITCHES),
 )
 
@@ -82,6 +85,7 @@ def _user(row: Any) -> UserRow:
         ),
         emails_wanted=frozenset(n for n in EMAIL_SWITCHES if m[f"email_{n}"]),
         linked_handle=m.get("linked_handle"),
+        has_webhooks=bool(m["has_webhooks"]),
     )
 
 

@@ -30,6 +30,8 @@ from payez.entrypoints.web.claims import claim_routes
 from payez.entrypoints.web.confirm import confirm_routes
 from payez.entrypoints.web.dashboard import dashboard_routes
 from payez.entrypoints.web.input_guard import input_guard_middleware
+from payez.entrypoints.web.integrations import integration_routes
+from payez.entrypoints.web.merchant_api import BodyInvalid, merchant_api_routes
 from payez.entrypoints.web.merchants import merchant_routes
 from payez.entrypoints.web.metrics import metrics_routes
 from payez.entrypoints.web.mounted_sandbox import SANDBOX_PREFIX, SandboxFirst
@@ -46,7 +48,9 @@ from payez.ports.identity import IdentityServiceUnavailable, IdentityVerifier
 from payez.ports.sign_in import SignInClient
 from payez.sandbox.cards import SandboxCardProcessor
 from payez.sandbox.identity import SandboxIdentityVerifier
+from payez.service.api_keys import ApiKeyRefused
 from payez.service.context import ServiceContext
+from payez.service.idempotent_requests import IdempotencyKeyInProgress, IdempotencyKeyReused
 from payez.service.log_in import LoginRateLimited
 
 __all__ = ["create_app"]
@@ -67,8 +71,12 @@ class MethodNotAllowed(InvalidInput):
 
 
 def status_for(error: PayezError) -> int:
-    if isinstance(error, NotAuthenticated):
+    if isinstance(error, NotAuthenticated | ApiKeyRefused):
         return 401
+    if isinstance(error, IdempotencyKeyInProgress):
+        return 409
+    if isinstance(error, IdempotencyKeyReused | BodyInvalid):
+        return 422
     if isinstance(error, LoginRateLimited):
         return 429
     if isinstance(error, Forbidden):
@@ -102,7 +110,10 @@ def create_app(
     app = FastAPI(
         title="Payez",
         version="0.1.0",
-        description="Pay by post. The JSON API of the logged-in user's own account.",
+        description=(
+            "Pay by post. The JSON API of the logged-in user's own account (session cookie), "
+            "and the merchants' API (Authorization: Bearer pzk_..., docs/merchants-api.md)."
+        ),
         # The reference is our own page (/docs, api_reference.py): FastAPI's would load its
         # scripts from a CDN, which a machine with no network cannot reach.
         docs_url=None,
@@ -168,7 +179,9 @@ def create_app(
         backoffice_routes(site),
         merchant_routes(site),
         association_routes(site),
+        integration_routes(site),
         api_routes(site),
+        merchant_api_routes(site),
         api_reference_routes(site),
         metrics_routes(ctx),
     ):

@@ -44,6 +44,9 @@ users = sa.Table(
     # Set when the user closed their account: the profile is pseudonymised, the records the
     # law makes us keep stay under the pseudonym (docs/privacy.md).
     sa.Column("closed_at", Timestamp),
+    # The user has a webhook endpoint in service: the processor reads it with the user, so a
+    # batch writes webhook events only for those who listen, without asking more.
+    sa.Column("has_webhooks", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_users_adopted_by", "adopted_by_user_id"),
 )
 
