@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db import email_contacts
 from payez.adapters.db import listings as listings_repo
 from payez.adapters.db import outbox as outbox_repo
 from payez.adapters.db import payments as payments_repo
@@ -119,7 +120,7 @@ def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
             webhook_events.record(conn, [event])
         outbox_repo.enqueue(conn, [_reply(ctx, payment, target, now, user_id)])
         if not held:
-            sender = _name_of(conn, user_id)
+            sender = email_contacts.public_handle(conn, user_id, payment.network)
             received = Notice(
                 MONEY_RECEIVED,
                 payment.recipient_user_id or 0,
