@@ -379,7 +379,7 @@ def _drive(
         n = 0
         while members and not stop.wait(pause):
             member = members[n % len(members)]
-            recipient = (member.index + 1 + n) % len(tokens)
+            recipient = (member.index + 1 + n % (len(tokens) - 1)) % len(tokens)  # never self
             tally.timed(
                 "post_confirmable",
                 functools.partial(

@@ -168,8 +168,9 @@ def bench_load(
     users: UsersOption = 100,
     as_json: JsonOption = False,
 ) -> None:
-    """Mixed traffic on a real payez serve (command posts, members browsing and exporting, card
-    webhooks): latency percentiles by kind of request, errors, and whether memory stays flat."""
+    """Mixed traffic on a real payez serve (command posts, PSD2 confirmations, members browsing
+    and exporting, signed card webhooks): latency percentiles by kind of request, errors, and
+    whether memory stays flat."""
     from payez.bench.load import run_load_bench
 
     rows = run_load_bench(
