@@ -1,7 +1,7 @@
 """The merchants' API, statefully: schemathesis chains its operations by the links it infers
 from the spec (listings and orders listed, then edited and refunded with the ids the answers
-carry), as a merchant's program with a write key would, and no sequence may end in a server error. Each
-write carries a fresh Idempotency-Key, as the spec asks."""
+carry), as a merchant's program with a write key would, and no sequence may end in a server
+error. Each write carries a fresh Idempotency-Key, as the spec asks."""
 
 from __future__ import annotations
 
