@@ -93,31 +93,32 @@ def confirm_payment(ctx: ServiceContext, token: str, user_id: int) -> Confirmed:
                 now=now,
             )
             if webhooks_repo.has_webhooks(conn, payment.recipient_user_id):
-                data = webhook_events.order_data(
-                    order_id,
-                    payment.listing_id,
-                    payment.id,
-                    payment_amount(payment),
-                    _name_of(conn, user_id),
+                paid = webhook_events.order_event(
+                    webhook_events.ORDER_PAID,
+                    payment.recipient_user_id,
+                    order_id=order_id,
+                    listing_id=payment.listing_id,
+                    payment_id=payment.id,
+                    price=payment_amount(payment),
+                    buyer=_name_of(conn, user_id),
+                    now=now,
                 )
-                paid = webhook_events.ORDER_PAID
-                event = webhook_events.event(payment.recipient_user_id, paid, data, now)
-                webhook_events.record(conn, [event])
+                webhook_events.record(conn, [paid])
         elif (
             payment.kind == PaymentKind.DONATION
             and payment.recipient_user_id is not None
             and webhooks_repo.has_webhooks(conn, payment.recipient_user_id)
         ):
-            data = webhook_events.donation_data(
-                payment.id,
-                payment_amount(payment),
-                _name_of(conn, user_id),
-                payment.network,
-                payment.memo,
+            gift = webhook_events.donation_event(
+                payment.recipient_user_id,
+                payment_id=payment.id,
+                gift=payment_amount(payment),
+                donor=_name_of(conn, user_id),
+                network=payment.network,
+                memo=payment.memo,
+                now=now,
             )
-            gift = webhook_events.DONATION_RECEIVED
-            event = webhook_events.event(payment.recipient_user_id, gift, data, now)
-            webhook_events.record(conn, [event])
+            webhook_events.record(conn, [gift])
         outbox_repo.enqueue(conn, [_reply(ctx, payment, target, now, user_id)])
         if not held:
             sender = email_contacts.public_handle(conn, user_id, payment.network)

@@ -441,24 +441,29 @@ class _Batch:
                     now=self.now,
                 )
                 if d.recipient is not None and d.recipient.has_webhooks:
-                    data = webhook_events.order_data(
-                        order_id, d.listing.id, ids[d.row.id], d.amount, d.sender.display_name
+                    paid = webhook_events.order_event(
+                        webhook_events.ORDER_PAID,
+                        d.recipient.id,
+                        order_id=order_id,
+                        listing_id=d.listing.id,
+                        payment_id=ids[d.row.id],
+                        price=d.amount,
+                        buyer=d.sender.display_name,
+                        now=self.now,
                     )
-                    events.append(
-                        webhook_events.event(
-                            d.recipient.id, webhook_events.ORDER_PAID, data, self.now
-                        )
-                    )
+                    events.append(paid)
             for d in gifts:
                 assert d.recipient and d.sender and d.amount
-                data = webhook_events.donation_data(
-                    ids[d.row.id], d.amount, d.sender.display_name, d.row.network, d.memo
+                gift = webhook_events.donation_event(
+                    d.recipient.id,
+                    payment_id=ids[d.row.id],
+                    gift=d.amount,
+                    donor=d.sender.display_name,
+                    network=d.row.network,
+                    memo=d.memo,
+                    now=self.now,
                 )
-                events.append(
-                    webhook_events.event(
-                        d.recipient.id, webhook_events.DONATION_RECEIVED, data, self.now
-                    )
-                )
+                events.append(gift)
         # One INSERT for the batch's events, only when someone in it listens.
         webhook_events.record(self.conn, events)
         messages: list[dict[str, Any]] = []

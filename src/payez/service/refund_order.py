@@ -91,12 +91,15 @@ def refund_order(ctx: ServiceContext, order_id: int, merchant_user_id: int) -> O
         except InsufficientFunds:
             raise RefundUnfunded() from None
         if found[order.merchant_user_id].has_webhooks:
-            buyer = found[order.buyer_user_id].display_name
-            data = webhook_events.order_data(
-                order.id, order.listing_id, order.payment_id, Money.eur(order.amount_cents), buyer
-            )
-            refunded = webhook_events.event(
-                order.merchant_user_id, webhook_events.ORDER_REFUNDED, data, now
+            refunded = webhook_events.order_event(
+                webhook_events.ORDER_REFUNDED,
+                order.merchant_user_id,
+                order_id=order.id,
+                listing_id=order.listing_id,
+                payment_id=order.payment_id,
+                price=Money.eur(order.amount_cents),
+                buyer=found[order.buyer_user_id].display_name,
+                now=now,
             )
             webhook_events.record(conn, [refunded])
     # The buyer's money goes back where it came from: the card, for what a card paid.

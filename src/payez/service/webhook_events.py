@@ -48,28 +48,47 @@ def amount(money: Money) -> dict[str, Any]:
     return {"cents": money.cents, "currency": money.currency}
 
 
-def order_data(
-    order_id: int, listing_id: int, payment_id: int | None, price: Money, buyer: str
+def order_event(
+    kind: str,
+    merchant_id: int,
+    *,
+    order_id: int,
+    listing_id: int,
+    payment_id: int | None,
+    price: Money,
+    buyer: str,
+    now: datetime,
 ) -> dict[str, Any]:
-    return {
+    """``order.paid`` or ``order.refunded``, for the merchant."""
+    data = {
         "order_id": order_id,
         "listing_id": listing_id,
         "payment_id": payment_id,
         "amount": amount(price),
         "buyer_name": buyer,
     }
+    return event(merchant_id, kind, data, now)
 
 
-def donation_data(
-    payment_id: int, gift: Money, donor: str, network: str, memo: str | None
+def donation_event(
+    association_id: int,
+    *,
+    payment_id: int,
+    gift: Money,
+    donor: str,
+    network: str,
+    memo: str | None,
+    now: datetime,
 ) -> dict[str, Any]:
-    return {
+    """``donation.received``, for the association."""
+    data = {
         "payment_id": payment_id,
         "amount": amount(gift),
         "donor_name": donor,
         "network": network,
         "memo": memo,
     }
+    return event(association_id, DONATION_RECEIVED, data, now)
 
 
 def record(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
