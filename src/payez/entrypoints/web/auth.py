@@ -33,10 +33,6 @@ CSRF_COOKIE = "payez_csrf"
 LANGUAGE_COOKIE = "payez_lang"
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 CSRF_FIELD = "csrf_token"
-# Paths served by other applications mounted in this one (they manage their own state)...
-UNMANAGED_PREFIXES = ("/sandbox",)
-# ...except the sandbox card processor's pages, which are this app's own forms.
-MANAGED_SANDBOX_PREFIXES = ("/sandbox/cards/",)
 
 
 class CsrfRejected(Forbidden):
@@ -150,20 +146,12 @@ def end_session(response: Response, visitor: Visitor) -> None:
     )
 
 
-def served_by_another_app(path: str) -> bool:
-    """A page of an application mounted in this one (the sandbox network), which keeps its
-    own sessions and headers."""
-    return path.startswith(UNMANAGED_PREFIXES) and not path.startswith(MANAGED_SANDBOX_PREFIXES)
-
-
 def visitor_middleware(
     ctx: ServiceContext,
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        if served_by_another_app(request.url.path):
-            return await call_next(request)
         visitor = await run_in_threadpool(build_visitor, ctx, request)
         request.state.visitor = visitor
         response = await call_next(request)

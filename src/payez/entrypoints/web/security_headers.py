@@ -9,7 +9,8 @@
   which must not reach another site in a ``Referer``.
 - ``X-Content-Type-Options: nosniff`` and ``X-Frame-Options: DENY`` for older browsers.
 
-The sandbox network mounted under ``/sandbox`` stands for another site and sets its own.
+The sandbox network mounted under ``/sandbox`` stands for another site and sets its own: its
+requests never reach this middleware (``mounted_sandbox``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from urllib.parse import urlsplit
 from fastapi import Request, Response
 
 from payez.config import Settings
-from payez.entrypoints.web.auth import served_by_another_app
 
 STRIPE_JS = "https://js.stripe.com"
 STRIPE_API = "https://api.stripe.com"
@@ -59,8 +59,6 @@ def security_headers_middleware(
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        if served_by_another_app(request.url.path):
-            return await call_next(request)
         nonce = secrets.token_urlsafe(18)
         request.state.csp_nonce = nonce
         response = await call_next(request)
