@@ -14,15 +14,11 @@ import sqlalchemy as sa
 from payez.adapters.db.tables.listing_details import listing_details
 from payez.adapters.db.tables.merchant_api import api_keys
 from payez.adapters.db.tables.payments import listings, orders
-from payez.adapters.networks.mastodon import MastodonNetwork
-from payez.entrypoints.web.app import create_app
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
 from tests.integration.merchant_api_world import ApiClient, new_api_key
-from tests.integration.merchants_world import member
-from tests.integration.pipeline_world import World
-from tests.integration.sandbox_server import running_sandbox
-from tests.integration.web_world import WebWorld, csrf_of, oauth_clients, web_world
+from tests.integration.merchants_world import member, shop_on_sandbox
+from tests.integration.web_world import WebWorld, csrf_of, web_world
 
 LISTINGS = "/api/v1/merchant/listings"
 
@@ -187,47 +183,32 @@ def test_writes_replayed_with_their_key_change_nothing(web: WebWorld) -> None:
 
 
 def test_a_listing_made_by_the_api_is_bought_by_a_reply_on_the_sandbox(database_url: str) -> None:
-    with running_sandbox(database_url) as sandbox:
-        world = World.create(database_url)
-        sandbox.user("payez")
-        network = MastodonNetwork(sandbox.api_base_url, sandbox.token("payez"), name="sandbox")
-        world.ctx.networks = {**world.ctx.networks, "sandbox": network}
-        web = WebWorld(world, create_app(world.ctx, oauth_clients=oauth_clients(sandbox)))
-        try:
-            sandbox.user("boutique")
-            sandbox.user("bob")
-            shop_account = network.resolve_handle("boutique")
-            bob_account = network.resolve_handle("bob")
-            assert shop_account and bob_account
-            shop = member(web, "boutique", kind="merchant", account=shop_account, network="sandbox")
-            member(web, "bob", cents=3_000, account=bob_account, network="sandbox")
-            api = ApiClient(web, new_api_key(shop, "write"))
-            status = sandbox.client("boutique").status_post("Tote bag — 15 € : répondez j'achète")
-            made = api.post(
-                LISTINGS,
-                {
-                    "title": "Tote bag",
-                    "price_cents": 1500,
-                    "stock": 1,
-                    "network": "sandbox",
-                    "post": f"{sandbox.api_base_url}/statuses/{status['id']}",
-                },
-            )
-            assert made.status_code == 201, made.text
-            listing = made.json()["listing"]
-            assert listing["network"] == "sandbox" and listing["post_id"] == str(status["id"])
+    with shop_on_sandbox(database_url) as (sandbox, world, network, web, shop):
+        api = ApiClient(web, new_api_key(shop, "write"))
+        status = sandbox.client("boutique").status_post("Tote bag — 15 € : répondez j'achète")
+        made = api.post(
+            LISTINGS,
+            {
+                "title": "Tote bag",
+                "price_cents": 1500,
+                "stock": 1,
+                "network": "sandbox",
+                "post": f"{sandbox.api_base_url}/statuses/{status['id']}",
+            },
+        )
+        assert made.status_code == 201, made.text
+        listing = made.json()["listing"]
+        assert listing["network"] == "sandbox" and listing["post_id"] == str(status["id"])
 
-            sandbox.client("bob").status_post("@payez j'achète", in_reply_to_id=status["id"])
-            poll_mentions(world.ctx, network)
-            process_until_empty(world.ctx)
-            assert world.balance("boutique") == 1500 and world.balance("bob") == 1500
-            (order,) = api.get("/api/v1/merchant/orders").json()
-            assert order["listing_id"] == listing["id"] and order["state"] == "paid"
-            assert api.get(LISTINGS).json()[0]["stock"] == 0
-            assert html.unescape(shop.get("/merchant").text).count("Tote bag") >= 1
-            world.assert_ledger_sound()
-        finally:
-            web.close()
+        sandbox.client("bob").status_post("@payez j'achète", in_reply_to_id=status["id"])
+        poll_mentions(world.ctx, network)
+        process_until_empty(world.ctx)
+        assert world.balance("boutique") == 1500 and world.balance("bob") == 1500
+        (order,) = api.get("/api/v1/merchant/orders").json()
+        assert order["listing_id"] == listing["id"] and order["state"] == "paid"
+        assert api.get(LISTINGS).json()[0]["stock"] == 0
+        assert html.unescape(shop.get("/merchant").text).count("Tote bag") >= 1
+        world.assert_ledger_sound()
 
 
 def test_the_spec_documents_the_merchant_api_with_examples(web: WebWorld) -> None:

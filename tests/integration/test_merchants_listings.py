@@ -13,20 +13,15 @@ import sqlalchemy as sa
 
 from payez.adapters.db.tables.listing_details import listing_details
 from payez.adapters.db.tables.payments import listings, orders
-from payez.adapters.networks.mastodon import MastodonNetwork
 from payez.domain.payments import PaymentState
-from payez.entrypoints.web.app import create_app
 from payez.service.process_inbox import process_until_empty
 from payez.service.record_posts import poll_mentions
 from payez.service.send_outbox import send_outbox
-from tests.integration.merchants_world import member
-from tests.integration.pipeline_world import World
-from tests.integration.sandbox_server import running_sandbox
+from tests.integration.merchants_world import member, shop_on_sandbox
 from tests.integration.web_world import (
     Browser,
     WebWorld,
     authorize_on_sandbox,
-    oauth_clients,
     web_world,
 )
 
@@ -209,60 +204,45 @@ def test_orders_are_seen_by_their_merchant_only_and_refunded_once(web: WebWorld)
 
 
 def test_publish_on_the_sandbox_then_a_buy_reply_settles(database_url: str) -> None:
-    with running_sandbox(database_url) as sandbox:
-        world = World.create(database_url)
-        sandbox.user("payez")
-        network = MastodonNetwork(sandbox.api_base_url, sandbox.token("payez"), name="sandbox")
-        world.ctx.networks = {**world.ctx.networks, "sandbox": network}
-        web = WebWorld(world, create_app(world.ctx, oauth_clients=oauth_clients(sandbox)))
-        try:
-            sandbox.user("boutique")
-            sandbox.user("bob")
-            shop_account = network.resolve_handle("boutique")
-            bob_account = network.resolve_handle("bob")
-            assert shop_account and bob_account
-            shop = member(web, "boutique", kind="merchant", account=shop_account, network="sandbox")
-            member(web, "bob", cents=3_000, account=bob_account, network="sandbox")
-            _status, location = _new_listing(shop, "Tote bag", "15", stock="1")
-            # Linked without leave to post: the page says how to give it, and offers no button.
-            draft = shop.get(location)
-            assert "Publier en tant que @boutique" not in draft.text
-            assert 'href="/onboarding/link/sandbox"' in draft.text
-            # The merchant links the account through OAuth, as on the onboarding page: a
-            # merchant is asked leave to post too.
-            back = authorize_on_sandbox(shop, "/onboarding/link/sandbox", "boutique", "pw-boutique")
-            assert back.headers["location"] == "/onboarding?done=link", back.text
-            draft = shop.get(location)
-            assert "Publier en tant que @boutique" in draft.text
+    with shop_on_sandbox(database_url) as (sandbox, world, network, web, shop):
+        _status, location = _new_listing(shop, "Tote bag", "15", stock="1")
+        # Linked without leave to post: the page says how to give it, and offers no button.
+        draft = shop.get(location)
+        assert "Publier en tant que @boutique" not in draft.text
+        assert 'href="/onboarding/link/sandbox"' in draft.text
+        # The merchant links the account through OAuth, as on the onboarding page: a
+        # merchant is asked leave to post too.
+        back = authorize_on_sandbox(shop, "/onboarding/link/sandbox", "boutique", "pw-boutique")
+        assert back.headers["location"] == "/onboarding?done=link", back.text
+        draft = shop.get(location)
+        assert "Publier en tant que @boutique" in draft.text
 
-            published = shop.submit(location + "/publish", {"language": "fr"}, form_page=location)
-            assert published.status_code == 303, published.text
-            again = shop.submit(location + "/publish", {"language": "fr"}, form_page=location)
-            assert again.headers["location"] == published.headers["location"]
-            with world.ctx.engine.connect() as conn:
-                listing = conn.execute(sa.select(listings)).one()
-            assert listing.network == "sandbox" and listing.price_cents == 1500
-            status = sandbox.client("boutique").status(listing.post_id)
-            assert "Tote bag" in status["content"]
-            assert len(sandbox.client("boutique").account_statuses(status["account"]["id"])) == 1
-            # The worker's sender finds nothing left to post: still one status.
-            send_outbox(world.ctx)
-            assert len(sandbox.client("boutique").account_statuses(status["account"]["id"])) == 1
+        published = shop.submit(location + "/publish", {"language": "fr"}, form_page=location)
+        assert published.status_code == 303, published.text
+        again = shop.submit(location + "/publish", {"language": "fr"}, form_page=location)
+        assert again.headers["location"] == published.headers["location"]
+        with world.ctx.engine.connect() as conn:
+            listing = conn.execute(sa.select(listings)).one()
+        assert listing.network == "sandbox" and listing.price_cents == 1500
+        status = sandbox.client("boutique").status(listing.post_id)
+        assert "Tote bag" in status["content"]
+        assert len(sandbox.client("boutique").account_statuses(status["account"]["id"])) == 1
+        # The worker's sender finds nothing left to post: still one status.
+        send_outbox(world.ctx)
+        assert len(sandbox.client("boutique").account_statuses(status["account"]["id"])) == 1
 
-            sandbox.client("bob").status_post("@payez j'achète", in_reply_to_id=listing.post_id)
-            poll_mentions(world.ctx, network)
-            process_until_empty(world.ctx)
-            send_outbox(world.ctx)
-            assert world.balance("boutique") == 1500
-            assert world.balance("bob") == 1500
-            with world.ctx.engine.connect() as conn:
-                order = conn.execute(sa.select(orders)).one()
-                stock = conn.execute(sa.select(listings.c.stock)).scalar_one()
-            assert order.amount_cents == 1500 and order.state == "paid"
-            assert stock == 0
-            page = web.browser().get(published.headers["location"])
-            assert "Épuisé" in page.text
-            assert "Bob" in shop.get("/merchant").text
-            world.assert_ledger_sound()
-        finally:
-            web.close()
+        sandbox.client("bob").status_post("@payez j'achète", in_reply_to_id=listing.post_id)
+        poll_mentions(world.ctx, network)
+        process_until_empty(world.ctx)
+        send_outbox(world.ctx)
+        assert world.balance("boutique") == 1500
+        assert world.balance("bob") == 1500
+        with world.ctx.engine.connect() as conn:
+            order = conn.execute(sa.select(orders)).one()
+            stock = conn.execute(sa.select(listings.c.stock)).scalar_one()
+        assert order.amount_cents == 1500 and order.state == "paid"
+        assert stock == 0
+        page = web.browser().get(published.headers["location"])
+        assert "Épuisé" in page.text
+        assert "Bob" in shop.get("/merchant").text
+        world.assert_ledger_sound()
