@@ -516,3 +516,46 @@ def test_a_production_sender_calls_public_addresses_only(receiver: Receiver) -> 
     finally:
         local.close()
     assert len(receiver.received) == 1 and not receiver.received[0].verified
+
+
+def test_a_receiver_answering_an_endless_body_is_not_read() -> None:
+    """Only the status counts: a body that never ends neither holds the sender nor fills it."""
+    chunks_written: list[int] = []
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.end_headers()
+            written = 0
+            try:
+                while written < 1_000_000:  # 64 GB at most: far more than any memory here
+                    self.wfile.write(b"x" * 65_536)
+                    written += 1
+            except OSError:
+                pass  # the sender hung up, as it should
+            chunks_written.append(written)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    thread = threading.Thread(target=server.serve_forever, name="endless-receiver", daemon=True)
+    thread.start()
+    sender = HttpxWebhookSender(timeout=5.0)
+    try:
+        started = time.monotonic()
+        answer = sender.post(f"http://127.0.0.1:{server.server_address[1]}/", b"{}", {})
+        assert answer.status_code == 200
+        assert time.monotonic() - started < 5.0
+        deadline = time.monotonic() + 5.0
+        while not chunks_written and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert chunks_written and chunks_written[0] < 1_000_000, chunks_written
+    finally:
+        sender.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert not thread.is_alive()

@@ -4,6 +4,9 @@ In production (``public_only``) an address whose host resolves to a loopback, pr
 link-local or otherwise non-public address is not called: a webhook URL must not be a way into
 the service's own network. The check is made on the names resolved just before the request, so
 a name that resolves differently a moment later (DNS rebinding) is not covered by it.
+
+Only the answer's status counts, so its body is never read: a receiver that answers with an
+endless or huge body cannot hold the worker or fill its memory.
 """
 
 from __future__ import annotations
@@ -40,12 +43,12 @@ class HttpxWebhookSender:
         if self._public_only and not resolves_to_public(url):
             return WebhookAnswer(None, "address_not_public")
         try:
-            response = self._client.post(
-                url, content=body, headers={"Content-Type": "application/json", **headers}
-            )
+            with self._client.stream(
+                "POST", url, content=body, headers={"Content-Type": "application/json", **headers}
+            ) as response:
+                return WebhookAnswer(response.status_code)
         except httpx.HTTPError as exc:
             return WebhookAnswer(None, (type(exc).__name__ + ": " + str(exc))[:200])
-        return WebhookAnswer(response.status_code)
 
     def close(self) -> None:
         self._client.close()
