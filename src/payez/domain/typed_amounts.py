@@ -7,8 +7,10 @@ import re
 from payez.domain.errors import InvalidInput
 
 _SPACES = "\u00a0\u202f\u2009 "
+# ASCII digits only: "٣" or "３" are digits to Python but not an amount anyone types in euros.
 _EUROS = re.compile(
-    r"^(?P<euros>\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+|\d{1,9})(?:[.,](?P<cents>\d{1,2}))?$"
+    r"^(?P<euros>\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+|\d{1,9})(?:[.,](?P<cents>\d{1,2}))?\Z",
+    re.ASCII,
 )
 
 
