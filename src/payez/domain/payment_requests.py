@@ -54,8 +54,9 @@ class RequestAmountInvalid(InvalidInput):
 
 class RequestAmountOutOfRange(InvalidInput):
     code = "request_amount_out_of_range"
-    message_fr = "Le montant doit être d'au moins 0,50 € et ne pas dépasser 250 € (un paiement)."
-    message_en = "The amount must be at least €0.50 and at most €250 (one payment)."
+    # The limits are configured, so the page that shows this message adds them.
+    message_fr = "Le montant doit rester dans les limites d'un paiement."
+    message_en = "The amount must stay within the limits of one payment."
 
 
 class RequestReasonInvalid(InvalidInput):

@@ -11,10 +11,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from payez.domain.errors import InvalidInput
+from payez.domain.errors import InvalidInput, Language
 from payez.domain.money import Money
+from payez.domain.payment_requests import RequestAmountOutOfRange
 from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.dashboard import money_formatter
+from payez.entrypoints.web.i18n import texts
 from payez.entrypoints.web.site import Site
 from payez.sandbox.network.app import MOUNT_PATH
 from payez.service.cancel_payment_request import cancel_payment_request
@@ -31,6 +33,17 @@ def qr_svg(link: str) -> Markup:
     )
     # segno writes the SVG from the link, which is ours: nothing a visitor typed.
     return Markup(svg)
+
+
+def error_text(site: Site, error: InvalidInput, language: Language) -> str:
+    """The error's message, with this deployment's payment limits when they are the issue."""
+    text = error.message(language)
+    if isinstance(error, RequestAmountOutOfRange):
+        money, limits = money_formatter(language), site.ctx.limits
+        text += " " + texts(language)["request_amount_limits"].format(
+            min=money(Money.eur(limits.min_cents)), max=money(Money.eur(limits.max_person_cents))
+        )
+    return text
 
 
 def payment_request_routes(site: Site) -> APIRouter:
@@ -84,7 +97,9 @@ def payment_request_routes(site: Site) -> APIRouter:
                 "uses": uses[:8],
                 "expires_on": expires_on[:10],
             }
-            return requests_page(request, 400, error=exc.message(visitor.language), form=form)
+            return requests_page(
+                request, 400, error=error_text(site, exc, visitor.language), form=form
+            )
         return RedirectResponse(f"/dashboard/requests/{request_id}", status_code=303)
 
     @router.get("/dashboard/requests/{request_id}", response_class=HTMLResponse)
@@ -110,7 +125,7 @@ def payment_request_routes(site: Site) -> APIRouter:
 
     def pay_page(request: Request, page: PayPage, action: str) -> HTMLResponse:
         visitor = visitor_of(request)
-        error = page.amount_error.message(visitor.language) if page.amount_error else None
+        error = error_text(site, page.amount_error, visitor.language) if page.amount_error else None
         return site.render(
             request,
             "pay_request.html",
