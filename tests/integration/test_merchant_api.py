@@ -222,3 +222,14 @@ def test_the_spec_documents_the_merchant_api_with_examples(web: WebWorld) -> Non
         "refunded"
     )
     assert re.search(r"Bearer pzk_", spec["info"]["description"])
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["merchantKey"] == {**schemes["merchantKey"], "type": "http", "scheme": "bearer"}
+    assert schemes["session"]["in"] == "cookie"
+    assert create["security"] == [{"merchantKey": []}, {"session": []}]
+    assert spec["paths"]["/api/v1/me/balance"]["get"]["security"] == [{"session": []}]
+    unguarded = {
+        path
+        for path, operations in spec["paths"].items()
+        if any("security" not in op for op in operations.values())
+    }
+    assert not {path for path in unguarded if path.startswith("/api/")}

@@ -36,6 +36,7 @@ from payez.entrypoints.web.merchants import merchant_routes
 from payez.entrypoints.web.metrics import metrics_routes
 from payez.entrypoints.web.mounted_sandbox import SANDBOX_PREFIX, SandboxFirst
 from payez.entrypoints.web.onboarding import onboarding_routes
+from payez.entrypoints.web.openapi_security import document_authentication
 from payez.entrypoints.web.pages import page_routes
 from payez.entrypoints.web.payment_requests import payment_request_routes
 from payez.entrypoints.web.payouts import payout_routes
@@ -186,6 +187,7 @@ def create_app(
         metrics_routes(ctx),
     ):
         app.include_router(router)
+    document_authentication(app)
     if sandbox is not None:
         # Mounted so that it shows in the route table; reached, outside all the middleware above,
         # through SandboxFirst, which is added last and so runs first.
