@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 import pytest
 from markupsafe import Markup
@@ -127,7 +128,7 @@ def test_crowded_labels_show_one_in_every_few_counting_from_the_newest() -> None
     shown = [c.index for c in chart.columns if c.show_label]
     assert shown[-1] == 29 and 2 < len(shown) < 30
     stride = shown[1] - shown[0]
-    assert all(b - a == stride for a, b in zip(shown, shown[1:], strict=False))
+    assert all(b - a == stride for a, b in pairwise(shown))
     roomy = bar_chart(["a", "b", "c"], [[1, 2, 3]])
     assert all(c.show_label for c in roomy.columns)
 
@@ -160,7 +161,7 @@ def test_periods_by_day_week_or_month() -> None:
     assert kind == "day" and len(days) == 11 and days[-1] == date(2026, 3, 11)
     kind, weeks = periods(date(2026, 1, 1), date(2026, 6, 1))
     assert kind == "week" and weeks[0] == date(2026, 1, 1) and weeks[-1] == date(2026, 6, 1)
-    assert all((b - a).days == 7 for a, b in zip(weeks[:-2], weeks[1:-1], strict=True))
+    assert all((b - a).days == 7 for a, b in pairwise(weeks[:-1]))
     kind, months = periods(date(2025, 1, 15), date(2026, 12, 7))
     assert kind == "month" and months[:3] == (date(2025, 1, 15), date(2025, 2, 1), date(2025, 3, 1))
     assert months[-1] == date(2026, 12, 7) and len(months) == 25
