@@ -187,6 +187,7 @@ def test_svg_escapes_every_text_and_carries_the_figures() -> None:
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "&lt;b&gt;" in svg
     assert 'role="img"' in svg and 'aria-labelledby="c-title c-desc"' in svg
     assert 'data-cents="1250"' in svg and 'data-period="2026-01"' in svg
+    assert svg.count('data-period="2026-01"') == 3  # the group, its bar, its table row
     assert "var(--pz-in,#0a7a2f)" in svg and "viewBox=" in svg
     assert "12,50\u00a0€" in svg
 

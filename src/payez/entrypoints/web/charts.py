@@ -191,7 +191,7 @@ def bar_chart_svg(
             )
             tip = f"{column.label} · {look.name} : {value_text(bar.value)}"
             out.append(
-                f'<rect class="pz-bar pz-series-{escape(look.key)}"'
+                f'<rect class="pz-bar pz-series-{escape(look.key)}" data-period="{escape(period)}"'
                 f' data-series="{escape(look.key)}" data-{unit}="{bar.value}"'
                 f' x="{px(bar.x)}" y="{px(bar.y)}" width="{px(bar.width)}"'
                 f' height="{px(bar.height)}" style="{style}"><title>{escape(tip)}</title></rect>'
