@@ -14,8 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from payez.adapters.receipts.pdf import render_receipt_pdf
 from payez.domain.errors import InvalidInput
 from payez.entrypoints.web.auth import visitor_of
+from payez.entrypoints.web.chart_views import campaign_chart
 from payez.entrypoints.web.dashboard import money_formatter
 from payez.entrypoints.web.site import Site
+from payez.service.campaign_timeline import timeline_of
 from payez.service.campaigns import (
     association_profile,
     campaign_progress,
@@ -35,6 +37,8 @@ from payez.service.tax_receipts import (
     receipts_of_association,
 )
 
+CHARTED_CAMPAIGNS = 5
+
 
 def association_routes(site: Site) -> APIRouter:
     router = APIRouter(include_in_schema=False)
@@ -44,12 +48,19 @@ def association_routes(site: Site) -> APIRouter:
         user_id = visitor.require_user()
         profile = association_profile(site.ctx, user_id)
         values.setdefault("form", {})
+        campaigns = campaigns_of(site.ctx, user_id)
+        # One query a chart: the newest campaigns only, the ones an association follows.
+        charts = {
+            p.campaign.id: campaign_chart(timeline_of(site.ctx, p.campaign), visitor.language)
+            for p in campaigns[:CHARTED_CAMPAIGNS]
+        }
         return site.render(
             request,
             "association_dashboard.html",
             status,
             profile=profile,
-            campaigns=campaigns_of(site.ctx, user_id),
+            campaigns=campaigns,
+            campaign_charts=charts,
             receipts=receipts_of_association(site.ctx, user_id),
             last_year=paris_today(site.ctx).year - 1,
             today=paris_today(site.ctx).isoformat(),
@@ -146,6 +157,9 @@ def association_routes(site: Site) -> APIRouter:
             request,
             "campaign.html",
             p=progress,
+            campaign_chart=campaign_chart(
+                timeline_of(site.ctx, progress.campaign), visitor.language
+            ),
             profile=association_profile(site.ctx, progress.campaign.association_user_id),
             service=site.ctx.service_handle,
             money=money_formatter(visitor.language),

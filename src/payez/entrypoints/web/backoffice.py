@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from payez.domain.errors import InvalidInput
 from payez.domain.money import Money
 from payez.entrypoints.web.auth import visitor_of
+from payez.entrypoints.web.chart_views import backoffice_charts
 from payez.entrypoints.web.dashboard import money_formatter
 from payez.entrypoints.web.site import Site
 from payez.service.account_review import (
@@ -26,6 +27,7 @@ from payez.service.account_review import (
     search_users,
 )
 from payez.service.audit_log import audit_page
+from payez.service.backoffice_activity import daily_activity
 from payez.service.backoffice_payouts import payout_file, payouts_overview, run_payout_export
 from payez.service.freeze_account import freeze_account, unfreeze_account
 from payez.service.operators import require_operator
@@ -33,6 +35,7 @@ from payez.service.reconcile import reconcile
 from payez.service.reset_second_factors import reset_second_factors
 from payez.service.review_flags import list_flags, review_flag
 from payez.service.second_factor import factors_of
+from payez.service.time_zones import zone_of
 from payez.service.verify_organisation import verify_organisation
 
 PREFIX = "/backoffice"
@@ -79,9 +82,17 @@ def backoffice_routes(site: Site) -> APIRouter:
 
     @router.get("", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
-        operator(request)
+        operator_id = operator(request)
         flags = list_flags(site.ctx, "open", 1)
-        return show(request, "backoffice.html", open_flags=flags.total, states=PAYMENT_STATES)
+        visitor = visitor_of(request)
+        activity = daily_activity(site.ctx, operator_id, zone_of(visitor.time_zone))
+        return show(
+            request,
+            "backoffice.html",
+            open_flags=flags.total,
+            states=PAYMENT_STATES,
+            activity_charts=backoffice_charts(activity, visitor.language),
+        )
 
     @router.get("/users", response_class=HTMLResponse)
     def users(request: Request, q: str = "") -> HTMLResponse:

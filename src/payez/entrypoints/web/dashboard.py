@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from payez.domain.errors import InvalidInput, Language
 from payez.domain.money import Money
 from payez.entrypoints.web.auth import visitor_of
+from payez.entrypoints.web.chart_views import money_by_month_chart
 from payez.entrypoints.web.i18n import format_moment, texts
 from payez.entrypoints.web.site import Site
 from payez.service.account_overview import overview, profile_of
@@ -26,6 +27,7 @@ from payez.service.history import (
     payment_detail,
     pending_claims,
 )
+from payez.service.money_by_month import money_by_month
 from payez.service.my_payment_requests import request_reasons
 from payez.service.notifications import latest_notifications
 from payez.service.public_profile import public_profile_choice
@@ -95,6 +97,8 @@ def dashboard_routes(site: Site) -> APIRouter:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
         found = history(site.ctx, user_id, query=q, page=page, per_page=PAGE_SIZE)
+        flows = money_by_month(site.ctx, user_id, zone_of(visitor.time_zone))
+        moved = any(f.received_count or f.sent_count for f in flows)
         return site.render(
             request,
             "dashboard.html",
@@ -108,6 +112,7 @@ def dashboard_routes(site: Site) -> APIRouter:
             notifications=latest_notifications(site.ctx, user_id),
             areas=work_areas(site.ctx, user_id),
             money=money_formatter(visitor.language),
+            money_chart=money_by_month_chart(flows, visitor.language) if moved else None,
         )
 
     @router.get("/dashboard/history.csv")

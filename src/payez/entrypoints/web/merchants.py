@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from payez.domain.errors import InvalidInput, Language
 from payez.entrypoints.web.auth import visitor_of
+from payez.entrypoints.web.chart_views import sales_chart
 from payez.entrypoints.web.dashboard import money_formatter
 from payez.entrypoints.web.site import Site
 from payez.service.create_listing import (
@@ -32,7 +33,9 @@ from payez.service.merchant_orders import (
     merchant_orders,
     refund_merchant_order,
 )
+from payez.service.merchant_sales import sales_by_month
 from payez.service.publish_listing import publication_of, publish_listing, publishing_accounts
+from payez.service.time_zones import zone_of
 
 
 def _language(value: str, fallback: Language) -> Language:
@@ -68,6 +71,9 @@ def merchant_routes(site: Site) -> APIRouter:
             listings=merchant_listings(site.ctx, user_id),
             orders=merchant_orders(site.ctx, user_id),
             money=money_formatter(visitor.language),
+            sales_chart=sales_chart(
+                sales_by_month(site.ctx, user_id, zone_of(visitor.time_zone)), visitor.language
+            ),
             **values,
         )
 
