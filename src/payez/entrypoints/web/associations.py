@@ -15,6 +15,7 @@ from payez.adapters.receipts.pdf import render_receipt_pdf
 from payez.domain.errors import InvalidInput
 from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.dashboard import money_formatter
+from payez.entrypoints.web.embeds import campaign_code
 from payez.entrypoints.web.site import Site
 from payez.service.campaigns import (
     association_profile,
@@ -43,13 +44,20 @@ def association_routes(site: Site) -> APIRouter:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
         profile = association_profile(site.ctx, user_id)
+        campaigns = campaigns_of(site.ctx, user_id)
         values.setdefault("form", {})
         return site.render(
             request,
             "association_dashboard.html",
             status,
             profile=profile,
-            campaigns=campaigns_of(site.ctx, user_id),
+            campaigns=campaigns,
+            # Widgets show only what a verified association can receive.
+            embeds={
+                p.campaign.id: campaign_code(site.ctx, p.campaign.id, p.campaign.title)
+                for p in campaigns
+                if profile.verified
+            },
             receipts=receipts_of_association(site.ctx, user_id),
             last_year=paris_today(site.ctx).year - 1,
             today=paris_today(site.ctx).isoformat(),
