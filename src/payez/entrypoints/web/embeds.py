@@ -22,7 +22,6 @@ from babel.dates import format_date
 from babel.numbers import format_percent
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
 
 from payez.domain.errors import Language, NotFound
 from payez.entrypoints.web.dashboard import money_formatter
@@ -58,15 +57,22 @@ class EmbedCode:
     html: str
 
 
+def _attribute(value: str) -> str:
+    """``value`` inside a double-quoted attribute. Apostrophes stay as typed, for the owner's
+    text to read as written in the snippet they copy (``l'hiver``, not ``l&#39;hiver``)."""
+    return (
+        value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+    )
+
+
 def iframe_snippet(url: str, title: str, size: tuple[int, int]) -> str:
     """The ``<iframe>`` element, its values escaped (a title is the owner's own text)."""
     width, height = size
-    return str(
-        Markup(
-            '<iframe src="{}" title="{}" width="{}" height="{}" loading="lazy" sandbox="{}" '
-            'referrerpolicy="strict-origin-when-cross-origin" '
-            'style="border:0;max-width:100%"></iframe>'
-        ).format(url, title, width, height, IFRAME_SANDBOX)
+    return (
+        f'<iframe src="{_attribute(url)}" title="{_attribute(title)}" width="{width}" '
+        f'height="{height}" loading="lazy" sandbox="{IFRAME_SANDBOX}" '
+        'referrerpolicy="strict-origin-when-cross-origin" '
+        'style="border:0;max-width:100%"></iframe>'
     )
 
 
