@@ -17,10 +17,13 @@ import sqlalchemy as sa
 
 from payez.adapters.db import web_accounts
 from payez.adapters.db.tables.payments import listings
+from payez.config import load_settings
 from payez.domain.commands import BuyCommand, SendCommand, parse
 from payez.domain.money import Money
 from payez.service.campaigns import create_campaign, paris_today
-from payez.service.create_listing import create_draft
+from payez.service.context import ServiceContext
+from payez.service.create_listing import PublicListing, create_draft
+from payez.service.embeds import post_url
 from payez.service.public_profile import set_public_profile
 from tests.integration.merchants_world import member
 from tests.integration.web_world import Browser, WebWorld, web_world
@@ -223,6 +226,38 @@ def test_what_is_not_online_is_not_found_in_the_frame_in_both_languages(web: Web
         english = stranger.get(path, headers=ENGLISH)
         assert "does not exist or is no longer online" in english.text, path
         assert english.status_code == 404, path
+
+
+@pytest.mark.parametrize(
+    ("network", "post_id", "expected"),
+    [
+        ("sandbox", "1234", "http://127.0.0.1:8000/sandbox/@boutique/1234"),
+        ("x", "1800000000000000001", "https://x.com/boutique/status/1800000000000000001"),
+        (
+            "bluesky",
+            "at://did:plc:abc123/app.bsky.feed.post/3kq2x",
+            "https://bsky.app/profile/did:plc:abc123/post/3kq2x",
+        ),
+        ("bluesky", "not-an-at-uri", None),
+        ("mastodon", "110000000000000001", None),  # the address depends on the server
+    ],
+)
+def test_the_buy_button_opens_the_post_where_its_address_is_known(
+    network: str, post_id: str, expected: str | None
+) -> None:
+    ctx = ServiceContext(engine=sa.create_engine("sqlite://"), settings=load_settings({}))
+    listing = PublicListing(
+        id=1,
+        title="Mug",
+        price=Money.eur(900),
+        stock=1,
+        network=network,
+        post_id=post_id,
+        merchant_name="Boutique",
+        merchant_handle="boutique",
+        has_picture=False,
+    )
+    assert post_url(ctx, listing) == expected
 
 
 def _snippet(page: str, textarea_id: str) -> lxml.html.HtmlElement:

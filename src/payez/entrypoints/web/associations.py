@@ -52,12 +52,13 @@ def association_routes(site: Site) -> APIRouter:
             status,
             profile=profile,
             campaigns=campaigns,
-            # Widgets show only what a verified association can receive.
+            # Until the association is verified its widgets would say "not found": none offered.
             embeds={
                 p.campaign.id: campaign_code(site.ctx, p.campaign.id, p.campaign.title)
                 for p in campaigns
-                if profile.verified
-            },
+            }
+            if profile.verified
+            else {},
             receipts=receipts_of_association(site.ctx, user_id),
             last_year=paris_today(site.ctx).year - 1,
             today=paris_today(site.ctx).isoformat(),
