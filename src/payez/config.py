@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from email.utils import parseaddr
@@ -141,6 +142,10 @@ class Settings:
     # ``/metrics`` tells volumes and balances-in-flight: with a token set, a scraper must send
     # it as a Bearer token; in production without one, ``/metrics`` is not served.
     metrics_token: str = field(default="", repr=False)
+    # The sites that may show Payez's widgets (``/embed/...``) in a frame: CSP frame-ancestors
+    # sources separated by spaces. "*" (the default): any site, as a widget shows only public
+    # facts and changes nothing; or origins such as "https://restos.example https://*.shop.fr".
+    embed_frame_ancestors: str = "*"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -188,12 +193,30 @@ class Settings:
         return address
 
     @property
+    def embed_ancestors(self) -> tuple[str, ...]:
+        """``embed_frame_ancestors``, checked: nothing that could end the CSP directive."""
+        sources = tuple(self.embed_frame_ancestors.split())
+        for source in sources:
+            if source not in ("*", "'self'", "'none'") and not _EMBED_ORIGIN.fullmatch(source):
+                raise SettingsError(
+                    f"PAYEZ_EMBED_FRAME_ANCESTORS: {source[:60]!r} is not *, 'self', 'none' "
+                    "nor an origin such as https://example.org"
+                )
+        if not sources:
+            raise SettingsError("PAYEZ_EMBED_FRAME_ANCESTORS is empty: write 'none' to refuse all")
+        return sources
+
+    @property
     def unverified_kinds(self) -> frozenset[str]:
         kinds = frozenset(k.strip() for k in self.unverified_may.split(",") if k.strip())
         unknown = kinds - {"send", "donation", "purchase"}
         if unknown:
             raise SettingsError(f"PAYEZ_UNVERIFIED_MAY: unknown kinds {sorted(unknown)}")
         return kinds
+
+
+# An http(s) origin, its host possibly a wildcard of subdomains (``https://*.example.org``).
+_EMBED_ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?")
 
 
 SmtpSecurity = Literal["tls", "starttls", "none"]
@@ -360,6 +383,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings.unverified_kinds  # noqa: B018 - validates the list early, whatever the environment
     settings.smtp_server  # noqa: B018 - likewise the SMTP URL
     settings.mail_from_address  # noqa: B018 - and the From address
+    settings.embed_ancestors  # noqa: B018 - and the sites that may frame the widgets
     _check_x(settings)
     _check_bluesky(settings)
     _check_reply_budgets(settings)

@@ -212,6 +212,12 @@ def fill_world(world: ServiceWorld) -> Filled:
             "/listings/{listing_id}": [f"/listings/{listing_id}"],
             "/associations/{handle}": ["/associations/restos"],
             "/campaigns/{campaign_id}": [f"/campaigns/{campaign_id}"],
+            # The widgets, and the "not found" drawn in their frame.
+            "/embed/campaigns/{campaign_id}": [
+                f"/embed/campaigns/{campaign_id}",
+                "/embed/campaigns/999999",
+            ],
+            "/embed/listings/{listing_id}": [f"/embed/listings/{listing_id}"],
             "/sandbox/@{username}": ["/sandbox/@alice", "/sandbox/@payez"],
             "/sandbox/mail/{mail_id}": [f"/sandbox/mail/{mail_id}"],
             "/sandbox/@{username}/{status_id}": [

@@ -28,6 +28,7 @@ PUBLIC = {
     "/listings/{listing_id}/picture", "/associations/{handle}", "/campaigns/{campaign_id}",
     "/webhooks/x", "/cards/authenticate/{charge_id}", "/cards/authenticate/{charge_id}/done",
     "/sandbox/cards/authenticate/{charge_id}", "/r/{code}", "/@{handle}",
+    "/embed/campaigns/{campaign_id}", "/embed/listings/{listing_id}",
 }  # fmt: skip
 # A logged-in member's own pages; the JSON API answers 401 rather than redirecting.
 MEMBER = {

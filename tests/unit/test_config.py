@@ -38,11 +38,23 @@ def test_defaults_and_environment_overrides() -> None:
         {**PRODUCTION, "PAYEZ_SMTP_URL": ""},  # emails could not go out
         {**PRODUCTION, "PAYEZ_SMTP_URL": "smtp+insecure://mail.example.org"},
         {"PAYEZ_MAIL_FROM": "Payez <nobody>"},
+        # Each would end the frame-ancestors directive and write another.
+        {"PAYEZ_EMBED_FRAME_ANCESTORS": "https://a.example; script-src *"},
+        {"PAYEZ_EMBED_FRAME_ANCESTORS": "https://a.example/page"},
+        {"PAYEZ_EMBED_FRAME_ANCESTORS": "javascript:"},
+        {"PAYEZ_EMBED_FRAME_ANCESTORS": " "},
     ],
 )
 def test_bad_or_unsafe_settings_are_refused(environ: dict[str, str]) -> None:
     with pytest.raises(SettingsError):
         load_settings(environ)
+
+
+def test_the_sites_that_may_frame_the_widgets_are_any_by_default_or_a_list() -> None:
+    assert load_settings({}).embed_ancestors == ("*",)
+    listed = "https://restos.example https://*.shop.example:8443 'self'"
+    settings = load_settings({"PAYEZ_EMBED_FRAME_ANCESTORS": listed})
+    assert settings.embed_ancestors == tuple(listed.split())
 
 
 def test_production_accepts_a_real_secret() -> None:

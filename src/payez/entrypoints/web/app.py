@@ -29,6 +29,7 @@ from payez.entrypoints.web.cards import card_routes
 from payez.entrypoints.web.claims import claim_routes
 from payez.entrypoints.web.confirm import confirm_routes
 from payez.entrypoints.web.dashboard import dashboard_routes
+from payez.entrypoints.web.embeds import embed_routes
 from payez.entrypoints.web.input_guard import input_guard_middleware
 from payez.entrypoints.web.integrations import integration_routes
 from payez.entrypoints.web.merchant_api import BodyInvalid, merchant_api_routes
@@ -180,6 +181,7 @@ def create_app(
         backoffice_routes(site),
         merchant_routes(site),
         association_routes(site),
+        embed_routes(site),
         integration_routes(site),
         api_routes(site),
         merchant_api_routes(site),

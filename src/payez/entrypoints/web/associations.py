@@ -16,6 +16,7 @@ from payez.domain.errors import InvalidInput
 from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.chart_views import campaign_chart
 from payez.entrypoints.web.dashboard import money_formatter
+from payez.entrypoints.web.embeds import campaign_code
 from payez.entrypoints.web.site import Site
 from payez.service.campaign_timeline import timeline_of
 from payez.service.campaigns import (
@@ -61,6 +62,13 @@ def association_routes(site: Site) -> APIRouter:
             profile=profile,
             campaigns=campaigns,
             campaign_charts=charts,
+            # Until the association is verified its widgets would say "not found": none offered.
+            embeds={
+                p.campaign.id: campaign_code(site.ctx, p.campaign.id, p.campaign.title)
+                for p in campaigns
+            }
+            if profile.verified
+            else {},
             receipts=receipts_of_association(site.ctx, user_id),
             last_year=paris_today(site.ctx).year - 1,
             today=paris_today(site.ctx).isoformat(),

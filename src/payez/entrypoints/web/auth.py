@@ -9,6 +9,7 @@
 - Language: ``?lang=`` (remembered in a cookie), else that cookie, else the logged-in user's
   setting, else the browser's ``Accept-Language``.
 - Time zone: the logged-in user's setting, else Paris.
+- The widgets other sites embed (``security_headers.mark_embed``) set no cookie at all.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from payez.domain.errors import Forbidden, Language, PayezError
 from payez.entrypoints.web.i18n import choose_language
+from payez.entrypoints.web.security_headers import is_embed
 from payez.service.context import ServiceContext
 from payez.service.time_zones import DEFAULT_TIME_ZONE
 from payez.service.web_sessions import session_user
@@ -155,6 +157,9 @@ def visitor_middleware(
         visitor = await run_in_threadpool(build_visitor, ctx, request)
         request.state.visitor = visitor
         response = await call_next(request)
+        if is_embed(request):
+            # Shown inside other sites: it must leave nothing in the visitor's browser.
+            return response
         if visitor.new_csrf_seed:
             # A session cookie: the seed lives as long as the browser keeps it.
             response.set_cookie(

@@ -15,6 +15,7 @@ from payez.domain.errors import InvalidInput, Language
 from payez.entrypoints.web.auth import visitor_of
 from payez.entrypoints.web.chart_views import sales_chart
 from payez.entrypoints.web.dashboard import money_formatter
+from payez.entrypoints.web.embeds import listing_code
 from payez.entrypoints.web.site import Site
 from payez.service.create_listing import (
     MAX_PICTURE_BYTES,
@@ -172,11 +173,14 @@ def merchant_routes(site: Site) -> APIRouter:
     def listing_orders(request: Request, listing_id: int) -> HTMLResponse:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
+        orders = merchant_orders(site.ctx, user_id, listing_id)
+        listing = public_listing(site.ctx, listing_id)
         return site.render(
             request,
             "merchant_orders.html",
-            listing=public_listing(site.ctx, listing_id),
-            orders=merchant_orders(site.ctx, user_id, listing_id),
+            listing=listing,
+            orders=orders,
+            embed=listing_code(site.ctx, listing.id, listing.title),
             money=money_formatter(visitor.language),
         )
 

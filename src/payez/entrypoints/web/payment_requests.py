@@ -26,10 +26,11 @@ from payez.service.payment_request_page import PayPage, payment_request_page, pr
 from payez.service.public_profile import set_public_profile
 
 
-def qr_svg(link: str) -> Markup:
-    """The QR code of ``link`` as inline SVG (black on white, with its quiet zone)."""
+def qr_svg(link: str, scale: int = 6) -> Markup:
+    """The QR code of ``link`` as inline SVG (black on white, with its quiet zone), ``scale``
+    pixels a module."""
     svg = segno.make(link, error="m").svg_inline(
-        scale=6, dark="#000", light="#fff", svgclass="qr", lineclass=None
+        scale=scale, dark="#000", light="#fff", svgclass="qr", lineclass=None
     )
     # segno writes the SVG from the link, which is ours: nothing a visitor typed.
     return Markup(svg)

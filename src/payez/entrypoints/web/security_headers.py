@@ -9,6 +9,12 @@
   which must not reach another site in a ``Referer``.
 - ``X-Content-Type-Options: nosniff`` and ``X-Frame-Options: DENY`` for older browsers.
 
+The widgets other sites embed (``embeds``, under ``/embed/``) are the one exception to the
+framing rule: the response that renders one marks itself (``mark_embed``) and gets a policy of
+its own instead, ``frame-ancestors`` from ``PAYEZ_EMBED_FRAME_ANCESTORS`` (any site by default)
+and no ``X-Frame-Options``, with no script at all and no form. The mark is set by the renderer,
+never by the path: an error page under ``/embed/`` stays unframeable.
+
 The sandbox network mounted under ``/sandbox`` stands for another site and sets its own: its
 requests never reach this middleware (``mounted_sandbox``).
 """
@@ -51,10 +57,33 @@ def content_security_policy(settings: Settings, nonce: str) -> str:
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
+def embed_content_security_policy(settings: Settings) -> str:
+    """A widget is plain HTML, inline styles and an inline SVG: nothing is fetched, no script
+    runs, no form posts; framed by the sites the operator allows."""
+    directives = {
+        "default-src": ["'none'"],
+        "style-src": ["'unsafe-inline'"],
+        "frame-ancestors": list(settings.embed_ancestors),
+        "base-uri": ["'none'"],
+        "form-action": ["'none'"],
+    }
+    return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
+
+
+def mark_embed(request: Request) -> None:
+    """This response is a widget made for other sites' frames (and sets no cookie)."""
+    request.state.embed = True
+
+
+def is_embed(request: Request) -> bool:
+    return bool(getattr(request.state, "embed", False))
+
+
 def security_headers_middleware(
     settings: Settings,
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     https = settings.base_url.lower().startswith("https://")
+    embed_policy = embed_content_security_policy(settings)
 
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -63,10 +92,13 @@ def security_headers_middleware(
         request.state.csp_nonce = nonce
         response = await call_next(request)
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", content_security_policy(settings, nonce))
+        if is_embed(request):
+            headers["Content-Security-Policy"] = embed_policy
+        else:
+            headers.setdefault("Content-Security-Policy", content_security_policy(settings, nonce))
+            headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
         if https:
             headers.setdefault("Strict-Transport-Security", HSTS)
         return response
