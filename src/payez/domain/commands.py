@@ -486,21 +486,25 @@ def _fast_cents(match: re.Match[str]) -> int:
 
 def _send(text: str, folded: str, grammar: _Grammar, language: Language) -> Command:
     fast = _FAST_SEND_AMOUNT_FIRST.match(folded)
-    amount_last = False
-    if fast is None:
+    amount_last = fast is None
+    if amount_last:
         fast = _FAST_SEND_RECIPIENT_FIRST.match(folded)
-        amount_last = True
     if fast is not None:
         cents = _fast_cents(fast)
         end = fast.end()
-        recipient = text[fast.start("recipient") : fast.end("recipient")].lower()
-        if (
-            cents > 0
-            and recipient not in grammar.service_forms
-            and _MAYBE_MORE.match(folded, end) is None
-            and not (amount_last and _marker_next(folded, end))
-        ):
-            return SendCommand(_euros(cents), recipient, _memo(text[end:], grammar), language)
+        start, stop = fast.span("recipient")
+        recipient = text[start:stop].lower()
+        if cents > 0 and recipient not in grammar.service_forms:
+            if end == len(folded):  # the phrase ends the post: nothing more to read
+                return SendCommand(_euros(cents), recipient, None, language)
+            more = _MAYBE_MORE.match(folded, end) is not None
+            if not more and not (amount_last and _marker_next(folded, end)):
+                memo = _memo(text[end:], grammar)
+                return SendCommand(_euros(cents), recipient, memo, language)
+            if more and not amount_last and _JOINED_RECIPIENT.match(folded, end) is not None:
+                # A sound amount, then a sound recipient: reading left to right, the second
+                # recipient is the first problem, as the reference reading finds it.
+                return ParseError(RECIPIENTS_MULTIPLE, language)
     return _send_precise(text, folded, grammar, language)
 
 
@@ -523,9 +527,9 @@ def _buy(folded: str, language: Language) -> Command:
 def _finish(text: str, header: re.Match[str], grammar: _Grammar, precise: bool = False) -> Command:
     """The post starts with the service mention and a word: read the rest."""
     # IGNORECASE also folds a few exotic letters (the Kelvin sign is a ``k``): compare exactly.
-    if header.group("svc").lower() not in grammar.service_forms:
+    service, verb = header.group("svc", "verb")
+    if service.lower() not in grammar.service_forms:
         return _NONE
-    verb = header.group("verb")
     entry = _VERBS.get(verb.lower())
     if entry is None:
         if verb.isascii():
