@@ -121,6 +121,7 @@ payments = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.CheckConstraint("amount_cents IS NULL OR amount_cents > 0", name="amount_positive"),
     sa.Index("ix_payments_sender_created", "sender_user_id", "created_at"),
+    sa.Index("ix_payments_recipient_created", "recipient_user_id", "created_at"),
     sa.Index("ix_payments_state_claim", "state", "claim_expires_at"),
     sa.Index("ix_payments_recipient_account", "network", "recipient_account_id"),
 )
