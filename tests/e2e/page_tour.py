@@ -28,6 +28,7 @@ from starlette.routing import Mount
 from payez.adapters.db.tables.payments import listings, payments
 from payez.domain.money import Money
 from payez.sandbox.mail.tables import mail as sandbox_mail
+from payez.service.api_keys import create_api_key
 from payez.service.campaigns import create_campaign
 from payez.service.create_listing import create_draft
 from payez.service.create_payment_request import create_payment_request
@@ -55,7 +56,7 @@ SANDBOX = "/sandbox/"
 PAYEZ_PAGES_UNDER_SANDBOX = "/sandbox/cards/"
 # Which areas are also seen by their own users (everything is seen as a visitor and as alice).
 AREAS = {
-    "boutique": ("/merchant", "/listings/"),
+    "boutique": ("/merchant", "/listings/", "/integrations"),
     "restos": ("/association", "/campaigns/", "/dashboard/donations"),
     "ops": ("/backoffice",),
 }
@@ -159,6 +160,7 @@ def fill_world(world: ServiceWorld) -> Filled:
         my_payment_request(world.ctx, alice_id, made).request.code
         for made in (request_id, any_amount)
     }
+    create_api_key(world.ctx, boutique_id, "Caisse du marché de la place Léon-Blum", "write")
     set_public_profile(world.ctx, alice_id, "alice")
     request_payout(
         world.ctx,
