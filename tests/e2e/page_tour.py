@@ -234,7 +234,16 @@ def fill_world(world: ServiceWorld) -> Filled:
     )
 
 
-def plan_visits(world: ServiceWorld) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class Stop:
+    """A path to visit, and a name for it that stays the same from one run to the next (its
+    route, not the token drawn for it this time)."""
+
+    path: str
+    name: str
+
+
+def plan_visits(world: ServiceWorld) -> dict[str, list[Stop]]:
     """Fills the world, then the paths each role visits: every page as a visitor, every page
     but the sandbox network's as alice, and each area as its own user."""
     filled = fill_world(world)
@@ -243,12 +252,19 @@ def plan_visits(world: ServiceWorld) -> dict[str, list[str]]:
     pages = [t for t in templates if not t.startswith(JSON_PREFIXES) and t not in NOT_PAGES]
     unknown = [t for t in pages if "{" in t and t not in filled.paths]
     assert not unknown, f"fill these routes in fill_world, or name them in NOT_PAGES: {unknown}"
-    paths = [p for t in pages for p in filled.paths.get(t, [t])]
+    stops: list[Stop] = []
+    for template in pages:
+        paths = filled.paths.get(template, [template])
+        for number, path in enumerate(paths, start=1):
+            if "{" not in template:
+                stops.append(Stop(path, path))
+            else:
+                stops.append(Stop(path, template + (f"-{number}" if len(paths) > 1 else "")))
 
-    visits: dict[str, list[str]] = {"visitor": paths}
-    visits["alice"] = [p for p in paths if not is_sandbox_network(p)]
+    visits: dict[str, list[Stop]] = {"visitor": stops}
+    visits["alice"] = [s for s in stops if not is_sandbox_network(s.path)]
     for role, prefixes in AREAS.items():
-        visits[role] = [p for p in paths if p.startswith(prefixes)]
+        visits[role] = [s for s in stops if s.path.startswith(prefixes)]
     return visits
 
 
@@ -262,26 +278,28 @@ def log_in(page: Page, base: str, email: str) -> None:
     page.locator("#email").fill(email)
     page.locator("#password").fill(PASSWORD)
     page.locator("main form[action='/login'] button[type=submit]").click()
-    page.wait_for_url("**/dashboard")
+    page.wait_for_url(lambda url: urlsplit(url).path == "/dashboard")
 
 
-def slug(role: str, path: str) -> str:
-    return role + "-" + (re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-") or "home")
+def slug(role: str, name: str) -> str:
+    return role + "-" + (re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-") or "home")
 
 
 @dataclass(frozen=True)
 class Seen:
-    """A page the tour landed on: who saw it, the path asked, and the browser's tab on it."""
+    """A page the tour landed on: who saw it, the path asked, the page's stable name (where
+    it landed, when sent elsewhere), and the browser's tab on it."""
 
     role: str
     path: str
+    name: str
     page: Page
 
 
 def walk(
     chromium: Browser,
     world: ServiceWorld,
-    visits: dict[str, list[str]],
+    visits: dict[str, list[Stop]],
     *,
     language: Language = "fr",
     scheme: Scheme = "light",
@@ -291,7 +309,7 @@ def walk(
     """Each role's pages, one browser context per role, each landing page once per role
     (a page that sends elsewhere, to the login page say, is seen where it lands)."""
     base = world.settings.base_url
-    for role, role_paths in visits.items():
+    for role, stops in visits.items():
         context = chromium.new_context(
             viewport=viewport, locale=LOCALES[language], color_scheme=scheme
         )
@@ -305,7 +323,8 @@ def walk(
             # The language chosen by its cookie, over a logged-in user's own setting.
             page.goto(f"{base}/?lang={language}")
             checked: set[str] = set()
-            for path in role_paths:
+            for stop in stops:
+                path = stop.path
                 # Asked first with the browser's cookies: a file would start a download.
                 probe = context.request.get(base + path)
                 if not probe.headers.get("content-type", "").startswith("text/html"):
@@ -319,6 +338,6 @@ def walk(
                     continue
                 checked.add(landed)
                 assert answer.status < 500, f"{role} {path}: {answer.status}"
-                yield Seen(role, path, page)
+                yield Seen(role, path, stop.name if landed == path else landed, page)
         finally:
             context.close()

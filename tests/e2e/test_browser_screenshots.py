@@ -1,6 +1,7 @@
 """Every page of the tour, photographed at a phone's width (375 px) and a laptop's (1280 px),
 in the light and the dark colour scheme: ``test-artifacts/browser/pages/<width>-<scheme>/``,
-one file per role and page, to look the whole app over after a change of design.
+one file per role and page (named after its route), to look the whole app over after a change
+of design.
 
 In French only: the English pages have the same layout (the accessibility test walks both).
 Each page is loaded once; the viewport and the colour scheme change in place, which costs a
@@ -9,6 +10,7 @@ relayout rather than a navigation.
 
 from __future__ import annotations
 
+import shutil
 from typing import get_args
 
 import pytest
@@ -27,6 +29,8 @@ SHOTS = ARTIFACTS / "pages"
 def test_every_page_is_photographed_at_two_widths_in_both_schemes(
     tour_world: ServiceWorld, chromium: Browser
 ) -> None:
+    # Only this run's pictures: yesterday's page that no longer exists would mislead.
+    shutil.rmtree(SHOTS, ignore_errors=True)
     sizes = [PHONE, LAPTOP]
     schemes: tuple[Scheme, ...] = get_args(Scheme)
     for size in sizes:
@@ -39,7 +43,7 @@ def test_every_page_is_photographed_at_two_widths_in_both_schemes(
             page.set_viewport_size(size)
             for scheme in schemes:
                 page.emulate_media(color_scheme=scheme)
-                name = f"{size['width']}-{scheme}/{slug(visit.role, visit.path)}.png"
+                name = f"{size['width']}-{scheme}/{slug(visit.role, visit.name)}.png"
                 page.screenshot(path=str(SHOTS / name), full_page=True)
                 taken += 1
         page.set_viewport_size(PHONE)
