@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test setup browser failover-tools atproto lint typecheck unit integration e2e bench clean
+.PHONY: run test setup browser failover-tools atproto axe lint typecheck unit integration e2e bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -42,6 +42,14 @@ $(ATPROTO)/node_modules/.installed: $(ATPROTO)/package.json $(ATPROTO)/package-l
 
 atproto: $(ATPROTO)/node_modules/.installed
 
+# The accessibility checks run axe-core (npm, pinned by tests/axe/package-lock.json) in Chromium.
+AXE := tests/axe
+$(AXE)/node_modules/.installed: $(AXE)/package.json $(AXE)/package-lock.json
+	cd $(AXE) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+axe: $(AXE)/node_modules/.installed
+
 # PAYEZ_CONFIRM defaults to psd2: `demo seed` prints each member's web login and TOTP secret.
 run: setup
 	$(BIN)/payez migrate
@@ -57,7 +65,7 @@ typecheck: setup
 
 # Unit and integration tests on two processes (pytest-xdist; each test has its own databases
 # and ports); the end-to-end drills after them, one at a time, as they time kills and restarts.
-test: setup browser failover-tools atproto lint typecheck
+test: setup browser failover-tools atproto axe lint typecheck
 	$(BIN)/python -m pytest -q -n 2 --dist worksteal tests/unit tests/integration
 	$(BIN)/python -m pytest -q tests/e2e
 

@@ -44,6 +44,7 @@ from payez.entrypoints.web.payouts import payout_routes
 from payez.entrypoints.web.privacy import privacy_routes
 from payez.entrypoints.web.security_headers import security_headers_middleware
 from payez.entrypoints.web.site import Site, language
+from payez.entrypoints.web.static import STATIC_PREFIX, FingerprintedFiles
 from payez.entrypoints.web.x_webhook import x_webhook_routes
 from payez.ports.cards import CardProcessor, ProcessorUnavailable
 from payez.ports.identity import IdentityServiceUnavailable, IdentityVerifier
@@ -190,6 +191,7 @@ def create_app(
     ):
         app.include_router(router)
     document_authentication(app)
+    app.mount(STATIC_PREFIX, FingerprintedFiles(), name="static")
     if sandbox is not None:
         # Mounted so that it shows in the route table; reached, outside all the middleware above,
         # through SandboxFirst, which is added last and so runs first.

@@ -50,6 +50,8 @@ def page_routes(site: Site) -> APIRouter:
         lang = language(request)
         return JSONResponse(
             {
+                # Who the installed app is, whatever its start page becomes later.
+                "id": "/",
                 "name": "Payez",
                 "short_name": "Payez",
                 "description": _DESCRIPTION[lang],

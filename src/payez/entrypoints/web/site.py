@@ -16,11 +16,21 @@ from payez.domain.errors import Language, PayezError
 from payez.entrypoints.web.auth import Visitor, visitor_of
 from payez.entrypoints.web.i18n import format_deadline, format_moment, texts
 from payez.entrypoints.web.security_headers import csp_nonce
+from payez.entrypoints.web.static import static_url
 from payez.ports.cards import CardProcessor
 from payez.ports.identity import IdentityVerifier
 from payez.ports.sign_in import SignInClient
 from payez.service.context import ServiceContext
 from payez.service.time_zones import zone_label, zone_of
+
+
+def page_templates() -> jinja2.Environment:
+    templates = jinja2.Environment(
+        loader=jinja2.PackageLoader("payez.entrypoints.web", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    templates.globals["static_url"] = static_url
+    return templates
 
 
 @dataclass
@@ -29,12 +39,7 @@ class Site:
     cards: CardProcessor
     identity: IdentityVerifier
     oauth_clients: dict[str, SignInClient] = field(default_factory=dict)
-    templates: jinja2.Environment = field(
-        default_factory=lambda: jinja2.Environment(
-            loader=jinja2.PackageLoader("payez.entrypoints.web", "templates"),
-            autoescape=jinja2.select_autoescape(default=True),
-        )
-    )
+    templates: jinja2.Environment = field(default_factory=page_templates)
 
     def oauth_signer(self) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self.ctx.settings.secret_key, salt="oauth-state")
