@@ -50,6 +50,7 @@ NOT_PAGES = {
     "/backoffice/payouts/{batch_id}/file",  # a pain.001 file
     "/manifest.webmanifest",  # the web app manifest (JSON)
     "/icon.svg",  # an image
+    "/dashboard/events",  # an event stream, open until the server ends it
 }
 JSON_PREFIXES = ("/api/", "/sandbox/api/")
 # Which areas are also seen by their own users (everything is seen as a visitor and as alice).
