@@ -26,8 +26,6 @@ def world(sqlite_url: str) -> Iterator[ServiceWorld]:
     try:
         yield w
     finally:
-        # As ``payez serve`` does: open streams end first, so the server stops at once.
-        w.server.app.state.live_streams.stop()
         w.server.stop()
         w.engine.dispose()
 

@@ -83,6 +83,7 @@ class LiveStreams:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._generation = 0
         self.open = 0
 
     @property
@@ -90,13 +91,26 @@ class LiveStreams:
         return self._stopping.is_set()
 
     def stop(self) -> None:
-        """End every stream at its next slice, and refuse new ones: the server is stopping.
+        """End every stream within a slice, and open no more: the server is stopping for good.
         Must not block (it runs in the server's event loop)."""
         self._stopping.set()
+        self.close_all()
 
-    def opened(self) -> None:
+    def close_all(self) -> None:
+        """End the streams open now; those opened later are served (a server stopped and
+        started again, in tests)."""
+        with self._lock:
+            self._generation += 1
+
+    def opened(self) -> int:
+        """Count a new stream in; returns the generation it belongs to."""
         with self._lock:
             self.open += 1
+            return self._generation
+
+    def serving(self, generation: int) -> bool:
+        """Whether a stream opened in ``generation`` should go on."""
+        return generation == self._generation and not self._stopping.is_set()
 
     def closed(self) -> None:
         with self._lock:
@@ -189,9 +203,9 @@ def _cursor(last_event_id: str | None, after: int | None) -> int | None:
     return after
 
 
-async def _pause(streams: LiveStreams, seconds: float) -> None:
+async def _pause(streams: LiveStreams, generation: int, seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    while not streams.stopping:
+    while streams.serving(generation):
         left = deadline - time.monotonic()
         if left <= 0:
             return
@@ -209,7 +223,7 @@ async def _stream(
     ctx = site.ctx
     settings = ctx.settings
     teller = Teller(site, visitor)
-    streams.opened()
+    generation = streams.opened()
     try:
         yield f"retry: {RETRY_MS}\n\n"
         if cursor is None:
@@ -219,7 +233,7 @@ async def _stream(
         yield teller.balance(balance).text()
         known: Balance | None = None
         started = last_write = time.monotonic()
-        while not streams.stopping:
+        while streams.serving(generation):
             now = time.monotonic()
             if now - started >= settings.live_stream_seconds:
                 break
@@ -239,7 +253,7 @@ async def _stream(
                     break
                 yield ": still here\n\n"
                 last_write = time.monotonic()
-            await _pause(streams, settings.live_poll_ms / 1000)
+            await _pause(streams, generation, settings.live_poll_ms / 1000)
     finally:
         streams.closed()
 
