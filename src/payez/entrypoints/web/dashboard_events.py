@@ -17,7 +17,10 @@ this process can only learn of them from the database. Two ways were weighed:
 The protocol. Every event's ``id`` is a ledger transfer id of the member's wallet: a reconnecting
 browser sends the last one back (``Last-Event-ID``) and gets exactly what came after, in order,
 nothing twice (the service module explains why ids of one wallet never arrive out of order).
-The page gives the first cursor (``?after=``, the ledger's newest id when it was rendered).
+The page gives the first cursor (``?after=``, the ledger's newest id, read before the page reads
+its history). The one move that can slip between the two is one already numbered below that id
+but committed only after the page read its list (a few milliseconds of overlap): its row shows
+at the next reload, and the balance is right anyway, as it is sent once on opening.
 Events are ``payment`` (a payment of the member moved: its history row, rendered and escaped
 here with the list's own template, the new balance, and a sentence for screen readers in the
 member's language) and ``balance`` (money moved with no payment to show, and once on opening).
@@ -34,17 +37,22 @@ uvicorn waits for open responses before it stops, and a stream never finishes by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from payez.domain.ledger import Balance
 from payez.entrypoints.web.auth import Visitor, visitor_of
@@ -63,6 +71,8 @@ from payez.service.history import MAX_ID, HistoryEntry
 from payez.service.my_payment_requests import request_reasons
 from payez.service.time_zones import zone_of
 from payez.service.web_sessions import session_user
+
+log = logging.getLogger("payez.web")
 
 EVENTS_PATH = "/dashboard/events"
 # How long a browser waits before it reconnects after a stream ended (a restart, a deploy).
@@ -137,6 +147,7 @@ class Teller:
 
     def __init__(self, site: Site, visitor: Visitor) -> None:
         self.site = site
+        self.visitor = visitor
         self.language = visitor.language
         self.zone = zone_of(visitor.time_zone)
         self.t = texts(visitor.language)
@@ -219,43 +230,83 @@ async def _stream(
     user_id: int,
     wallet_id: int,
     cursor: int | None,
-) -> AsyncIterator[str]:
-    ctx = site.ctx
-    settings = ctx.settings
+) -> AsyncGenerator[str]:
     teller = Teller(site, visitor)
     generation = streams.opened()
     try:
-        yield f"retry: {RETRY_MS}\n\n"
-        if cursor is None:
-            cursor = await run_in_threadpool(latest_change, ctx)
-        balance = await run_in_threadpool(wallet_balance, ctx, wallet_id)
-        # The page may have been built while money was moving: its balance is set right at once.
-        yield teller.balance(balance).text()
-        known: Balance | None = None
-        started = last_write = time.monotonic()
-        while streams.serving(generation):
-            now = time.monotonic()
-            if now - started >= settings.live_stream_seconds:
-                break
-            balance = await run_in_threadpool(wallet_balance, ctx, wallet_id)
-            if balance != known:
-                found = await run_in_threadpool(changes_after, ctx, user_id, wallet_id, cursor)
-                for event in teller.events(found):
-                    yield event.text()
-                if found.changes:
-                    cursor = found.changes[-1].id
-                    last_write = time.monotonic()
-                # Compared with the balance read *before* the transfers: money that moved in
-                # between changes it again, and the next poll reads that move.
-                known = None if found.more else balance
-            if time.monotonic() - last_write >= settings.live_heartbeat_seconds:
-                if not await run_in_threadpool(_still_logged_in, site, visitor, user_id):
-                    break
-                yield ": still here\n\n"
-                last_write = time.monotonic()
-            await _pause(streams, generation, settings.live_poll_ms / 1000)
+        news = _news(site, streams, generation, teller, user_id, wallet_id, cursor)
+        async with contextlib.aclosing(news):
+            async for text in news:
+                yield text
+    except sa_exc.DBAPIError as exc:
+        # The database went away: the stream ends quietly and the browser comes back after
+        # ``retry``, as after any drop.
+        log.warning("live dashboard: the database is unreachable: %s", type(exc.orig).__name__)
     finally:
         streams.closed()
+
+
+async def _news(
+    site: Site,
+    streams: LiveStreams,
+    generation: int,
+    teller: Teller,
+    user_id: int,
+    wallet_id: int,
+    cursor: int | None,
+) -> AsyncGenerator[str]:
+    ctx = site.ctx
+    settings = ctx.settings
+    visitor = teller.visitor
+    yield f"retry: {RETRY_MS}\n\n"
+    if cursor is None:
+        cursor = await run_in_threadpool(latest_change, ctx)
+    balance = await run_in_threadpool(wallet_balance, ctx, wallet_id)
+    # The page may have been built while money was moving: its balance is set right at once.
+    yield teller.balance(balance).text()
+    known: Balance | None = None
+    started = last_write = time.monotonic()
+    while streams.serving(generation):
+        now = time.monotonic()
+        if now - started >= settings.live_stream_seconds:
+            break
+        balance = await run_in_threadpool(wallet_balance, ctx, wallet_id)
+        if balance != known:
+            found = await run_in_threadpool(changes_after, ctx, user_id, wallet_id, cursor)
+            for event in teller.events(found):
+                yield event.text()
+            if found.changes:
+                cursor = found.changes[-1].id
+                last_write = time.monotonic()
+            # Compared with the balance read *before* the transfers: money that moved in
+            # between changes it again, and the next poll reads that move.
+            known = None if found.more else balance
+        if time.monotonic() - last_write >= settings.live_heartbeat_seconds:
+            if not await run_in_threadpool(_still_logged_in, site, visitor, user_id):
+                break
+            yield ": still here\n\n"
+            last_write = time.monotonic()
+        await _pause(streams, generation, settings.live_poll_ms / 1000)
+
+
+class EventStream(StreamingResponse):
+    """A stream of events whose generator is always closed when the response ends.
+
+    When the client goes away, Starlette cancels the task writing the response, which may be
+    waiting to hand a chunk on rather than inside the generator: the generator would then stay
+    suspended, its ``finally`` left to the garbage collector. Closing it here ends it at once.
+    """
+
+    def __init__(self, content: AsyncGenerator[str]) -> None:
+        super().__init__(content, media_type="text/event-stream", headers=HEADERS)
+        self.events = content
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.events.aclose()
 
 
 def _still_logged_in(site: Site, visitor: Visitor, user_id: int) -> bool:
@@ -263,7 +314,7 @@ def _still_logged_in(site: Site, visitor: Visitor, user_id: int) -> bool:
     return found is not None and found.user_id == user_id
 
 
-async def _ended() -> AsyncIterator[str]:
+async def _ended() -> AsyncGenerator[str]:
     yield f"retry: {RETRY_MS}\n\n"
 
 
@@ -284,11 +335,11 @@ def dashboard_event_routes(site: Site, streams: LiveStreams) -> APIRouter:
         user_id = visitor.user_id
         if streams.stopping:
             # The browser comes back after ``retry``, to the server that takes over.
-            return StreamingResponse(_ended(), media_type="text/event-stream", headers=HEADERS)
+            return EventStream(_ended())
         wallet_id = await run_in_threadpool(wallet_of, site.ctx, user_id)
         if wallet_id is None:  # pragma: no cover - a logged-in member always has a wallet
             return Response(status_code=401, headers={"Cache-Control": "no-store"})
         body = _stream(site, streams, visitor, user_id, wallet_id, _cursor(last_event_id, after))
-        return StreamingResponse(body, media_type="text/event-stream", headers=HEADERS)
+        return EventStream(body)
 
     return router
