@@ -130,6 +130,13 @@ class Settings:
     login_max_failures_per_ip: int = 20  # per address within the window (shared NATs)
     # Login attempts (email, address) are personal data: kept this long, then deleted.
     login_attempts_days: int = 30
+    # Live dashboard (server-sent events, entrypoints/web/dashboard_events.py): how often an
+    # open stream looks for news, how long it may stay silent before a heartbeat keeps
+    # proxies from closing it, and how long it lives before the browser reconnects (which
+    # checks the login again).
+    live_poll_ms: int = 1000
+    live_heartbeat_seconds: int = 15
+    live_stream_seconds: int = 900
     # Emailed account links (verification, password reset): how many requests are answered
     # per address and per client address within the window; past that, nothing is sent.
     email_link_window_minutes: int = 60
@@ -326,6 +333,14 @@ def _check_bluesky(settings: Settings) -> None:
         raise SettingsError("PAYEZ_BLUESKY_POLL_SECONDS must be at least 1")
 
 
+def _check_live(settings: Settings) -> None:
+    # Below 50 ms, every open dashboard would turn into a steady load on the database.
+    if settings.live_poll_ms < 50:
+        raise SettingsError("PAYEZ_LIVE_POLL_MS must be at least 50")
+    if settings.live_heartbeat_seconds < 1 or settings.live_stream_seconds < 1:
+        raise SettingsError("PAYEZ_LIVE_HEARTBEAT_SECONDS and PAYEZ_LIVE_STREAM_SECONDS: 1+")
+
+
 # Points one post spends on each network's budget (Bluesky counts a created record as 3).
 POST_COST: Mapping[str, int] = {"bluesky": 3}
 
@@ -387,6 +402,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     _check_x(settings)
     _check_bluesky(settings)
     _check_reply_budgets(settings)
+    _check_live(settings)
     settings.check_production_safety()
     return settings
 

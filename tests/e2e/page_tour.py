@@ -49,6 +49,7 @@ NOT_PAGES = {
     "/backoffice/payouts/{batch_id}/file",  # a pain.001 file
     "/manifest.webmanifest",  # the web app manifest (JSON)
     "/icon.svg",  # an image
+    "/dashboard/events",  # an event stream, open until the server ends it
 }
 JSON_PREFIXES = ("/api/", "/sandbox/api/")
 SANDBOX = "/sandbox/"

@@ -163,6 +163,11 @@ def start_world(database_url: str, **overrides: Any) -> ServiceWorld:
         wiring.redirect_uri,
     )
     app = create_app(ctx, oauth_clients={SANDBOX_NETWORK: client}, sandbox=sandbox)
-    server = ServedApp(app, port=port, before_stop=sandbox.state.sandbox.streams.close_all)
+
+    def close_streams() -> None:
+        sandbox.state.sandbox.streams.close_all()
+        app.state.live_streams.close_all()
+
+    server = ServedApp(app, port=port, before_stop=close_streams)
     server.start()
     return ServiceWorld(settings, engine, server, ctx, clock, passwords)

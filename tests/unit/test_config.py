@@ -235,3 +235,13 @@ def test_no_secret_shows_in_the_settings_repr() -> None:
         if name not in ("PAYEZ_X_CONSUMER_KEY", "PAYEZ_BLUESKY_HANDLE"):
             assert value not in shown, name
             assert value.split(":")[-1].split("@")[0] not in shown, name
+
+
+def test_the_live_dashboards_pace_is_read_and_checked() -> None:
+    settings = load_settings({"PAYEZ_LIVE_POLL_MS": "250", "PAYEZ_LIVE_HEARTBEAT_SECONDS": "20"})
+    assert (settings.live_poll_ms, settings.live_heartbeat_seconds) == (250, 20)
+    assert settings.live_stream_seconds == 900
+    with pytest.raises(SettingsError, match="POLL_MS"):
+        load_settings({"PAYEZ_LIVE_POLL_MS": "10"})
+    with pytest.raises(SettingsError, match="STREAM_SECONDS"):
+        load_settings({"PAYEZ_LIVE_STREAM_SECONDS": "0"})

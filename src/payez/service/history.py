@@ -8,11 +8,13 @@ tell that it exists).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from payez.adapters.db.tables.payments import inbox, payments
 from payez.domain.errors import InvalidInput, NotFound
@@ -187,6 +189,17 @@ def payment_detail(ctx: ServiceContext, user_id: int, payment_id: int) -> Histor
     if row is None:
         raise PaymentNotFound(str(payment_id))
     return _entry(user_id, row)
+
+
+def entries_of_posts(
+    conn: Connection, user_id: int, inbox_ids: Collection[int]
+) -> dict[int, HistoryEntry]:
+    """The user's payments ordered by the posts ``inbox_ids``, by post; the others' are left
+    out (the live dashboard, ``service.dashboard_events``)."""
+    if not inbox_ids:
+        return {}
+    selected = _select(user_id, "").where(payments.c.inbox_id.in_(sorted(inbox_ids)))
+    return {int(r.inbox_id): _entry(user_id, r) for r in conn.execute(selected)}
 
 
 def _pending(ctx: ServiceContext, user_id: int, state: PaymentState) -> list[PendingPayment]:

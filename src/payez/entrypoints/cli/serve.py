@@ -79,6 +79,7 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
 
     def stop_background() -> None:
         sandbox.state.sandbox.streams.stop()
+        web.state.live_streams.stop()
         if background is not None:
             background.request_stop()
 

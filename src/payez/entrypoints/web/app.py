@@ -29,6 +29,7 @@ from payez.entrypoints.web.cards import card_routes
 from payez.entrypoints.web.claims import claim_routes
 from payez.entrypoints.web.confirm import confirm_routes
 from payez.entrypoints.web.dashboard import dashboard_routes
+from payez.entrypoints.web.dashboard_events import LiveStreams, dashboard_event_routes
 from payez.entrypoints.web.embeds import embed_routes
 from payez.entrypoints.web.input_guard import input_guard_middleware
 from payez.entrypoints.web.integrations import integration_routes
@@ -129,6 +130,8 @@ def create_app(
         oauth_clients=dict(oauth_clients or {}),
     )
     app.state.site = site
+    # Ended by whoever runs the server when it starts stopping (entrypoints/web/server.py).
+    app.state.live_streams = live_streams = LiveStreams()
 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith(API_PREFIX)
@@ -171,6 +174,7 @@ def create_app(
         account_link_routes(site),
         onboarding_routes(site),
         dashboard_routes(site),
+        dashboard_event_routes(site, live_streams),
         payout_routes(site),
         payment_request_routes(site),
         privacy_routes(site),

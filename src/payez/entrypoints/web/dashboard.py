@@ -18,6 +18,7 @@ from payez.entrypoints.web.chart_views import money_by_month_chart
 from payez.entrypoints.web.i18n import format_moment, texts
 from payez.entrypoints.web.site import Site
 from payez.service.account_overview import overview, profile_of
+from payez.service.dashboard_events import latest_change
 from payez.service.email_verification import email_needs_verifying
 from payez.service.history import (
     HistoryEntry,
@@ -96,6 +97,8 @@ def dashboard_routes(site: Site) -> APIRouter:
     def dashboard(request: Request, q: str = "", page: int = 1) -> HTMLResponse:
         visitor = visitor_of(request)
         user_id = visitor.require_user()
+        # Read before what the page shows: the live updates start from there.
+        live_after = latest_change(site.ctx)
         found = history(site.ctx, user_id, query=q, page=page, per_page=PAGE_SIZE)
         flows = money_by_month(site.ctx, user_id, zone_of(visitor.time_zone))
         moved = any(f.received_count or f.sent_count for f in flows)
@@ -113,6 +116,8 @@ def dashboard_routes(site: Site) -> APIRouter:
             areas=work_areas(site.ctx, user_id),
             money=money_formatter(visitor.language),
             money_chart=money_by_month_chart(flows, visitor.language) if moved else None,
+            live_after=live_after,
+            live_rows=page == 1 and not q,
         )
 
     @router.get("/dashboard/history.csv")
