@@ -33,7 +33,7 @@ from payez.service.second_factor import relying_party
 from tests.integration.web_world import Browser, WebWorld
 
 _SECRET = re.compile(r'<code id="totp-secret">([A-Z2-7]+)</code>')
-_OUTCOME = re.compile(r'id="outcome" data-outcome="([a-z]+)"')
+_OUTCOME = re.compile(r'id="outcome" data-outcome="([a-z_]+)"')
 _OPTIONS = re.compile(
     r'<script type="application/json" id="(passkey-create|passkey-get)">(.*?)</script>'
 )

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 
 from payez.adapters.db.tables.payments import users
 from payez.adapters.db.tables.second_factor import totp_secrets
+from payez.service.create_payment_request import create_payment_request
 from payez.service.expire_payments import expire_confirmations
+from payez.service.my_payment_requests import my_payment_request
 from payez.service.second_factor import MAX_CONFIRMATION_ATTEMPTS
 from tests.integration.confirm_world import (
     Waiting,
@@ -213,3 +215,37 @@ def test_a_double_click_sent_at_once_moves_the_money_once(scene: Scene) -> None:
     assert outcomes == ["already", "done"]
     assert _balances(scene.web) == (6_000, 4_000)
     scene.web.world.assert_ledger_sound()
+
+
+def test_a_request_paid_by_someone_else_meanwhile_is_not_paid_again(database_url: str) -> None:
+    """Alice's payment for Bob's paid-once request waits for her code; Eve pays the request
+    first. Confirming then moves nothing, and says why."""
+    with web_world(database_url, confirm="psd2") as web:
+        alice = member(web, "alice@example.org", "alice", 10_000)
+        member(web, "bob@example.org", "bob", 0)
+        member(web, "eve@example.org", "eve", 10_000)
+        world = web.world
+        made = create_payment_request(
+            world.ctx, world.users["bob"], amount="40", reason="loyer de mars", uses="once"
+        )
+        code = my_payment_request(world.ctx, world.users["bob"], made).request.code
+        command = f"@payez envoie 40€ à @bob #r{code} loyer de mars"
+        waiting = waiting_payment(web, "alice", command)
+        psd2 = world.ctx.settings
+        world.ctx.settings = psd2.with_overrides(confirm="never")
+        eve_pays = world.post("eve", command)
+        world.run()
+        assert world.payment_for(eve_pays)["state"] == "settled"
+        world.ctx.settings = psd2
+
+        secret = enrol_totp(web, alice)
+        status, page = _post_code(alice, waiting, code_now(web, secret))
+        assert (status, outcome_of(page)) == (410, "request_closed")
+        assert "déjà payée, annulée ou expirée" in page
+        assert payment_state(web, waiting.payment_id) == ("rejected", "request_closed")
+        assert (world.balance("alice"), world.balance("bob"), world.balance("eve")) == (
+            10_000,
+            4_000,
+            6_000,
+        )
+        world.assert_ledger_sound()

@@ -168,8 +168,10 @@ def test_paid_many_times_only_by_its_reference_then_cancelled(web: WebWorld) -> 
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert world.balance("alice") == 5_00 + 7_00 + 3_00 + 4_00
-    # Deciding posts does no work for requests: the links are read when a page is shown.
-    assert statements and not [q for q in statements if "payment_requests" in q]
+    # Deciding the batch reads the requests its memos name once, and never writes to them:
+    # the links are read when a page is shown.
+    touching = [q for q in statements if "payment_requests" in q]
+    assert len(touching) == 1 and touching[0].lstrip().upper().startswith("SELECT"), touching
 
     listing = html.unescape(alice.get("/dashboard/requests").text)
     assert "Ouverte · 2 paiement(s) · 12,00" in listing
@@ -201,6 +203,61 @@ def test_paid_many_times_only_by_its_reference_then_cancelled(web: WebWorld) -> 
     page = html.unescape(web.browser().get(f"/r/{code}?amount=5").text)
     assert "Cette demande a été annulée." in page and "Montant en euros" not in page
     assert "Annulée · 2 paiement(s)" in html.unescape(alice.get("/dashboard/requests").text)
+    # A payment naming it now is refused: its payer meant the cancelled request.
+    late = world.post("dan", f"@payez envoie 5€ à @alice #r{code}")
+    world.run()
+    assert world.payment_for(late)["reason"] == "request_closed"
+    assert world.balance("alice") == 19_00
+
+
+def test_a_paid_once_request_refuses_the_payments_that_name_it_after_the_first(
+    web: WebWorld,
+) -> None:
+    world = web.world
+    alice = member(web, "alice")
+    member(web, "bob", cents=5_000)
+    member(web, "dan", cents=5_000)
+    code = _create(alice)  # 12,50 €, paid once
+    command = f"@payez envoie 12,50€ à @alice #r{code} pour le restaurant"
+    first = world.post("bob", command)
+    second = world.post("dan", command)  # in the same batch: it finds the request paid
+    world.run()
+    assert world.payment_for(first)["state"] == "settled"
+    assert world.payment_for(second)["reason"] == "request_closed"
+    (reply,) = world.replies_to(second)
+    assert "cette demande de paiement est close" in reply and "pas été débité" in reply
+    later = world.post("dan", f"@payez send €12.50 to @alice #R{code.upper()}")  # a later batch
+    world.run()
+    assert world.payment_for(later)["reason"] == "request_closed"
+    assert "this payment request is closed" in world.replies_to(later)[0]
+    assert (world.balance("alice"), world.balance("bob"), world.balance("dan")) == (
+        1250,
+        5_000 - 1250,
+        5_000,
+    )
+
+    # The reference counts only in a payment to the request's owner; a batch naming no
+    # request reads none.
+    elsewhere = world.post("dan", f"@payez envoie 2€ à @bob #r{code}")
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    engine = world.ctx.engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        world.run()
+        assert world.payment_for(elsewhere)["state"] == "settled"
+        statements.clear()
+        plain = world.post("dan", "@payez envoie 1€ à @alice merci pour hier")
+        world.run()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert world.payment_for(plain)["state"] == "settled"
+    assert statements and not [q for q in statements if "payment_requests" in q]
+    assert "Payée · 1 paiement(s) · 12,50" in html.unescape(alice.get("/dashboard/requests").text)
+    world.assert_ledger_sound()
 
 
 def test_an_expired_request_offers_nothing(web: WebWorld) -> None:

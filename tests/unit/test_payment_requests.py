@@ -16,9 +16,11 @@ from payez.domain.payment_requests import (
     RequestAmountOutOfRange,
     RequestFacts,
     RequestReasonInvalid,
+    RequestStanding,
     RequestState,
     carries_reference,
     clean_reason,
+    closed_to,
     command_text,
     compose_url,
     is_code,
@@ -28,6 +30,7 @@ from payez.domain.payment_requests import (
     reference,
     references_in,
     state_of,
+    with_one_more_payment,
 )
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -121,6 +124,22 @@ def test_states() -> None:
     # Paid before it expired: it stays paid; cancelled wins over everything.
     assert state_of(_facts(paid=1, expires=NOW), NOW) is RequestState.PAID
     assert state_of(_facts(paid=1, cancelled=True), NOW) is RequestState.CANCELLED
+
+
+def test_a_payment_naming_a_request_is_refused_only_when_it_pays_its_owner_and_it_is_closed() -> (
+    None
+):
+    owner, other = 7, 8
+    open_once = RequestStanding(owner, _facts())
+    assert not closed_to(open_once, owner, NOW)
+    paid = with_one_more_payment(open_once)
+    assert paid.facts.payments == 1 and open_once.facts.payments == 0
+    assert closed_to(paid, owner, NOW)
+    assert not closed_to(paid, other, NOW) and not closed_to(paid, None, NOW)
+    assert closed_to(RequestStanding(owner, _facts(cancelled=True)), owner, NOW)
+    assert closed_to(RequestStanding(owner, _facts(expires=NOW)), owner, NOW)
+    many = RequestStanding(owner, _facts(once=False, paid=5))
+    assert not closed_to(with_one_more_payment(many), owner, NOW)
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])

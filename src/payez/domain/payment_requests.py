@@ -15,7 +15,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Final
@@ -151,6 +151,27 @@ def state_of(facts: RequestFacts, now: datetime) -> RequestState:
     if facts.expires_at is not None and facts.expires_at <= now:
         return RequestState.EXPIRED
     return RequestState.OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class RequestStanding:
+    """A request as a payment naming it meets it: whose it is, and what decides its state."""
+
+    owner_user_id: int
+    facts: RequestFacts
+
+
+def closed_to(standing: RequestStanding, recipient_user_id: int | None, now: datetime) -> bool:
+    """Whether a payment to ``recipient_user_id`` naming this request is refused: it pays the
+    request's owner and the request is no longer open (paid once already, cancelled, expired).
+    Its payer meant that request, so the money must not move as an ordinary payment."""
+    if recipient_user_id != standing.owner_user_id:
+        return False  # not this request's payment: its reference is only words
+    return state_of(standing.facts, now) is not RequestState.OPEN
+
+
+def with_one_more_payment(standing: RequestStanding) -> RequestStanding:
+    return replace(standing, facts=replace(standing.facts, payments=standing.facts.payments + 1))
 
 
 def command_text(

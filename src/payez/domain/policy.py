@@ -40,6 +40,7 @@ class Refusal(StrEnum):
     CONFIRMATION_EXPIRED = "confirmation_expired"
     CURRENCY_UNSUPPORTED = "currency_unsupported"
     TOO_MANY_ORDERS = "too_many_orders"
+    REQUEST_CLOSED = "request_closed"  # the memo names a request paid, cancelled or expired
 
 
 class ConfirmReason(StrEnum):

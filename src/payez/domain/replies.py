@@ -80,6 +80,7 @@ REJECTION_REASONS: Final = (
     "post_stale_needs_confirmation",
     "cancelled",
     "too_many_orders",
+    "request_closed",
     *LINK_REFUSALS,
 )
 OUTCOMES: Final = (
@@ -247,6 +248,12 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "listing_sold_out": (
         "{at}Désolé, cet article est épuisé. Vous n'avez pas été débité.",
         "{at}Sorry, this item is sold out. You have not been charged.",
+    ),
+    "request_closed": (
+        "{at}Paiement refusé : cette demande de paiement est close (déjà payée, annulée ou "
+        "expirée). Vous n'avez pas été débité.",
+        "{at}Payment declined: this payment request is closed (already paid, cancelled or "
+        "expired). You have not been charged.",
     ),
     "not_a_listing": (
         "{at}Pour acheter, répondez « {svc} j'achète » directement sous l'annonce.",

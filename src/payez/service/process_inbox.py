@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from payez.adapters.db import inbox as inbox_repo
 from payez.adapters.db import listings as listings_repo
 from payez.adapters.db import outbox as outbox_repo
+from payez.adapters.db import payment_requests as requests_repo
 from payez.adapters.db import payments as payments_repo
 from payez.adapters.db import users as users_repo
 from payez.adapters.db.email_contacts import EmailContact
@@ -44,6 +45,12 @@ from payez.domain.commands import (
 from payez.domain.errors import Language
 from payez.domain.ledger import InsufficientFunds, LedgerError, Transfer, TransferMode
 from payez.domain.money import Money
+from payez.domain.payment_requests import (
+    RequestStanding,
+    closed_to,
+    references_in,
+    with_one_more_payment,
+)
 from payez.domain.payments import PaymentKind, PaymentState
 from payez.domain.policy import (
     Limits,
@@ -158,6 +165,14 @@ class _Batch:
                 self.listings[(network, post_id)] = listing
                 merchant_ids.add(listing.merchant_user_id)
         self.merchants = users_repo.users_by_id(self.conn, merchant_ids)
+        # Requests named by a send's memo (#r<code>): rare, so one query only when there are.
+        codes = {
+            code
+            for _row, command in commands
+            if isinstance(command, SendCommand)
+            for code in references_in(command.memo)
+        }
+        self.requests: dict[str, RequestStanding] = requests_repo.standing_by_code(self.conn, codes)
         senders = {
             sender.id: sender
             for row, _command in commands
@@ -290,10 +305,32 @@ class _Batch:
         if recipient is not None and recipient.is_frozen:
             decision.refuse(Refusal.RECIPIENT_FROZEN)
             return
+        named = self._requests_named(decision, recipient)
+        recipient_id = recipient.id if recipient is not None else None
+        if any(closed_to(standing, recipient_id, self.now) for _, standing in named):
+            decision.refuse(Refusal.REQUEST_CLOSED)
+            return
         kind = _recipient_kind(recipient)
         if kind is RecipientKind.ASSOCIATION:
             decision.kind = PaymentKind.DONATION
         self._accept(decision, sender, kind, credit=recipient)
+        if decision.state in (PaymentState.SETTLED, PaymentState.CLAIMED):
+            # A later post of this batch naming a paid-once request finds it paid.
+            for code, standing in named:
+                self.requests[code] = with_one_more_payment(standing)
+
+    def _requests_named(
+        self, decision: Decision, recipient: UserRow | None
+    ) -> list[tuple[str, RequestStanding]]:
+        """The requests of ``recipient`` this payment's memo names."""
+        if recipient is None or not self.requests:
+            return []
+        return [
+            (code, standing)
+            for code in references_in(decision.memo)
+            if (standing := self.requests.get(code)) is not None
+            and standing.owner_user_id == recipient.id
+        ]
 
     def _decide_buy(self, decision: Decision, command: BuyCommand) -> None:
         row = decision.row

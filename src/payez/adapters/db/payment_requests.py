@@ -20,7 +20,13 @@ from sqlalchemy.exc import IntegrityError
 from payez.adapters.db.tables.payment_requests import payment_requests, public_profiles
 from payez.adapters.db.tables.payments import inbox, payments, social_links, users
 from payez.domain.money import Money
-from payez.domain.payment_requests import REFERENCE_PREFIX, carries_reference, references_in
+from payez.domain.payment_requests import (
+    REFERENCE_PREFIX,
+    RequestFacts,
+    RequestStanding,
+    carries_reference,
+    references_in,
+)
 from payez.domain.payments import PaymentState
 
 # The payments a requester has received: the money is theirs.
@@ -182,6 +188,47 @@ def linked_payments(
                 )
             )
     return found
+
+
+def standing_by_code(
+    conn: Connection, codes: Iterable[str], *, lock: bool = False
+) -> dict[str, RequestStanding]:
+    """What decides the state of each request named by ``codes``, with its owner: the
+    requests, then, for the paid-once ones, their linked payments, each owner's in one query.
+    ``lock``: the requests' rows stay locked until the transaction ends (PostgreSQL), so that
+    two payments deciding on one paid-once request take turns."""
+    wanted = {code.lower() for code in codes}
+    if not wanted:
+        return {}
+    selected = (
+        sa.select(payment_requests)
+        .where(payment_requests.c.code.in_(sorted(wanted)))
+        .order_by(payment_requests.c.code)
+    )
+    if lock:
+        selected = selected.with_for_update()
+    found = [_request(row) for row in conn.execute(selected)]
+    by_owner: dict[int, list[RequestRow]] = {}
+    for request in found:
+        if request.once:
+            by_owner.setdefault(request.owner_user_id, []).append(request)
+    paid = {
+        request_id: len(linked)
+        for owner, requests in by_owner.items()
+        for request_id, linked in linked_payments(conn, owner, requests).items()
+    }
+    return {
+        r.code: RequestStanding(
+            r.owner_user_id,
+            RequestFacts(
+                once=r.once,
+                expires_at=r.expires_at,
+                cancelled_at=r.cancelled_at,
+                payments=paid.get(r.id, 0),
+            ),
+        )
+        for r in found
+    }
 
 
 def reasons_for_payments(conn: Connection, memos: dict[int, str | None]) -> dict[int, str]:

@@ -139,6 +139,8 @@ def confirm_routes(site: Site) -> APIRouter:
             return None
         if payment.reason == "confirmation_expired":
             return outcome(request, payment, "expired", 410)
+        if payment.reason == "request_closed":
+            return outcome(request, payment, "request_closed", 410)
         return outcome(request, payment, "closed", 410)
 
     def confirm_page(
