@@ -249,3 +249,14 @@ def test_a_request_paid_by_someone_else_meanwhile_is_not_paid_again(database_url
             6_000,
         )
         world.assert_ledger_sound()
+
+
+def test_a_post_deleted_before_its_confirmation_is_cancelled_for_good(scene: Scene) -> None:
+    secret = enrol_totp(scene.web, scene.alice)
+    scene.web.world.network.delete(scene.payment.post.id)
+    status, page = _post_code(scene.alice, scene.payment, code_now(scene.web, secret))
+    assert (status, outcome_of(page)) == (410, "closed")
+    # The hold is released and stays released: the payment is closed, not still waiting.
+    assert payment_state(scene.web, scene.payment.payment_id) == ("cancelled", "post_deleted")
+    assert _balances(scene.web) == (10_000, 0)
+    scene.web.world.assert_ledger_sound()
