@@ -4,12 +4,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.service_world import ServiceWorld, start_world
+from tests.e2e.service_world import ServiceWorld, running_world
 
 
 @pytest.fixture
 def world(database_url: str) -> Iterator[ServiceWorld]:
-    w = start_world(database_url)
-    yield w
-    w.server.stop()
-    w.engine.dispose()
+    with running_world(database_url) as w:
+        yield w

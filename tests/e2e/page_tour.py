@@ -39,7 +39,7 @@ from payez.service.public_profile import set_public_profile
 from payez.service.request_payout import request_payout
 from payez.service.sign_up import sign_up
 from tests.e2e.browser import PHONE
-from tests.e2e.service_world import ServiceWorld, start_world
+from tests.e2e.service_world import ServiceWorld, running_world
 
 PASSWORD = "correct horse battery"
 # Routes that answer something other than a page (files, JSON), by template.
@@ -69,12 +69,8 @@ LOCALES: dict[Language, str] = {"fr": "fr-FR", "en": "en-GB"}
 
 @pytest.fixture
 def tour_world(sqlite_url: str) -> Iterator[ServiceWorld]:
-    w = start_world(sqlite_url, confirm="never")
-    try:
+    with running_world(sqlite_url, confirm="never") as w:
         yield w
-    finally:
-        w.server.stop()
-        w.engine.dispose()
 
 
 @dataclass

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -171,3 +173,14 @@ def start_world(database_url: str, **overrides: Any) -> ServiceWorld:
     server = ServedApp(app, port=port, before_stop=close_streams)
     server.start()
     return ServiceWorld(settings, engine, server, ctx, clock, passwords)
+
+
+@contextmanager
+def running_world(database_url: str, **overrides: Any) -> Iterator[ServiceWorld]:
+    """A started world, its server stopped and its engine closed whatever happens."""
+    world = start_world(database_url, **overrides)
+    try:
+        yield world
+    finally:
+        world.server.stop()
+        world.engine.dispose()

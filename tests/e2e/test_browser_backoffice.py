@@ -26,7 +26,7 @@ from payez.domain.payments import PaymentState
 from payez.service.operators import grant_operator
 from payez.service.sign_up import sign_up
 from tests.e2e.browser import chromium, phone, snapshot
-from tests.e2e.service_world import ServiceWorld, start_world
+from tests.e2e.service_world import ServiceWorld, running_world
 from tests.integration.web_world import emailed_link
 
 pytestmark = pytest.mark.slow
@@ -37,12 +37,8 @@ LINK_IN_TEXT = re.compile(r"https?://\S+/claim/[A-Za-z0-9_\-]+")
 
 @pytest.fixture
 def world(sqlite_url: str) -> Iterator[ServiceWorld]:
-    w = start_world(sqlite_url)
-    try:
+    with running_world(sqlite_url) as w:
         yield w
-    finally:
-        w.server.stop()
-        w.engine.dispose()
 
 
 def _log_in(page: Page, base: str, email: str, next_path: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.e2e.browser import chromium, phone, snapshot
-from tests.e2e.service_world import ServiceWorld, start_world
+from tests.e2e.service_world import ServiceWorld, running_world
 from tests.e2e.test_browser_backoffice import PASSWORD, _log_in
 
 pytestmark = pytest.mark.slow
@@ -30,12 +30,8 @@ _BARS = """() => Array.from(document.querySelectorAll('#chart-money rect.pz-bar'
 
 @pytest.fixture
 def world(sqlite_url: str) -> Iterator[ServiceWorld]:
-    w = start_world(sqlite_url, confirm="never")
-    try:
+    with running_world(sqlite_url, confirm="never") as w:
         yield w
-    finally:
-        w.server.stop()
-        w.engine.dispose()
 
 
 def _cents(shown: str) -> int:

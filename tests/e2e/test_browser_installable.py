@@ -14,19 +14,15 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.service_world import ServiceWorld, start_world
+from tests.e2e.service_world import ServiceWorld, running_world
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def world(sqlite_url: str) -> Iterator[ServiceWorld]:
-    w = start_world(sqlite_url)
-    try:
+    with running_world(sqlite_url) as w:
         yield w
-    finally:
-        w.server.stop()
-        w.engine.dispose()
 
 
 def test_chromium_finds_payez_installable(world: ServiceWorld, tmp_path: Path) -> None:

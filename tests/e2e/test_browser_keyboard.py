@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.e2e.browser import chromium, phone
 from tests.e2e.page_tour import EMAILS, PASSWORD
-from tests.e2e.service_world import ServiceWorld, start_world
+from tests.e2e.service_world import ServiceWorld, running_world
 
 pytestmark = pytest.mark.slow
 __all__ = ["chromium"]  # the fixture
@@ -40,13 +40,9 @@ _FOCUSED = """() => {
 
 @pytest.fixture
 def world(sqlite_url: str) -> Iterator[ServiceWorld]:
-    w = start_world(sqlite_url)
-    try:
+    with running_world(sqlite_url) as w:
         w.give_login("alice", EMAILS["alice"], PASSWORD)
         yield w
-    finally:
-        w.server.stop()
-        w.engine.dispose()
 
 
 def focused(page: Page) -> dict[str, object]:

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, ConsoleMessage, expect
 from payez.domain.money import Money
 from payez.entrypoints.web.dashboard_events import LiveStreams
 from tests.e2e.browser import chromium, phone, snapshot
-from tests.e2e.service_world import ServiceWorld, start_world
+from tests.e2e.service_world import ServiceWorld, running_world
 from tests.e2e.test_browser_backoffice import PASSWORD, _log_in
 
 pytestmark = pytest.mark.slow
@@ -22,12 +22,8 @@ __all__ = ["chromium"]  # the fixture
 
 @pytest.fixture
 def world(sqlite_url: str) -> Iterator[ServiceWorld]:
-    w = start_world(sqlite_url, live_poll_ms=200)
-    try:
+    with running_world(sqlite_url, live_poll_ms=200) as w:
         yield w
-    finally:
-        w.server.stop()
-        w.engine.dispose()
 
 
 def _wait_for_streams(streams: LiveStreams, count: int, timeout: float = 10) -> None:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.e2e.browser import chromium, phone, snapshot
-from tests.e2e.service_world import ServiceWorld, start_world
+from tests.e2e.service_world import ServiceWorld, running_world
 
 pytestmark = pytest.mark.slow
 __all__ = ["chromium"]  # the fixture
@@ -24,12 +24,8 @@ NEW_PASSWORD = "a brand new passphrase"
 
 @pytest.fixture
 def world(sqlite_url: str) -> Iterator[ServiceWorld]:
-    w = start_world(sqlite_url)
-    try:
+    with running_world(sqlite_url) as w:
         yield w
-    finally:
-        w.server.stop()
-        w.engine.dispose()
 
 
 def _log_in(page: Page, base: str, password: str) -> None:

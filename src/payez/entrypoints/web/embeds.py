@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from babel.dates import format_date
 from babel.numbers import format_percent
@@ -92,6 +92,22 @@ def _id(text: str) -> int | None:
     return int(text)
 
 
+Shown = TypeVar("Shown")
+
+
+def _shown(
+    ctx: ServiceContext, load: Callable[[ServiceContext, int], Shown], raw_id: str
+) -> Shown | None:
+    """What ``load`` finds for the id in the path: None for a malformed id or nothing to show."""
+    found = _id(raw_id)
+    if found is None:
+        return None
+    try:
+        return load(ctx, found)
+    except NotFound:
+        return None
+
+
 def _day(language: Language) -> Callable[[date], str]:
     return lambda day: format_date(day, "long", locale=BABEL_LOCALES[language])
 
@@ -130,11 +146,7 @@ def embed_routes(site: Site) -> APIRouter:
     @router.get(EMBED_PREFIX + "/campaigns/{campaign_id}", response_class=HTMLResponse)
     def campaign_widget(request: Request, campaign_id: str) -> HTMLResponse:
         language = viewer_language(request)
-        found = _id(campaign_id)
-        try:
-            embed = campaign_embed(ctx, found) if found is not None else None
-        except NotFound:
-            embed = None
+        embed = _shown(ctx, campaign_embed, campaign_id)
         if embed is None:
             return missing(request, language, "embed_campaign_missing")
         percent = format_percent(embed.progress.percent / 100, locale=BABEL_LOCALES[language])
@@ -152,11 +164,7 @@ def embed_routes(site: Site) -> APIRouter:
     @router.get(EMBED_PREFIX + "/listings/{listing_id}", response_class=HTMLResponse)
     def listing_widget(request: Request, listing_id: str) -> HTMLResponse:
         language = viewer_language(request)
-        found = _id(listing_id)
-        try:
-            embed = listing_embed(ctx, found) if found is not None else None
-        except NotFound:
-            embed = None
+        embed = _shown(ctx, listing_embed, listing_id)
         if embed is None:
             return missing(request, language, "embed_listing_missing")
         return render(request, "embed_listing.html", language, e=embed, service=ctx.service_handle)
