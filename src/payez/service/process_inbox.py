@@ -166,13 +166,17 @@ class _Batch:
                 merchant_ids.add(listing.merchant_user_id)
         self.merchants = users_repo.users_by_id(self.conn, merchant_ids)
         # Requests named by a send's memo (#r<code>): rare, so one query only when there are.
+        # Their rows stay locked until the batch commits: two batches deciding on one paid-once
+        # request (two workers, or a confirmation) take turns.
         codes = {
             code
             for _row, command in commands
             if isinstance(command, SendCommand)
             for code in references_in(command.memo)
         }
-        self.requests: dict[str, RequestStanding] = requests_repo.standing_by_code(self.conn, codes)
+        self.requests: dict[str, RequestStanding] = requests_repo.standing_by_code(
+            self.conn, codes, lock=True
+        )
         senders = {
             sender.id: sender
             for row, _command in commands
