@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -36,6 +37,21 @@ _ACCOUNT = re.compile(r'<option value="(\d+)"[^>]*>@([a-z0-9_]+) ')
 def web(database_url: str) -> Iterator[WebWorld]:
     with web_world(database_url) as world:
         yield world
+
+
+@contextmanager
+def statements_sent(engine: sa.Engine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends inside the block, in order."""
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
 
 
 def _create(browser: Browser, **fields: str) -> str:
@@ -156,17 +172,8 @@ def test_paid_many_times_only_by_its_reference_then_cancelled(web: WebWorld) -> 
     world.post("dan", "@payez envoie 3€ à @alice sans référence")
     world.post("dan", f"@payez envoie 4€ à @alice #r{code}x pas la bonne")
     world.post("bob", f"@payez envoie 2€ à @carol #r{code} pas à elle")
-    statements: list[str] = []
-
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    engine = world.ctx.engine
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(world.ctx.engine) as statements:
         world.run()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     assert world.balance("alice") == 5_00 + 7_00 + 3_00 + 4_00
     # Deciding the batch reads the requests its memos name once, and never writes to them:
     # the links are read when a page is shown.
@@ -239,21 +246,11 @@ def test_a_paid_once_request_refuses_the_payments_that_name_it_after_the_first(
     # The reference counts only in a payment to the request's owner; a batch naming no
     # request reads none.
     elsewhere = world.post("dan", f"@payez envoie 2€ à @bob #r{code}")
-    statements: list[str] = []
-
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    engine = world.ctx.engine
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
+    world.run()
+    assert world.payment_for(elsewhere)["state"] == "settled"
+    plain = world.post("dan", "@payez envoie 1€ à @alice merci pour hier")
+    with statements_sent(world.ctx.engine) as statements:
         world.run()
-        assert world.payment_for(elsewhere)["state"] == "settled"
-        statements.clear()
-        plain = world.post("dan", "@payez envoie 1€ à @alice merci pour hier")
-        world.run()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
     assert world.payment_for(plain)["state"] == "settled"
     assert statements and not [q for q in statements if "payment_requests" in q]
     assert "Payée · 1 paiement(s) · 12,50" in html.unescape(alice.get("/dashboard/requests").text)
