@@ -7,8 +7,11 @@ makes where the language leaves room are listed there too.
 
 Speed matters: the service reads every post that mentions it and most posts are not commands.
 A single precompiled, anchored regex (the *header*) rejects a post unless it starts with mentions
-including the service's, followed by a word; only then is the post folded (case, diacritics,
-apostrophes, spaces) and read in full, by precompiled regexes matched at known positions.
+including the service's, followed by a word. ``parse`` reads a command with one expression per
+service: the header, then a well-formed command in euros to the end of the post. Whatever that
+expression does not settle goes to the reference reading (``_parse_precise``), which folds the
+post (case, diacritics, apostrophes, spaces) and reads it element by element with precompiled
+regexes matched at known positions; both always agree.
 """
 
 from __future__ import annotations
@@ -115,6 +118,11 @@ _HELP: Final[dict[Language, HelpCommand]] = {"fr": HelpCommand("fr"), "en": Help
 _BUY_WITHOUT_AMOUNT: Final[dict[Language, BuyCommand]] = {
     "fr": BuyCommand(None, "fr"),
     "en": BuyCommand(None, "en"),
+}
+_ERRORS: Final[dict[tuple[str, Language], ParseError]] = {
+    (code, language): ParseError(code, language)
+    for code in PARSE_ERROR_CODES
+    for language in ("fr", "en")
 }
 
 # Verbs, folded (lower case, no diacritics, straight apostrophe). ``?`` carries no language:
@@ -294,41 +302,15 @@ _JOINED_RECIPIENT: Final = re.compile(
     rf"{AT_CLASS}{HANDLE_PATTERN}{HANDLE_END}"
 )
 # Spaces the memo collapses beside those ``str.split`` knows.
-_INVISIBLE_SPACES: Final = re.compile("[\u200b\u2060\ufeff]")
+_INVISIBLE: Final = "\u200b\u2060\ufeff"
+_INVISIBLE_SPACES: Final = re.compile(f"[{_INVISIBLE}]")
 # Embedding, override and isolate controls make a memo read otherwise than it is written
 # (``\u202e`` turns "gpj.exe" around): dropped, as they mean nothing once the memo is shown.
-_BIDI_CONTROLS: Final = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI: Final = "\u202a-\u202e\u2066-\u2069"
+_BIDI_CONTROLS: Final = re.compile(f"[{_BIDI}]")
 _MEMO_LEAD: Final = " ,;:.-–—"
 # Hashtags every deployment removes from memos, beside the service's own.
 _BRAND_HASHTAGS: Final = ("payez", "tweetezpayez")
-
-
-@dataclass(frozen=True, slots=True)
-class _Grammar:
-    service: str
-    header: re.Pattern[str]
-    hashtags: re.Pattern[str]
-    service_forms: frozenset[str]
-
-
-@lru_cache(maxsize=64)
-def _grammar(service_handle: str) -> _Grammar:
-    service = normalise_handle(service_handle)
-    user, sep, server = service.partition("@")
-    if not user:
-        never = re.compile(r"(?!)")
-        return _Grammar(service, never, never, frozenset())
-    service_pattern = re.escape(user) + (rf"(?:@{re.escape(server)})?" if sep else "")
-    header = re.compile(
-        rf"{_S}*(?:{AT_CLASS}{HANDLE_PATTERN}[,:]?{_S}+)*?"
-        rf"{AT_CLASS}(?P<svc>{service_pattern})(?![\w@＠]|[.-][A-Za-z0-9_])"
-        rf"{_S}*[:,]?{_S}*(?P<verb>\?|[#＃]?[\w{_APOSTROPHES}\u0300-\u036f]+)(?![\-‐‑])",
-        re.IGNORECASE,
-    )
-    tags = "|".join(re.escape(tag) for tag in sorted({*_BRAND_HASHTAGS, user.replace(".", "")}))
-    hashtags = re.compile(rf"(?<![\w#])#(?:{tags})(?!\w)", re.IGNORECASE)
-    forms = frozenset({service, user} if sep else {service})
-    return _Grammar(service, header, hashtags, forms)
 
 
 def _memo(text: str, grammar: _Grammar) -> str | None:
@@ -433,151 +415,228 @@ def _link(text: str, language: Language) -> Command:
     return LinkCommand(code, language)
 
 
-# --- Fast paths ----------------------------------------------------------------------------
-# Most commands are well formed and in euros: one regex reads the whole phrase. Anything it does
-# not take, or any doubt after it (a second recipient or amount may follow), goes to the
-# reference reading above, which decides; tests check that both always agree.
+# --- The whole command in one expression ----------------------------------------------------
+# Most commands are well formed and in euros. One expression per service reads such a command
+# whole, from the first mention to the end of the post, so that reading it is a single match;
+# whatever that match does not settle goes to the reference reading above, which decides. Tests
+# check that both always agree.
+#
+# The expression reads the post as written, while the reference reading reads the phrase folded
+# to lower case: so each letter of the phrase also stands for what folds to it, its capital and,
+# for ``i`` and ``k``, the only two other characters whose lower case is ASCII.
 
-_EURO: Final = r"(?:€|eur(?:os?)?(?![a-z]))"
-_SIMPLE_NUMBER: Final = r"(?P<units>[0-9]{1,12})(?:[.,](?P<frac>[0-9]{1,2}))?(?![0-9]|[.,][0-9])"
-_FAST_AMOUNT: Final = rf"(?:(?P<pre>{_EURO}){_S}*)?{_SIMPLE_NUMBER}(?(pre)|(?:{_S}*{_EURO})?)"
+_FOLDING_TO_ASCII: Final = {"i": "\u0130", "k": "\u212a"}  # İ (see _fold) and the Kelvin sign
+_LETTER: Final = "[a-zA-Z\u0130\u212a]"  # whatever folds to a letter of a-z
+
+
+def _as_written(word: str) -> str:
+    """A lower-case ASCII word, in any case it may be written."""
+    return "".join(f"[{c}{c.upper()}{_FOLDING_TO_ASCII.get(c, '')}]" for c in word)
+
+
+def _any_of_as_written(words: Iterable[str]) -> str:
+    # Longest first: a word is not cut short by one of its prefixes (``euro`` in ``euros``).
+    return "|".join(_as_written(word) for word in sorted(words, key=len, reverse=True))
+
+
+# Folded text has no capitals, so ``A-Za-z`` in a handle there means a-z.
+_HANDLE_AS_WRITTEN: Final = HANDLE_PATTERN.replace("A-Za-z", "A-Za-z\u0130\u212a")
+_PREP_AS_WRITTEN: Final = rf"(?:[aAàáâäÀÁÂÄ][\u0300-\u036f]*|{_any_of_as_written(('pour', 'to'))})"
+_CONJUNCTION_AS_WRITTEN: Final = rf"(?:{_any_of_as_written(('et', 'and', 'ou', 'or'))})"
+_EURO_AS_WRITTEN: Final = rf"(?:€|(?:{_any_of_as_written(_EURO_MARKS - {'€'})})(?!{_LETTER}))"
+_MARK_AS_WRITTEN: Final = (
+    rf"{_LETTER}{{1,2}}\$|{_LETTER}{{1,9}}(?!{_LETTER})|[€{re.escape(_OTHER_SYMBOLS)}]"
+)
+
+
+def _mention_as_written(name: str) -> str:
+    return rf"{AT_CLASS}(?P<{name}>{_HANDLE_AS_WRITTEN}){HANDLE_END}"
+
+
+# An amount in euros that ``_cents`` reads as it is written: at most twelve digits of euros and
+# two of cents, the number ending where ``_NUMBER`` ends it, a euro mark before or after it.
+_EUROS: Final = (
+    rf"(?:(?P<euro_first>{_EURO_AS_WRITTEN}){_S}*)?"
+    r"(?P<units>[0-9]{1,12})(?:[.,](?P<frac>[0-9]{1,2}))?"
+    rf"(?![0-9]|[.,][0-9]|{_S}[0-9]{{3}}(?![0-9]))"
+    rf"(?(euro_first)|(?:{_S}*{_EURO_AS_WRITTEN})?)"
+)
+# VERB @recipient AMOUNT, VERB AMOUNT [PREP] @recipient, or VERB AMOUNT (a purchase). Atomic:
+# the reference reading takes each element once, the first way it matches.
+_PAYMENT: Final = (
+    rf"(?>(?:{_mention_as_written('payee_first')}{_S}*[,:]?{_S}*)?{_EUROS}"
+    rf"(?(payee_first)(?!\w)"
+    rf"|(?:{_S}+(?:{_PREP_AS_WRITTEN}{_S}+)?{_mention_as_written('payee')}|(?!\w))))"
+)
+# A second recipient joined to the first (``… à @bob et @carol``), as _JOINED_RECIPIENT.
+_JOINED_AS_WRITTEN: Final = (
+    rf"(?:{_S}*[,&+;/]{_S}*|{_S}+(?:{_CONJUNCTION_AS_WRITTEN}{_S}+)?)"
+    rf"(?:{_PREP_AS_WRITTEN}{_S}+)?{AT_CLASS}{_HANDLE_AS_WRITTEN}{HANDLE_END}"
+)
+# Whatever could start a joined recipient or another amount after the phrase.
+_MAYBE_MORE: Final = (
+    rf"{_S}*+(?:[,&+;/@＠0-9{_SIGN_CLASS}€{re.escape(_OTHER_SYMBOLS)}]"
+    rf"|(?:{_CONJUNCTION_AS_WRITTEN}|{_PREP_AS_WRITTEN}){_S}"
+    rf"|{_LETTER}{{1,2}}\$|{_LETTER}++{_S}*+[0-9{_SIGN_CLASS}])"
+)
+# A memo that ``_memo`` keeps as it is: words one space apart, with nothing it removes.
+_MEMO_WORD: Final = rf"[^\s#{_INVISIBLE}{_BIDI}]+"
+_PLAIN_MEMO: Final = rf"(?![{re.escape(_MEMO_LEAD)}]){_MEMO_WORD}(?: {_MEMO_WORD})*"
+# After the phrase: nothing, or nothing that could be more of the phrase and possibly a plain
+# memo to the end, or a second recipient. Without a recipient after the amount, its first word
+# is noted: a currency there (``@bob 12 dollars``) belongs to the amount.
+_AFTER_PAYMENT: Final = (
+    r"(?: *\Z"
+    rf"|(?!{_MAYBE_MORE})(?(payee)|(?={_S}*(?P<word>{_LETTER}{{1,9}}+)(?!{_LETTER}))?)"
+    rf"(?: +(?P<memo>{_PLAIN_MEMO}) *\Z)?"
+    rf"|(?P<joined>{_JOINED_AS_WRITTEN}))"
+)
+# An amount in another currency, by its symbol: the same error whatever follows.
+_FOREIGN: Final = (
+    rf"(?P<foreign>(?>{_NUMBER}){_S}*[{re.escape(_OTHER_SYMBOLS)}]"
+    rf"|[{re.escape(_OTHER_SYMBOLS)}]{_S}*[0-9])"
+)
+# Nothing that could start an amount (``@shop @payez buy``).
+_NO_AMOUNT: Final = (
+    rf"(?P<no_amount>\Z|(?!{_S}*(?:[{_SIGN_CLASS}]{_S}*)?(?:(?:{_MARK_AS_WRITTEN}){_S}*)?"
+    rf"(?:[{_SIGN_CLASS}]{_S}*)?[0-9]))"
+)
+_AFTER_VERB: Final = rf"{_S}*+(?:{_PAYMENT}{_AFTER_PAYMENT}|{_FOREIGN}|{_NO_AMOUNT})?"
 _FRACTION_CENTS: Final = {
     **{f"{tenth}": tenth * 10 for tenth in range(10)},
     **{f"{cents:02d}": cents for cents in range(100)},
 }
-_FAST_SEND_AMOUNT_FIRST: Final = re.compile(
-    rf"{_S}*{_FAST_AMOUNT}{_S}+(?:{_PREP}{_S}+)?"
-    rf"{AT_CLASS}(?P<recipient>{HANDLE_PATTERN}){HANDLE_END}"
-)
-_FAST_SEND_RECIPIENT_FIRST: Final = re.compile(
-    rf"{_S}*{AT_CLASS}(?P<recipient>{HANDLE_PATTERN}){HANDLE_END}"
-    rf"{_S}*[,:]?{_S}*{_FAST_AMOUNT}(?!\w)"
-)
-_FAST_BUY: Final = re.compile(rf"{_S}*{_FAST_AMOUNT}(?!\w)")
-# Whatever could start an amount: a superset of what ``_amount_at`` accepts.
-_MAYBE_AMOUNT: Final = (
-    rf"{_S}*(?:[{_SIGN_CLASS}]{_S}*)?(?:(?:{_MARK}){_S}*)?(?:[{_SIGN_CLASS}]{_S}*)?[0-9]"
-)
-_MAYBE_AMOUNT_RE: Final = re.compile(_MAYBE_AMOUNT)
-# Whatever could start a joined recipient or an amount, cheap to fail on ordinary words.
-_MAYBE_MORE: Final = re.compile(
-    rf"{_S}*+(?:[,&+;/@＠0-9{_SIGN_CLASS}€{re.escape(_OTHER_SYMBOLS)}]|(?:et|and|ou|or|{_PREP}){_S}"
-    rf"|[a-z]{{1,2}}\$|[a-z]++{_S}*+[0-9{_SIGN_CLASS}])"
-)
+_CURRENCY_WORDS: Final = frozenset(mark for mark in _EURO_MARKS | _OTHER_MARKS if mark.isalpha())
 
 
-# A currency marker right after an amount the fast path read: let the reference decide.
-_MARKER_NEXT: Final = re.compile(rf"{_S}*({_MARK})")
+@dataclass(frozen=True, slots=True)
+class _Grammar:
+    service: str
+    header: re.Pattern[str]
+    command: re.Pattern[str]  # the header, then the whole command after it
+    hashtags: re.Pattern[str]
+    service_forms: frozenset[str]
 
 
-def _marker_next(folded: str, position: int) -> bool:
-    match = _MARKER_NEXT.match(folded, position)
-    if match is None:
-        return False
-    word = match.group(1)
-    return word in _EURO_MARKS or word in _OTHER_MARKS
+@lru_cache(maxsize=64)
+def _grammar(service_handle: str) -> _Grammar:
+    service = normalise_handle(service_handle)
+    user, sep, server = service.partition("@")
+    if not user:
+        never = re.compile(r"(?!)")
+        return _Grammar(service, never, never, never, frozenset())
+    service_pattern = re.escape(user) + (rf"(?:@{re.escape(server)})?" if sep else "")
+    header = (
+        rf"{_S}*(?:{AT_CLASS}{HANDLE_PATTERN}[,:]?{_S}+)*?"
+        rf"{AT_CLASS}(?P<svc>{service_pattern})(?![\w@＠]|[.-][A-Za-z0-9_])"
+        rf"{_S}*[:,]?{_S}*(?P<verb>\?|[#＃]?[\w{_APOSTROPHES}\u0300-\u036f]+)(?![\-‐‑])"
+    )
+    # Atomic: the whole-command expression reads the header exactly as the header alone does.
+    command = re.compile(rf"(?>(?i:{header})){_AFTER_VERB}")
+    tags = "|".join(re.escape(tag) for tag in sorted({*_BRAND_HASHTAGS, user.replace(".", "")}))
+    hashtags = re.compile(rf"(?<![\w#])#(?:{tags})(?!\w)", re.IGNORECASE)
+    forms = frozenset({service, user} if sep else {service})
+    return _Grammar(service, re.compile(header, re.IGNORECASE), command, hashtags, forms)
 
 
-def _fast_cents(match: re.Match[str]) -> int:
-    """Cents of a ``_FAST_AMOUNT``; 0 (refused, as the reference reading does) for zero."""
-    units, frac = match.group("units", "frac")
-    return int(units) * 100 + (_FRACTION_CENTS[frac] if frac else 0)
-
-
-def _send(text: str, folded: str, grammar: _Grammar, language: Language) -> Command:
-    fast = _FAST_SEND_AMOUNT_FIRST.match(folded)
-    amount_last = fast is None
-    if amount_last:
-        fast = _FAST_SEND_RECIPIENT_FIRST.match(folded)
-    if fast is not None:
-        cents = _fast_cents(fast)
-        end = fast.end()
-        start, stop = fast.span("recipient")
-        recipient = text[start:stop].lower()
-        if cents > 0 and recipient not in grammar.service_forms:
-            if end == len(folded):  # the phrase ends the post: nothing more to read
-                return SendCommand(_euros(cents), recipient, None, language)
-            more = _MAYBE_MORE.match(folded, end) is not None
-            if not more and not (amount_last and _marker_next(folded, end)):
-                memo = _memo(text[end:], grammar)
-                return SendCommand(_euros(cents), recipient, memo, language)
-            if more and not amount_last and _JOINED_RECIPIENT.match(folded, end) is not None:
-                # A sound amount, then a sound recipient: reading left to right, the second
-                # recipient is the first problem, as the reference reading finds it.
-                return ParseError(RECIPIENTS_MULTIPLE, language)
-    return _send_precise(text, folded, grammar, language)
-
-
-def _buy(folded: str, language: Language) -> Command:
-    if _MAYBE_AMOUNT_RE.match(folded) is None:
-        return _BUY_WITHOUT_AMOUNT[language]
-    fast = _FAST_BUY.match(folded)
-    if fast is not None:
-        cents = _fast_cents(fast)
-        end = fast.end()
-        if (
-            cents > 0
-            and _MAYBE_AMOUNT_RE.match(folded, end) is None
-            and not _marker_next(folded, end)
-        ):
-            return BuyCommand(_euros(cents), language)
-    return _buy_precise(folded, language)
-
-
-def _finish(text: str, header: re.Match[str], grammar: _Grammar, precise: bool = False) -> Command:
-    """The post starts with the service mention and a word: read the rest."""
+def _verb(service: str, verb: str, grammar: _Grammar) -> tuple[str, Language] | None:
+    """``(kind, language)`` of the word after the service's mention; None if it is no verb."""
     # IGNORECASE also folds a few exotic letters (the Kelvin sign is a ``k``): compare exactly.
-    service, verb = header.group("svc", "verb")
-    if service.lower() not in grammar.service_forms:
-        return _NONE
-    entry = _VERBS.get(verb.lower())
-    if entry is None:
-        if verb.isascii():
-            return _NONE
+    forms = grammar.service_forms
+    if service not in forms and service.lower() not in forms:
+        return None
+    entry = _VERBS.get(verb) or _VERBS.get(verb.lower())
+    if entry is None and not verb.isascii():
         entry = _VERBS.get(_fold_word(verb))
-        if entry is None:
-            return _NONE
-    kind, language = entry
+    return entry
+
+
+def _finish(text: str, kind: str, language: Language, grammar: _Grammar) -> Command:
+    """The reference reading of what follows the verb."""
     if kind == "help":
         return _HELP[language]
-    text = text[header.end() :]
     if kind == "link":
         return _link(text, language)
     folded = _fold(text)
     if kind == "buy":
-        return _buy_precise(folded, language) if precise else _buy(folded, language)
-    if precise:
-        return _send_precise(text, folded, grammar, language)
-    return _send(text, folded, grammar, language)
+        return _buy_precise(folded, language)
+    return _send_precise(text, folded, grammar, language)
+
+
+def _is_currency(word: str | None) -> bool:
+    return word is not None and _fold(word) in _CURRENCY_WORDS
 
 
 def parse(text: str, service_handle: str) -> Command:
     """Read one post addressed (or not) to ``service_handle`` (``payez``, ``@Payez``, or
     ``payez@piaille.fr`` on the fediverse)."""
     grammar = _grammar(service_handle)
-    header = grammar.header.match(text)
-    if header is None:
+    whole = grammar.command.match(text)
+    if whole is None:
         return _NONE
-    return _finish(text, header, grammar)
+    # The groups in the order the expression defines them (a test checks it).
+    service, verb, payee_first, _, units, frac, payee, word, memo, joined, foreign, no_amount = (
+        whole.groups()
+    )
+    forms = grammar.service_forms
+    # The service and verb as people usually type them, before the general look-up.
+    entry = _VERBS.get(verb) if service in forms else None
+    if entry is None:
+        entry = _verb(service, verb, grammar)
+        if entry is None:
+            return _NONE
+    kind, language = entry
+    # What the expression read settles the command, or the reference reading decides.
+    if units is not None:
+        cents = int(units) * 100 + (_FRACTION_CENTS[frac] if frac else 0)
+        recipient = payee or payee_first
+        if recipient is not None:
+            recipient = recipient.lower()
+            if kind == "send" and cents > 0 and recipient not in forms:
+                if joined is not None:
+                    if payee is not None:
+                        return _ERRORS[RECIPIENTS_MULTIPLE, language]
+                elif payee is not None or not _is_currency(word):
+                    if whole.end() != len(text):
+                        memo = _memo(text[whole.end() :], grammar)
+                    return SendCommand(_euros(cents), recipient, memo, language)
+        elif kind == "buy" and cents > 0 and joined is None and not _is_currency(word):
+            return BuyCommand(_euros(cents), language)
+    elif kind == "help":
+        return _HELP[language]
+    elif foreign is not None and kind in ("send", "buy"):
+        return _ERRORS[CURRENCY_UNSUPPORTED, language]
+    elif no_amount is not None and kind == "buy":
+        return _BUY_WITHOUT_AMOUNT[language]
+    return _finish(text[whole.end("verb") :], kind, language, grammar)
 
 
 def _parse_precise(text: str, service_handle: str) -> Command:
-    """``parse`` without the fast paths: the reference the fast paths must agree with."""
+    """``parse`` without the whole-command expression: the reference it must agree with."""
     grammar = _grammar(service_handle)
     header = grammar.header.match(text)
-    return _NONE if header is None else _finish(text, header, grammar, precise=True)
+    if header is None:
+        return _NONE
+    entry = _verb(header.group("svc"), header.group("verb"), grammar)
+    if entry is None:
+        return _NONE
+    return _finish(text[header.end() :], *entry, grammar)
 
 
 def parse_many(texts: Iterable[str], service_handle: str) -> list[Command]:
     """``[parse(text, service_handle) for text in texts]``, for a stream of posts: the grammar
-    is looked up once and the header is the only work done on posts that are not commands."""
+    is looked up once, and the header and its verb are the only work done on posts that are not
+    commands."""
     grammar = _grammar(service_handle)
-    match = grammar.header.match
-    none = _NONE
-    return [
-        none if (header := match(text)) is None else _finish(text, header, grammar)
-        for text in texts
-    ]
+    header = grammar.header.match
+    read: list[Command] = []
+    for text in texts:
+        found = header(text)
+        if found is None or _verb(found["svc"], found["verb"], grammar) is None:
+            read.append(_NONE)
+        else:
+            read.append(parse(text, service_handle))
+    return read
 
 
 def is_addressed_to_service(text: str, service_handle: str) -> bool:
