@@ -279,6 +279,10 @@ def people_commands(draw: st.DrawFn) -> str:
 @example("@payez paie @bob €12 euros", "payez")
 @example("@payez envoie 12,50 000 € à @bob", "payez")
 @example("@payez envoie 5 € à @a.\u212a", "payez")
+@example("@payez #envoyer 0EUR @alice", "payez")
+@example("@payez paie @bob 0 dollars", "payez")
+@example("@payez paie @payez 0 €", "payez")
+@example("@shop @payez buy 0 € et @bob", "payez")
 def test_the_whole_command_expression_agrees_with_the_reference_reading(
     text: str, service: str
 ) -> None:

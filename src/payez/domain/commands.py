@@ -592,15 +592,19 @@ def parse(text: str, service_handle: str) -> Command:
         recipient = payee or payee_first
         if recipient is not None:
             recipient = recipient.lower()
-            if kind == "send" and cents > 0 and recipient not in forms:
+            if kind == "send" and recipient not in forms:
                 if joined is not None:
-                    if payee is not None:
+                    if payee is not None and cents > 0:
                         return _ERRORS[RECIPIENTS_MULTIPLE, language]
                 elif payee is not None or not _is_currency(word):
+                    if cents == 0:  # refused as soon as it is read, as the reference does
+                        return _ERRORS[AMOUNT_INVALID, language]
                     if whole.end() != len(text):
                         memo = _memo(text[whole.end() :], grammar)
                     return SendCommand(_euros(cents), recipient, memo, language)
-        elif kind == "buy" and cents > 0 and joined is None and not _is_currency(word):
+        elif kind == "buy" and joined is None and not _is_currency(word):
+            if cents == 0:
+                return _ERRORS[AMOUNT_INVALID, language]
             return BuyCommand(_euros(cents), language)
     elif kind == "help":
         return _HELP[language]
