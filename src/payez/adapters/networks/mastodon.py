@@ -336,26 +336,41 @@ class MastodonNetwork:
         return str(status["id"])
 
     def _post_status(self, form: Mapping[str, str], idempotency_key: str) -> Mapping[str, Any]:
-        try:
-            response = self._session.post(
+        # An answer cut off on its way raises NetworkUnavailable: the status may exist; sent
+        # again, its key finds it.
+        status: Mapping[str, Any] = _json(
+            self._call(
+                "POST",
                 f"{self._base}/api/v1/statuses",
                 data=dict(form),
-                headers={
-                    "Authorization": f"Bearer {self._token}",
-                    "Idempotency-Key": idempotency_key,
-                },
+                headers={"Idempotency-Key": idempotency_key},
+            )
+        )
+        return status
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """One request with the service's token, its failures told as Mastodon.py's are (see
+        :meth:`_errors`)."""
+        try:
+            response = self._session.request(
+                method,
+                url,
+                headers={"Authorization": f"Bearer {self._token}", **(headers or {})},
                 timeout=self._request_timeout,
+                **kwargs,
             )
         except requests.RequestException as exc:
             raise NetworkUnavailable(_describe(exc)) from exc
         code = response.status_code
         if code < 400:
-            try:
-                status: Mapping[str, Any] = response.json()
-            except ValueError as exc:
-                # Cut off on its way: the status may exist; sent again, its key finds it.
-                raise NetworkUnavailable(f"not JSON: {response.text[:200]!r}") from exc
-            return status
+            return response
         message = f"Mastodon API returned error {code} {response.text[:200]}"
         if code == 429:
             raise RateLimited(message, reset_at=_reset_at(response.headers))
@@ -388,14 +403,28 @@ class MastodonNetwork:
     # -- mentions ----------------------------------------------------------------------------------
 
     def fetch_mentions(self, cursor: str | None, limit: int = 40) -> MentionPage:
+        # Read as plain JSON, not through Mastodon.py: it casts every field of every notification
+        # (each string tried as a date), so a backfill after a burst of posts took seconds of CPU
+        # (a listener reconnecting, or the poll, held up the process meanwhile).
         notifications: list[Mapping[str, Any]] = []
-        with self._errors():
-            # min_id pages forward from the cursor: each page is the next `limit` notifications
-            # after it (served newest first), and the "prev" link moves on to newer ones.
-            page = self._api.notifications(types=["mention"], min_id=cursor or "0", limit=limit)
-            while page:
-                notifications.extend(page)
-                page = self._api.fetch_previous(page)
+        # min_id pages forward from the cursor: each page is the next `limit` notifications
+        # after it (served newest first), and the "prev" link moves on to newer ones.
+        url: str | None = f"{self._base}/api/v1/notifications"
+        params: dict[str, str | int] | None = {
+            "types[]": "mention",
+            "min_id": cursor or "0",
+            "limit": limit,
+        }
+        while url is not None:
+            response = self._call("GET", url, params=params)
+            page = _json(response)
+            if not isinstance(page, list):
+                raise NetworkError(f"not a list of notifications: {str(page)[:200]!r}")
+            if not page:
+                break
+            notifications.extend(page)
+            url = response.links.get("prev", {}).get("url")
+            params = None  # the link carries them
         newest = cursor
         posts: list[Post] = []
         for notification in sorted(notifications, key=lambda n: _id_key(str(n["id"]))):
@@ -527,6 +556,14 @@ def _reset_at(headers: Mapping[str, str]) -> datetime | None:
         with contextlib.suppress(TypeError, ValueError):
             reset += datetime.now(UTC) - parsedate_to_datetime(served)
     return reset
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        # Cut off on its way (or from a proxy in trouble): worth trying again.
+        raise NetworkUnavailable(f"not JSON: {response.text[:200]!r}") from exc
 
 
 def _status(exc: MastodonError) -> int | None:

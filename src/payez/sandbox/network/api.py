@@ -31,10 +31,11 @@ from payez.sandbox.network.entities import Json, Renderer
 from payez.sandbox.network.errors import SandboxInvalid, SandboxNotFound
 from payez.sandbox.network.statuses import (
     MAX_CHARACTERS,
+    Published,
     delete_status,
     edit_status,
     existing_for_key,
-    post_status,
+    publish_status,
     reblog_status,
     unreblog_status,
     visible_status,
@@ -260,12 +261,12 @@ async def create_status(request: Request) -> Json:
     in_reply_to_id = params.get_id("in_reply_to_id")
     quote_of_id = params.get_id("quoted_status_id") or params.get_id("quote_id")
 
-    def post(conn: sa.Connection) -> tuple[int, int]:
+    def post(conn: sa.Connection) -> tuple[int, Published]:
         me = 0
         try:
             with conn.begin():
                 me = signed_in_user_on(conn, token)
-                return me, post_status(
+                return me, publish_status(
                     conn,
                     me,
                     text,
@@ -283,16 +284,25 @@ async def create_status(request: Request) -> Json:
             existing = existing_for_key(conn, me, key)
         if existing is None:
             raise SandboxInvalid("conflicting request") from None
-        return me, existing
+        return me, Published(existing)
 
     def work() -> Json:
         # One trip to the thread pool and one pooled connection for the whole request (each trip
         # is a hand-over between threads, each check-out a ping); rendered once committed, in a
         # transaction of its own, as the writers' lock is held to the commit.
         with ctx.engine.connect() as conn:
-            me, status_id = post(conn)
+            if conn.dialect.name == "postgresql":
+                # There a status is published by one statement that takes the writers' lock
+                # (see ``post_status``): in autocommit it commits as it ends, inside the
+                # database, so the lock is never held across a round trip to this process. On a
+                # busy process that trip includes waiting for the GIL, and every writer of the
+                # network queued behind it: the lock's time bounded the sandbox's posts/s.
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+            me, published = post(conn)
             with conn.begin():
-                return _render_status(conn, ctx, status_id, me)
+                if published.row is None:  # an earlier post with the same idempotency key
+                    return _render_status(conn, ctx, published.status_id, me)
+                return Renderer(conn, ctx.urls, me).new_status(published.row, published.mentioned)
 
     return await run_in_threadpool(work)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,13 +179,30 @@ class Renderer:
             )
         people = {int(row.account_id) for row in rows}
         people.update(account for accounts in mentioned.values() for account in accounts)
-        missing = sorted(people - self._accounts.keys())
+        self._load_accounts(people)
+        self._known(" ".join(str(row.text) for row in rows))
+
+    def _load_accounts(self, people: Iterable[int]) -> None:
+        missing = sorted(set(people) - self._accounts.keys())
         if missing:
             for account in self.conn.execute(
                 sa.select(tables.accounts).where(tables.accounts.c.id.in_(missing))
             ):
                 self._accounts[int(account.id)] = account
-        self._known(" ".join(str(row.text) for row in rows))
+
+    def new_status(self, row: sa.Row[tuple[object, ...]], mentioned: Mapping[str, int]) -> Json:
+        """A status just posted, shown from what posting it read (``mentioned``: the accounts
+        it mentions, username → id) and one query for the accounts shown, where :meth:`status`
+        takes seven. Like Mastodon's answer to a post, it has no boosts or replies yet."""
+        status_id = int(row.id)
+        self._mentioned[status_id] = sorted(set(mentioned.values()))
+        self._counted[status_id] = (0, 0)
+        # Posting looked these names up: they exist, spelled so. Others the text names are
+        # looked up as usual.
+        self._known_usernames.update({name.lower(): name for name in mentioned})
+        self._looked_up.update(name.lower() for name in mentioned)
+        self._load_accounts([int(row.account_id), *mentioned.values()])
+        return self.status(row)
 
     def status(self, row: sa.Row[tuple[object, ...]], *, with_source: bool = False) -> Json:
         status_id = int(row.id)

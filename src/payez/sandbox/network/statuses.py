@@ -5,14 +5,15 @@ does; PostgreSQL takes an advisory lock): ids then become visible in increasing 
 reader that polls "id greater than the last one I saw" — the streaming API, or a client paging
 with ``since_id`` — never skips a row committed late with a smaller id. On PostgreSQL a post is
 published in one statement, lock included, so the lock is held for that statement and the
-commit only.
+commit only (none at all in autocommit, as the API posts).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -172,6 +173,17 @@ def visible_status(
     return status
 
 
+@dataclass(frozen=True)
+class Published:
+    """A status posted. ``row`` is the new status as stored and ``mentioned`` the accounts it
+    mentions (username → id), so that it can be shown without reading them again; ``row`` is
+    None when an earlier status with the same idempotency key was returned instead."""
+
+    status_id: int
+    row: sa.Row[tuple[object, ...]] | None = None
+    mentioned: Mapping[str, int] = field(default_factory=dict)
+
+
 def post_status(
     conn: sa.Connection,
     account_id: int,
@@ -188,10 +200,34 @@ def post_status(
     With an ``idempotency_key`` already used by this account, returns the first status' id and
     writes nothing (the caller retries after a unique-key race, see :func:`existing_for_key`).
     """
+    return publish_status(
+        conn,
+        account_id,
+        text,
+        now,
+        visibility=visibility,
+        in_reply_to_id=in_reply_to_id,
+        quote_of_id=quote_of_id,
+        idempotency_key=idempotency_key,
+    ).status_id
+
+
+def publish_status(
+    conn: sa.Connection,
+    account_id: int,
+    text: str,
+    now: datetime,
+    *,
+    visibility: str = "public",
+    in_reply_to_id: int | None = None,
+    quote_of_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> Published:
+    """:func:`post_status`, with the new status' row and the accounts it mentions."""
     if idempotency_key:
         existing = existing_for_key(conn, account_id, idempotency_key)
         if existing is not None:
-            return existing
+            return Published(existing)
     if not text.strip():
         raise SandboxInvalid("text can't be blank")
     if len(text) > MAX_CHARACTERS:
@@ -224,12 +260,12 @@ def post_status(
         "created_at": now,
     }
     if conn.dialect.name == "postgresql":
-        return _publish_in_one_statement(conn, status, list(mentioned.values()), notified)
-    status_id = int(
-        conn.execute(
-            tables.statuses.insert().values(**status).returning(tables.statuses.c.id)
-        ).scalar_one()
-    )
+        row = _publish_in_one_statement(conn, status, list(mentioned.values()), notified)
+        return Published(int(row.id), row, mentioned)
+    row = conn.execute(
+        tables.statuses.insert().values(**status).returning(*tables.statuses.c)
+    ).one()
+    status_id = int(row.id)
     if mentioned:
         conn.execute(
             tables.mentions.insert().values(
@@ -251,15 +287,18 @@ def post_status(
                 ]
             )
         )
-    return status_id
+    return Published(status_id, row, mentioned)
 
 
+# The new status' columns, in the order of ``tables.statuses`` (which the result is read as).
+_STATUS_COLUMNS = ", ".join(column.name for column in tables.statuses.c)
 # The lock, the status, its mentions and notifications in one round trip: the lock is held to
 # the commit and every writer of the network waits on it, so each round trip under it counts
-# once per post for the whole network. ``locked`` is volatile, so it runs before the insert
-# draws its id.
-_PUBLISH = sa.text(
-    """
+# once per post for the whole network (the API posts in autocommit: no round trip under it at
+# all). ``locked`` is volatile, so it runs before the insert draws its id.
+_PUBLISH = (
+    sa.text(
+        f"""
     WITH locked AS (SELECT pg_advisory_xact_lock(:lock_key)),
     status AS (
         INSERT INTO sandbox_statuses (account_id, text, visibility, in_reply_to_id,
@@ -267,7 +306,7 @@ _PUBLISH = sa.text(
         SELECT :account_id, :text, :visibility, :in_reply_to_id, :in_reply_to_account_id,
             :quote_of_id, :idempotency_key, :created_at
         FROM locked
-        RETURNING id
+        RETURNING {_STATUS_COLUMNS}
     ),
     mentioned AS (
         INSERT INTO sandbox_mentions (status_id, account_id)
@@ -281,14 +320,18 @@ _PUBLISH = sa.text(
         FROM status, unnest(CAST(:notified AS bigint[]), CAST(:kinds AS text[]))
             AS notified(account_id, type)
     )
-    SELECT id FROM status
+    SELECT * FROM status
     """
-).bindparams(
-    sa.bindparam("created_at", type_=tables.statuses.c.created_at.type),
-    sa.bindparam("in_reply_to_id", type_=sa.BigInteger()),
-    sa.bindparam("in_reply_to_account_id", type_=sa.BigInteger()),
-    sa.bindparam("quote_of_id", type_=sa.BigInteger()),
-    sa.bindparam("idempotency_key", type_=sa.String()),
+    )
+    .bindparams(
+        sa.bindparam("created_at", type_=tables.statuses.c.created_at.type),
+        sa.bindparam("in_reply_to_id", type_=sa.BigInteger()),
+        sa.bindparam("in_reply_to_account_id", type_=sa.BigInteger()),
+        sa.bindparam("quote_of_id", type_=sa.BigInteger()),
+        sa.bindparam("idempotency_key", type_=sa.String()),
+    )
+    # The new row comes back whole, read as the table's columns: the API shows it from there.
+    .columns(*tables.statuses.c)
 )
 
 
@@ -297,19 +340,17 @@ def _publish_in_one_statement(
     status: dict[str, object],
     mentioned: list[int],
     notified: list[tuple[int, str]],
-) -> int:
-    return int(
-        conn.execute(
-            _PUBLISH,
-            {
-                **status,
-                "lock_key": _WRITE_LOCK_KEY,
-                "mentioned": mentioned,
-                "notified": [aid for aid, _kind in notified],
-                "kinds": [kind for _aid, kind in notified],
-            },
-        ).scalar_one()
-    )
+) -> sa.Row[tuple[object, ...]]:
+    return conn.execute(
+        _PUBLISH,
+        {
+            **status,
+            "lock_key": _WRITE_LOCK_KEY,
+            "mentioned": mentioned,
+            "notified": [aid for aid, _kind in notified],
+            "kinds": [kind for _aid, kind in notified],
+        },
+    ).one()
 
 
 def existing_for_key(conn: sa.Connection, account_id: int, idempotency_key: str) -> int | None:
