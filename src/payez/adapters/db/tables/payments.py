@@ -88,6 +88,10 @@ inbox = sa.Table(
     # A sender short of money whose card is being charged: waiting | funded | failed.
     sa.Column("funding", sa.String(16)),
     sa.Column("funding_cents", Cents),
+    # What the listener read in the post (domain/stored_commands.py) and with which grammar:
+    # the processor takes it instead of parsing again. Absent on rows other paths recorded.
+    sa.Column("parsed_command", sa.Text),
+    sa.Column("parsed_grammar", sa.String(400)),
     sa.UniqueConstraint("network", "original_id"),
     sa.Index("ix_inbox_unprocessed", "processed", "id"),
 )
