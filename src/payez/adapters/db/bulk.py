@@ -10,7 +10,7 @@ row reads back exactly as if SQLAlchemy had written it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -82,14 +82,16 @@ def _converted(column: list[Any], convert: Convert) -> list[Any]:
     return out
 
 
-def fetch_all(conn: Connection, sql: str, parameters: Sequence[Any]) -> list[Any]:
+def fetch_all(
+    conn: Connection, sql: str, parameters: Sequence[Any] | Mapping[str, Any]
+) -> list[Any]:
     """The rows of one read, straight from the driver, in the caller's transaction.
 
     For the hot path's reads of many rows: SQLAlchemy's row objects, its context and its
     compilation cost more than the statement itself (a batch's users: 4 ms through it, 0.6 ms
-    from the driver's cursor). ``sql`` is written in the driver's own parameter style (``?`` for
-    sqlite3, ``%s`` for psycopg); both drivers keep the statement prepared. Errors reach the
-    caller as SQLAlchemy's, as from any other statement (a lost race is still retried).
+    from the driver's cursor). ``sql`` is written in the driver's own parameter style (``?`` or
+    ``:name`` for sqlite3, ``%s`` for psycopg); both drivers keep the statement prepared. Errors
+    reach the caller as SQLAlchemy's, as from any other statement (a lost race is still retried).
     """
     raw: Any = conn.connection.driver_connection
     try:

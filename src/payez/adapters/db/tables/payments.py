@@ -124,7 +124,19 @@ payments = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.CheckConstraint("amount_cents IS NULL OR amount_cents > 0", name="amount_positive"),
-    sa.Index("ix_payments_sender_created", "sender_user_id", "created_at"),
+    # Every column the senders' history reads (adapters/db/sender_history.py), so that it is
+    # answered from the index alone: a batch of 500 reads about 8,000 of its senders' payments,
+    # each otherwise one more lookup in the table (SQLite: the query 2.5 times slower).
+    sa.Index(
+        "ix_payments_sender_created",
+        "sender_user_id",
+        "created_at",
+        "state",
+        "amount_cents",
+        "confirm_reason",
+        "recipient_user_id",
+        "recipient_account_id",
+    ),
     sa.Index("ix_payments_recipient_created", "recipient_user_id", "created_at"),
     sa.Index("ix_payments_state_claim", "state", "claim_expires_at"),
     sa.Index("ix_payments_recipient_account", "network", "recipient_account_id"),
