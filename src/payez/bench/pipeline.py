@@ -37,6 +37,7 @@ from payez.service.context import ServiceContext
 from payez.service.load_wallet import load_wallet
 from payez.service.open_account import open_user
 from payez.service.process_inbox import process_inbox, process_until_empty
+from payez.service.record_posts import parsed_columns
 
 Database = Literal["sqlite", "postgres"]
 NETWORK = "bench"
@@ -89,13 +90,17 @@ def _users(ctx: ServiceContext, count: int) -> str:
 
 
 def _posts(
-    commands: int, users: int, tag: str, run: str, seed: int, now: datetime
+    commands: int, users: int, tag: str, run: str, seed: int, now: datetime, service_handle: str
 ) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     rows = []
     for n in range(commands):
         sender, recipient = rng.sample(range(users), 2)
         cents = rng.randint(50, 3000)
+        text = f"@payez envoie {cents // 100},{cents % 100:02d}€ à @user{recipient} merci"
+        # Parsed and stored as the listener records a post: the processor then reads the
+        # stored command, as it does in service.
+        _command, parsed = parsed_columns(text, service_handle)
         rows.append(
             {
                 "network": NETWORK,
@@ -103,7 +108,7 @@ def _posts(
                 "post_id": f"{tag}-{run}-{n}",
                 "author_id": f"bench:{tag}:{sender}",
                 "author_handle": f"user{sender}",
-                "text": f"@payez envoie {cents // 100},{cents % 100:02d}€ à @user{recipient} merci",
+                "text": text,
                 "posted_at": now,
                 "seen_at": now,
                 "in_reply_to_id": None,
@@ -113,13 +118,14 @@ def _posts(
                 "visibility": "public",
                 "edited": False,
                 "processed": False,
+                **parsed,
             }
         )
     return rows
 
 
 def _record(ctx: ServiceContext, commands: int, users: int, tag: str, run: str, seed: int) -> None:
-    rows = _posts(commands, users, tag, run, seed, ctx.now())
+    rows = _posts(commands, users, tag, run, seed, ctx.now(), ctx.service_handle(NETWORK))
     with ctx.engine.begin() as conn:
         for start in range(0, len(rows), 5000):
             inbox_repo.record(conn, rows[start : start + 5000])
@@ -240,7 +246,15 @@ def run_open_loop(
         for index, rate in enumerate(rates):
             offered = None if isinstance(rate, str) else rate  # the one word is SATURATION
             count = saturation_commands if offered is None else int(offered * seconds)
-            posts = _posts(count, users, tag, f"o{index}", seed=index, now=datetime.now(UTC))
+            posts = _posts(
+                count,
+                users,
+                tag,
+                f"o{index}",
+                seed=index,
+                now=datetime.now(UTC),
+                service_handle=ctx.service_handle(NETWORK),
+            )
             stop, out = spawn.Event(), spawn.Queue()
             readies = [spawn.Event() for _ in range(workers)]
             processes = [

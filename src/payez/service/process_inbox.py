@@ -61,6 +61,7 @@ from payez.domain.policy import (
     over_order_limit,
     refusal_for_amount,
 )
+from payez.domain.stored_commands import stored_command
 from payez.ports.network import NetworkAccount
 from payez.service import webhook_events
 from payez.service.context import ServiceContext
@@ -124,7 +125,7 @@ class _Batch:
         networks = {row.network for row in self.rows}
         handles = {network: self.ctx.service_handle(network) for network in networks}
         self.handles = handles
-        commands = [(row, parse(row.text, handles[row.network])) for row in self.rows]
+        commands = [(row, _command(row, handles[row.network])) for row in self.rows]
         self._load_context(commands)
         decisions = [self._decide(row, command) for row, command in commands]
         self._move_money(decisions)
@@ -521,6 +522,15 @@ class _Batch:
                 contacts=_contacts(decisions),
             )
         inbox_repo.mark_processed(self.conn, [d.row.id for d in decisions])
+
+
+def _command(row: InboxRow, service_handle: str) -> Command:
+    """What the post reads as: as the listener read it when it recorded the post, else parsed
+    now (a row recorded before the parse was stored, by another path, or by another grammar:
+    the stored parse is taken only when made by the grammar in force, so either way the
+    decision is the same)."""
+    stored = stored_command(row.parsed_command, row.parsed_grammar, service_handle)
+    return parse(row.text, service_handle) if stored is None else stored
 
 
 def _heard_donation(d: Decision) -> bool:

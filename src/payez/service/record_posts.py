@@ -3,6 +3,9 @@
 Recording happens before anything else: a post in the inbox will be decided even if every
 process crashes right after. The recipient of a send command is resolved to its immutable
 account id here, once, so that a later change of handle cannot redirect the money.
+
+Each post is parsed here once, and what was read is recorded with it (``parsed_command``,
+``parsed_grammar``): the processor takes it back instead of parsing the post again.
 """
 
 from __future__ import annotations
@@ -13,14 +16,21 @@ from typing import Any
 
 from payez.adapters.db import cursors
 from payez.adapters.db import inbox as inbox_repo
-from payez.domain.commands import SendCommand, parse
+from payez.domain.commands import Command, SendCommand, parse
+from payez.domain.stored_commands import command_to_stored, grammar_stamp
 from payez.ports.network import NetworkError, Post, SocialNetwork
 from payez.service.context import ServiceContext
 
 
-def recipient_account_id(post: Post, network: SocialNetwork) -> str | None:
-    """The immutable id of a send command's recipient: from the post's mentions, else a lookup."""
-    command = parse(post.text, network.service_account.handle)
+def recipient_account_id(
+    post: Post, network: SocialNetwork, command: Command | None = None
+) -> str | None:
+    """The immutable id of a send command's recipient: from the post's mentions, else a lookup.
+
+    ``command`` is what the post reads as, when the caller already parsed it.
+    """
+    if command is None:
+        command = parse(_without_nul(post.text), network.service_account.handle)
     if not isinstance(command, SendCommand):
         return None
     for mention in post.mentions:
@@ -39,7 +49,24 @@ def _without_nul(text: str) -> str:
     return text.replace("\x00", "")
 
 
-def inbox_row(post: Post, seen_at: datetime, recipient_id: str | None) -> dict[str, Any]:
+def parsed_columns(text: str, service_handle: str) -> tuple[Command, dict[str, str]]:
+    """What ``text`` (as the inbox stores it) reads as, and the inbox columns that keep it."""
+    command = parse(text, service_handle)
+    stored = {
+        "parsed_command": command_to_stored(command),
+        "parsed_grammar": grammar_stamp(service_handle),
+    }
+    return command, stored
+
+
+def inbox_row(
+    post: Post,
+    seen_at: datetime,
+    recipient_id: str | None,
+    parsed: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The inbox row of ``post``; ``parsed`` the columns of what it reads as
+    (:func:`parsed_columns`), None to let the processor parse it."""
     return {
         "network": post.network,
         "original_id": post.original_id,
@@ -56,7 +83,17 @@ def inbox_row(post: Post, seen_at: datetime, recipient_id: str | None) -> dict[s
         "visibility": post.visibility,
         "edited": post.edited_at is not None,
         "processed": False,
+        "parsed_command": parsed["parsed_command"] if parsed else None,
+        "parsed_grammar": parsed["parsed_grammar"] if parsed else None,
     }
+
+
+def _recorded(post: Post, network: SocialNetwork, seen_at: datetime) -> dict[str, Any]:
+    # The text parsed is the text stored (without NUL, which PostgreSQL text refuses): the
+    # stored command is then exactly what the processor would read from the row, and the
+    # recipient resolved is the one that command names.
+    command, parsed = parsed_columns(_without_nul(post.text), network.service_account.handle)
+    return inbox_row(post, seen_at, recipient_account_id(post, network, command), parsed)
 
 
 def record_posts(
@@ -68,7 +105,7 @@ def record_posts(
     make the listener read a page again, and the inbox's unique key makes that harmless.
     """
     now = ctx.now()
-    rows = [inbox_row(post, now, recipient_account_id(post, network)) for post in posts]
+    rows = [_recorded(post, network, now) for post in posts]
     if not rows and cursor is None:
         return 0
     with ctx.engine.begin() as conn:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
 
-from payez.adapters.db.sets import one_of
+from payez.adapters.db.bulk import fetch_all, result_converters
 from payez.adapters.db.tables.payments import inbox
 from payez.adapters.db.upsert import insert_ignoring_duplicates
 
@@ -34,14 +37,35 @@ class InboxRow:
     edited: bool
     funding: str | None = None
     funding_cents: int | None = None
+    # The command the listener read in the post, and the grammar it read it with
+    # (domain/stored_commands.py); None when the post was recorded otherwise.
+    parsed_command: str | None = None
+    parsed_grammar: str | None = None
 
 
 # The columns of an InboxRow, in its fields' order (so a row converts positionally).
 _COLUMNS = tuple(inbox.c[name] for name in InboxRow.__dataclass_fields__)
+_NAMES = ", ".join(column.name for column in _COLUMNS)
+# Not processed, and not parked while the sender's card is charged (see fund_from_card).
+_TAKE = (
+    f"SELECT {_NAMES} FROM inbox WHERE processed = {{false}} "
+    "AND (funding IS NULL OR funding != 'waiting') ORDER BY id LIMIT {limit}"
+)
+_TAKE_SQLITE = _TAKE.format(false="0", limit="?")
+_TAKE_POSTGRES = _TAKE.format(false="false", limit="%s") + " FOR UPDATE SKIP LOCKED"
+_MARK_SQLITE = "UPDATE inbox SET processed = 1 WHERE id IN (SELECT value FROM json_each(?))"
+_MARK_POSTGRES = "UPDATE inbox SET processed = true WHERE id = ANY(%s::bigint[])"
 
 
 def _inbox_row(row: Any) -> InboxRow:
     return InboxRow(*row)
+
+
+@lru_cache(maxsize=4)
+def _converters(dialect: Dialect) -> list[tuple[int, Callable[[Any], Any]]]:
+    """(position, converter) of the columns whose driver values need converting."""
+    converters = result_converters(_COLUMNS, dialect)
+    return [(n, convert) for n, convert in enumerate(converters) if convert is not None]
 
 
 def record(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -55,24 +79,26 @@ def take_unprocessed(conn: Connection, limit: int) -> list[InboxRow]:
     On PostgreSQL, ``SKIP LOCKED`` lets several processors share the inbox without waiting on
     each other; SQLite transactions are already serialised by ``BEGIN IMMEDIATE``.
     """
-    query = (
-        sa.select(*_COLUMNS)
-        .where(
-            inbox.c.processed == sa.false(),
-            # Parked posts wait for their sender's card charge (see fund_from_card).
-            sa.or_(inbox.c.funding.is_(None), inbox.c.funding != "waiting"),
-        )
-        .order_by(inbox.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return [_inbox_row(row) for row in conn.execute(query)]
+    postgres = conn.dialect.name == "postgresql"
+    # Read from the driver: SQLAlchemy's rows cost more than the statement (see fetch_all).
+    rows = fetch_all(conn, _TAKE_POSTGRES if postgres else _TAKE_SQLITE, (limit,))
+    converters = _converters(conn.dialect)
+    taken = []
+    for row in rows:
+        values = list(row)
+        for position, convert in converters:
+            values[position] = convert(values[position])
+        taken.append(InboxRow(*values))
+    return taken
 
 
 def mark_processed(conn: Connection, ids: Sequence[int]) -> None:
-    if ids:
-        conn.execute(inbox.update().where(one_of(conn, inbox.c.id, ids)).values(processed=True))
+    if not ids:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_MARK_POSTGRES, (list(ids),))
+    else:
+        conn.exec_driver_sql(_MARK_SQLITE, (json.dumps(list(ids)),))
 
 
 def unprocessed_count(conn: Connection) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from payez.adapters.db.bulk import fetch_all
 from payez.adapters.db.email_contacts import SWITCHES as EMAIL_SWITCHES
 from payez.adapters.db.sets import one_of
 from payez.adapters.db.tables.ledger import ledger_accounts
@@ -201,23 +204,65 @@ def follow_handles(conn: Connection, network: str, handles: dict[str, str]) -> i
     return len(changed)
 
 
+# The users query of the hot path, read from the driver (see bulk.fetch_all): one row per
+# linked account found, its columns in the order ``_linked_user`` reads them.
+_LINKED = (
+    "SELECT s.account_id, s.handle, u.id, u.kind, u.display_name, u.status, "
+    "u.identity_verified, u.organisation_verified, u.wallet_account_id, u.language, "
+    "u.hide_amount, u.card_customer_id, u.notify_received, u.email, u.email_verified_at, "
+    "u.has_webhooks, " + ", ".join(f"u.email_{name}" for name in EMAIL_SWITCHES) + " "
+    "FROM social_links s JOIN users u ON u.id = s.user_id WHERE s.network = {network} "
+)
+_LINKED_SQLITE = _LINKED.format(network="?") + (
+    "AND s.account_id IN (SELECT value FROM json_each(?))"
+)
+_LINKED_POSTGRES = _LINKED.format(network="%s") + "AND s.account_id = ANY(%s::text[])"
+# Every combination of the email switches, built once: most users share one or two.
+_WANTED: dict[tuple[bool, ...], frozenset[str]] = {
+    flags: frozenset(name for name, on in zip(EMAIL_SWITCHES, flags, strict=True) if on)
+    for flags in itertools.product((False, True), repeat=len(EMAIL_SWITCHES))
+}
+
+
+def _linked_user(row: Any) -> UserRow:
+    """A row of ``_LINKED`` as :func:`_user` reads the same columns by name."""
+    (_account, handle, user_id, kind, name, status, identity, organisation, wallet, language,
+     hide, card, notify, email, email_verified_at, webhooks, *switches) = row  # fmt: skip
+    return UserRow(
+        id=int(user_id),
+        kind=str(kind),
+        display_name=str(name),
+        status=str(status),
+        identity_verified=bool(identity),
+        organisation_verified=bool(organisation),
+        wallet_account_id=int(wallet),
+        language=str(language),
+        hide_amount=bool(hide),
+        card_customer_id=card,
+        notify_received=bool(notify),
+        email_contact=email if email_verified_at is not None and status != "closed" else None,
+        emails_wanted=_WANTED[tuple(bool(on) for on in switches)],
+        linked_handle=handle,
+        has_webhooks=bool(webhooks),
+    )
+
+
 def users_by_network_account(
     conn: Connection, network: str, account_ids: Iterable[str]
 ) -> dict[str, UserRow]:
-    """The users linked to these network accounts, keyed by the account's immutable id."""
+    """The users linked to these network accounts, keyed by the account's immutable id.
+
+    The hot path's lookup (every sender and recipient of a batch): read from the driver and
+    built positionally, at a sixth of what SQLAlchemy's rows and ``_user`` cost.
+    """
     ids = sorted(set(account_ids))
     if not ids:
         return {}
-    rows = conn.execute(
-        sa.select(
-            social_links.c.account_id,
-            social_links.c.handle.label("linked_handle"),
-            *_USER_COLUMNS,
-        )
-        .join(users, users.c.id == social_links.c.user_id)
-        .where(social_links.c.network == network, one_of(conn, social_links.c.account_id, ids))
-    )
-    return {str(r.account_id): _user(r) for r in rows}
+    if conn.dialect.name == "postgresql":
+        rows = fetch_all(conn, _LINKED_POSTGRES, (network, ids))
+    else:
+        rows = fetch_all(conn, _LINKED_SQLITE, (network, json.dumps(ids)))
+    return {str(row[0]): _linked_user(row) for row in rows}
 
 
 def store_handles(conn: Connection, network: str, handles: dict[str, str]) -> None:

@@ -88,6 +88,10 @@ inbox = sa.Table(
     # A sender short of money whose card is being charged: waiting | funded | failed.
     sa.Column("funding", sa.String(16)),
     sa.Column("funding_cents", Cents),
+    # What the listener read in the post (domain/stored_commands.py) and with which grammar:
+    # the processor takes it instead of parsing again. Absent on rows other paths recorded.
+    sa.Column("parsed_command", sa.Text),
+    sa.Column("parsed_grammar", sa.String(400)),
     sa.UniqueConstraint("network", "original_id"),
     sa.Index("ix_inbox_unprocessed", "processed", "id"),
 )
@@ -120,7 +124,19 @@ payments = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.CheckConstraint("amount_cents IS NULL OR amount_cents > 0", name="amount_positive"),
-    sa.Index("ix_payments_sender_created", "sender_user_id", "created_at"),
+    # Every column the senders' history reads (adapters/db/sender_history.py), so that it is
+    # answered from the index alone: a batch of 500 reads about 8,000 of its senders' payments,
+    # each otherwise one more lookup in the table (SQLite: the query 2.5 times slower).
+    sa.Index(
+        "ix_payments_sender_created",
+        "sender_user_id",
+        "created_at",
+        "state",
+        "amount_cents",
+        "confirm_reason",
+        "recipient_user_id",
+        "recipient_account_id",
+    ),
     sa.Index("ix_payments_recipient_created", "recipient_user_id", "created_at"),
     sa.Index("ix_payments_state_claim", "state", "claim_expires_at"),
     sa.Index("ix_payments_recipient_account", "network", "recipient_account_id"),
