@@ -67,7 +67,12 @@ def balance(engine: Engine, account: int) -> Balance:
 def test_system_accounts_exist_with_their_overdraft_rule(engine: Engine) -> None:
     assert {"card_funding", "claims_held", "payouts"} <= set(SYSTEM_ACCOUNTS)
     with engine.connect() as c:
-        rows = c.execute(text("SELECT code, no_overdraft, currency FROM ledger_accounts")).all()
+        rows = c.execute(
+            text(
+                "SELECT n.code, a.no_overdraft, a.currency FROM ledger_accounts a "
+                "JOIN ledger_account_names n ON n.account_id = a.id"
+            )
+        ).all()
     found = {code: (bool(no_overdraft), currency) for code, no_overdraft, currency in rows}
     assert found == {code: (not overdraft, "EUR") for code, overdraft in SYSTEM_ACCOUNTS.items()}
     with engine.begin() as c:

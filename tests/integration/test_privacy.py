@@ -203,6 +203,8 @@ def test_export_holds_every_row_about_the_user_and_nothing_private_of_others(
             ]
             if name == "users" or name == "ledger_accounts":
                 conditions.append(table.c.id == (me if name == "users" else wallet))
+            if name == "ledger_account_names":
+                conditions.append(table.c.account_id == wallet)
             if not conditions:
                 continue
             expected = {

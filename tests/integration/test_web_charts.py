@@ -12,7 +12,7 @@ import lxml.html
 import pytest
 import sqlalchemy as sa
 
-from payez.adapters.db.tables.ledger import ledger_accounts, ledger_transfers
+from payez.adapters.db.tables.ledger import ledger_account_names, ledger_transfers
 from payez.adapters.db.tables.payments import orders, payments, users
 from payez.domain.ledger import POSTING_MODES
 from payez.service.campaigns import campaign_progress, create_campaign
@@ -87,7 +87,8 @@ def ledger_between_members(web: WebWorld, wallet: int, after: int, upto: int) ->
     """(in, out): what the ledger posted between this wallet and other members' wallets in
     the transfers ``after < id <= upto`` (top-ups, payouts and money held for a claim are
     transfers with system accounts, which have a code)."""
-    member_wallets = sa.select(ledger_accounts.c.id).where(ledger_accounts.c.code.is_(None))
+    names = ledger_account_names
+    member_wallets = sa.select(names.c.account_id).where(names.c.code.is_(None))
     posted = sa.and_(
         ledger_transfers.c.mode.in_([m.value for m in POSTING_MODES]),
         ledger_transfers.c.id > after,

@@ -25,10 +25,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from payez.adapters.db.tables.ledger import ledger_accounts
+from payez.adapters.db.tables.ledger import ledger_account_names, ledger_accounts
 from payez.domain.ledger import (
     AccountState,
     AccountUnknown,
@@ -144,10 +145,14 @@ class SqlLedger:
         Money.zero(currency)  # refuses a malformed currency code
         statement = (
             ledger_accounts.insert()
-            .values(code=code, owner=owner, currency=currency, no_overdraft=no_overdraft)
+            .values(currency=currency, no_overdraft=no_overdraft)
             .returning(ledger_accounts.c.id)
         )
-        return int(self._connection.execute(statement).scalar_one())
+        account_id = int(self._connection.execute(statement).scalar_one())
+        self._connection.execute(
+            ledger_account_names.insert().values(account_id=account_id, code=code, owner=owner)
+        )
+        return account_id
 
     def open_accounts(
         self, count: int, *, currency: str = "EUR", no_overdraft: bool, owner: str | None = None
@@ -159,17 +164,19 @@ class SqlLedger:
         statement = ledger_accounts.insert().returning(
             ledger_accounts.c.id, sort_by_parameter_order=True
         )
-        rows = [
-            {"code": None, "owner": owner, "currency": currency, "no_overdraft": no_overdraft}
-            for _ in range(count)
-        ]
-        return [int(r[0]) for r in self._connection.execute(statement, rows)]
+        rows = [{"currency": currency, "no_overdraft": no_overdraft} for _ in range(count)]
+        ids = [int(r[0]) for r in self._connection.execute(statement, rows)]
+        self._connection.execute(
+            ledger_account_names.insert(),
+            [{"account_id": i, "code": None, "owner": owner} for i in ids],
+        )
+        return ids
 
     def account_id(self, code: str) -> int:
         """The id of the system account ``code``."""
-        statement = ledger_accounts.select().with_only_columns(ledger_accounts.c.id)
+        names = ledger_account_names
         found = self._connection.execute(
-            statement.where(ledger_accounts.c.code == code)
+            sa.select(names.c.account_id).where(names.c.code == code)
         ).scalar_one_or_none()
         if found is None:
             raise AccountUnknown(code)
@@ -436,6 +443,14 @@ WHERE r.pending_key IS NOT NULL AND (
 )
 ORDER BY r.id
 """
+_CHECK_NAMES = """
+SELECT a.id, 'has no names row' FROM ledger_accounts a
+WHERE NOT EXISTS (SELECT 1 FROM ledger_account_names n WHERE n.account_id = a.id)
+UNION ALL
+SELECT n.account_id, 'has names but no account' FROM ledger_account_names n
+WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = n.account_id)
+ORDER BY 1
+"""
 _CHECK_TRANSFERS = """
 SELECT key, amount, debit_account_id, credit_account_id, mode FROM ledger_transfers
 WHERE amount <= 0 OR debit_account_id = credit_account_id
@@ -489,6 +504,8 @@ def check_ledger(engine: Engine) -> LedgerReport:
             problems.append(f"transfer {key}: names a missing account ({debit} -> {credit})")
         for key, pending_key in rows(_CHECK_RESOLUTIONS):
             problems.append(f"transfer {key}: does not match the pending transfer {pending_key}")
+        for account_id, what in rows(_CHECK_NAMES):
+            problems.append(f"account {account_id}: {what}")
         for key, amount, debit, credit, mode in rows(_CHECK_TRANSFERS):
             problems.append(
                 f"transfer {key}: malformed (amount {amount}, {debit} -> {credit}, mode {mode})"

@@ -27,7 +27,11 @@ from payez.adapters.db.tables.campaigns import (
 )
 from payez.adapters.db.tables.card_charges import card_charges
 from payez.adapters.db.tables.emails import emails
-from payez.adapters.db.tables.ledger import ledger_accounts, ledger_transfers
+from payez.adapters.db.tables.ledger import (
+    ledger_account_names,
+    ledger_accounts,
+    ledger_transfers,
+)
 from payez.adapters.db.tables.link_codes import link_codes
 from payez.adapters.db.tables.listing_details import listing_details
 from payez.adapters.db.tables.merchant_api import (
@@ -195,6 +199,12 @@ SOURCES: tuple[Source, ...] = (
         lambda s: ledger_accounts.c.id == s.wallet_account_id,
         "pseudonymise",
         "your wallet's account stays in the ledger under the pseudonym",
+    ),
+    Source(
+        ledger_account_names,
+        lambda s: ledger_account_names.c.account_id == s.wallet_account_id,
+        "pseudonymise",
+        "your wallet's name in the ledger: its owner becomes the pseudonym",
     ),
     Source(
         ledger_transfers,
@@ -525,8 +535,8 @@ def close(conn: Connection, who: Subject, pseudonym: str, now: Any) -> None:
         )
     )
     conn.execute(
-        ledger_accounts.update()
-        .where(ledger_accounts.c.id == who.wallet_account_id)
+        ledger_account_names.update()
+        .where(ledger_account_names.c.account_id == who.wallet_account_id)
         .values(owner=f"user:{pseudonym}")
     )
     # Accounts a claim once opened and the user was handed: named after their handle.
@@ -539,8 +549,8 @@ def close(conn: Connection, who: Subject, pseudonym: str, now: Any) -> None:
         name = f"{pseudonym}-{row.id}"
         conn.execute(users.update().where(users.c.id == row.id).values(display_name=name))
         conn.execute(
-            ledger_accounts.update()
-            .where(ledger_accounts.c.id == row.wallet_account_id)
+            ledger_account_names.update()
+            .where(ledger_account_names.c.account_id == row.wallet_account_id)
             .values(owner=f"user:{name}")
         )
 

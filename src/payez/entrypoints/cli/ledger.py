@@ -79,33 +79,42 @@ def bench_ledger(
         list[int] | None, typer.Option("--batch", help="Batch sizes (repeatable).")
     ] = None,
     runs: Annotated[int, typer.Option(help="Runs per case: the median counts.")] = 1,
+    baseline_accounts: Annotated[
+        int | None, typer.Option(help="Accounts of the baseline (default: --accounts).")
+    ] = None,
 ) -> None:
     """Transfers per second: one per transaction and batches of 100 and 1000; batched figures
     also read as a ratio to the baseline (``payez bench baseline``) of the same run."""
     from payez.bench.baseline import run_baseline_bench
-    from payez.bench.stats import repeated, with_ratio
+    from payez.bench.stats import Row, median_row, with_ratio
 
     if db not in ("sqlite", "postgres"):
         raise typer.BadParameter("--db must be sqlite or postgres")
     chosen: Literal["sqlite", "postgres"] = "sqlite" if db == "sqlite" else "postgres"
     sizes = tuple(batch) if batch else BATCH_SIZES
-    rows = repeated(
-        runs,
-        lambda: results_json(
+    batched = tuple(size for size in sizes if size >= 100)
+    by_case: dict[tuple[object, ...], list[Row]] = {}
+    # Ledger and baseline runs alternate, so that both meet the same machine (other loads come
+    # and go over minutes); the baseline moves money between as many accounts as the ledger
+    # does, since how many pages a batch dirties grows with the accounts it spreads over.
+    for _ in range(max(1, runs)):
+        measured = results_json(
             run_ledger_bench(
                 chosen, database_url, accounts=accounts, transfers=transfers, batch_sizes=sizes
             )
-        )["results"],
-        key=lambda r: (r["batch"], r["distribution"]),
-        main="transfers_per_s",
-    )
-    batched = tuple(size for size in sizes if size >= 100)
-    baseline = repeated(
-        runs,
-        lambda: run_baseline_bench(chosen, database_url, batch_sizes=batched) if batched else [],
-        key=lambda r: r["batch"],
-        main="commands_per_s",
-    )
+        )["results"]
+        for row in measured:
+            by_case.setdefault(("ledger", row["batch"], row["distribution"]), []).append(row)
+        if batched:
+            for row in run_baseline_bench(
+                chosen,
+                database_url,
+                users=baseline_accounts if baseline_accounts is not None else accounts,
+                batch_sizes=batched,
+            ):
+                by_case.setdefault(("baseline", row["batch"]), []).append(row)
+    rows = [median_row(r, "transfers_per_s") for k, r in by_case.items() if k[0] == "ledger"]
+    baseline = [median_row(r, "commands_per_s") for k, r in by_case.items() if k[0] == "baseline"]
     rows = baseline + with_ratio(rows, baseline, "transfers_per_s")
     if as_json:
         typer.echo(json.dumps({"results": rows}))

@@ -1,8 +1,10 @@
-"""The ledger tables: accounts with their running balances, and the append-only transfers.
+"""The ledger tables: accounts with their running balances, their names, and the append-only
+transfers.
 
-Must match migration ``0002_ledger``. Balances are ``credits - debits`` in integer cents of the
-account's currency; the database refuses a no-overdraft account whose available balance
-(``posted - pending_out``) would go below zero, whatever code writes to it.
+Must match migrations ``0002_ledger`` and ``0032_ledger_account_names``. Balances are
+``credits - debits`` in integer cents of the account's currency; the database refuses a
+no-overdraft account whose available balance (``posted - pending_out``) would go below zero,
+whatever code writes to it.
 """
 
 from __future__ import annotations
@@ -14,30 +16,43 @@ from payez.adapters.db.tables.columns import Timestamp
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
+# Only what a transfer reads or writes: every batch rewrites the rows of the accounts it
+# touches, and the narrower they are, the fewer pages it dirties (on SQLite each dirty page is
+# written to the WAL at commit). An account's names live in ``ledger_account_names``.
 ledger_accounts = sa.Table(
     "ledger_accounts",
     metadata,
     sa.Column("id", Id, sa.Identity(), primary_key=True),
-    # System accounts have a code ("card_funding", ...); user wallets have an owner instead.
-    sa.Column("code", sa.String(64), nullable=True, unique=True),
-    sa.Column("owner", sa.String(200), nullable=True),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("no_overdraft", sa.Boolean(), nullable=False),
     sa.Column("posted", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("pending_out", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("pending_in", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column(
-        "created_at",
-        Timestamp,
-        nullable=False,
-        server_default=sa.text("CURRENT_TIMESTAMP"),
-    ),
     sa.CheckConstraint("NOT no_overdraft OR posted - pending_out >= 0", name="no_overdraft"),
     sa.CheckConstraint("pending_out >= 0 AND pending_in >= 0", name="pending_not_negative"),
     sa.CheckConstraint("length(currency) = 3", name="currency_code"),
     # Room on each page for the new row version: balance updates stay heap-only (HOT), with
     # no index to touch.
     postgresql_with={"fillfactor": 50},
+)
+
+# One row per account, written when it is opened and (the owner) when its user is
+# pseudonymised; transfers never touch it. No foreign key, as for the transfers: the ledger
+# writes both rows in one transaction, accounts are never deleted, and ``check_ledger``
+# reports an account without its names.
+ledger_account_names = sa.Table(
+    "ledger_account_names",
+    metadata,
+    sa.Column("account_id", Id, primary_key=True, autoincrement=False),
+    # System accounts have a code ("card_funding", ...); user wallets have an owner instead.
+    sa.Column("code", sa.String(64), nullable=True, unique=True),
+    sa.Column("owner", sa.String(200), nullable=True),
+    sa.Column(
+        "created_at",
+        Timestamp,
+        nullable=False,
+        server_default=sa.text("CURRENT_TIMESTAMP"),
+    ),
 )
 
 ledger_transfers = sa.Table(
