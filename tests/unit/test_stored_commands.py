@@ -3,7 +3,9 @@ read by the grammar in force."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,49 @@ def test_a_damaged_form_is_parsed_again(damaged: str) -> None:
 def test_a_malformed_amount_is_parsed_again() -> None:
     damaged = '["send","fr",12.5,"EUR","bob",null]'
     assert stored_command(damaged, grammar_stamp("payez"), "payez") is None
+
+
+# What the grammar of GRAMMAR_VERSION reads from the posts below, as a digest. Stored parses
+# are trusted while the version is unchanged, so a change to what ``parse`` returns must raise
+# the version: this test fails until it does (and the digest is recorded for the new version).
+GRAMMAR_DIGESTS: dict[int, str] = {
+    1: "13d1231bcc404a5ea218ff3263dd87286fc185203e4446578e2851c6a84fb7db",
+}
+
+
+def _posts_read_by_the_grammar() -> list[str]:
+    rng = random.Random(2014)
+    amounts = ("12,50 €", "12.50€", "€12", "12 euros", "0 €", "-5 €", "1 000 €", "251 €", "5$")
+    forms = (
+        "@payez envoie {a} à @{w} {m}",
+        "@payez paie @{w} {a} {m}",
+        "@payez send {a} to @{w} and @carol",
+        "@payez: donne {a} @{w}",
+        "@shop @payez j'achète {a}",
+        "@shop @payez buy",
+        "@payez aide",
+        "@payez ?",
+        "@{w} envoie {a} à @payez",
+        "@payez lier ABCD-1234",
+    )
+    memos = ("", "merci !", "#payez le kebab", "for lunch € @x", "\u202egpj.exe")
+    posts = list(TEXTS)
+    for _ in range(3_000):
+        post = rng.choice(forms).format(
+            a=rng.choice(amounts),
+            w=rng.choice(("alice", "Bob_92", "mat@piaille.fr")),
+            m=rng.choice(memos),
+        )
+        posts.append(post.upper() if rng.random() < 0.1 else post)
+    return posts
+
+
+def test_what_the_grammar_reads_is_the_version_stored_parses_carry() -> None:
+    read = "\n".join(
+        command_to_stored(parse(post, "payez")) for post in _posts_read_by_the_grammar()
+    )
+    digest = hashlib.sha256(read.encode()).hexdigest()
+    assert GRAMMAR_DIGESTS.get(GRAMMAR_VERSION) == digest, (
+        "parse reads some posts otherwise than the grammar stored parses carry: raise "
+        f"GRAMMAR_VERSION and record {digest} for it"
+    )
