@@ -1,10 +1,10 @@
 """The ledger tables: accounts with their running balances, their names, and the append-only
 transfers.
 
-Must match migrations ``0002_ledger`` and ``0032_ledger_account_names``. Balances are
-``credits - debits`` in integer cents of the account's currency; the database refuses a
-no-overdraft account whose available balance (``posted - pending_out``) would go below zero,
-whatever code writes to it.
+Must match migrations ``0002_ledger``, ``0032_ledger_account_names`` and
+``0034_ledger_checks_without_lists``. Balances are ``credits - debits`` in integer cents of the
+account's currency; the database refuses a no-overdraft account whose available balance
+(``posted - pending_out``) would go below zero, whatever code writes to it.
 """
 
 from __future__ import annotations
@@ -78,11 +78,14 @@ ledger_transfers = sa.Table(
     ),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     sa.CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+    # ``=`` rather than ``IN (...)``: SQLite rebuilds a temporary table for an IN list of more
+    # than two values on every row it checks (migration 0034_ledger_checks_without_lists).
     sa.CheckConstraint(
-        "mode IN ('posted', 'pending', 'post_pending', 'void_pending')", name="mode_known"
+        "mode = 'posted' OR mode = 'pending' OR mode = 'post_pending' OR mode = 'void_pending'",
+        name="mode_known",
     ),
     sa.CheckConstraint(
-        "(mode IN ('post_pending', 'void_pending')) = (pending_key IS NOT NULL)",
+        "(mode = 'post_pending' OR mode = 'void_pending') = (pending_key IS NOT NULL)",
         name="pending_key_iff_resolving",
     ),
     # A pending transfer is posted or voided at most once, enforced by the database. Partial:
