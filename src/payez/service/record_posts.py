@@ -22,15 +22,12 @@ from payez.ports.network import NetworkError, Post, SocialNetwork
 from payez.service.context import ServiceContext
 
 
-def recipient_account_id(
-    post: Post, network: SocialNetwork, command: Command | None = None
-) -> str | None:
+def recipient_account_id(post: Post, network: SocialNetwork, command: Command) -> str | None:
     """The immutable id of a send command's recipient: from the post's mentions, else a lookup.
 
-    ``command`` is what the post reads as, when the caller already parsed it.
+    ``command`` is what the post reads as: the same parse the inbox keeps, so the recipient
+    resolved here is the one the processor will read.
     """
-    if command is None:
-        command = parse(_without_nul(post.text), network.service_account.handle)
     if not isinstance(command, SendCommand):
         return None
     for mention in post.mentions:
