@@ -30,3 +30,13 @@ def test_migrations_create_exactly_the_declared_schema(database_url: str) -> Non
     engine.dispose()
     assert present >= set(metadata.tables)
     assert diffs == []
+
+
+def test_every_revision_id_fits_the_version_table() -> None:
+    from alembic.script import ScriptDirectory
+
+    from payez.adapters.db.migrate import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    too_long = [r.revision for r in scripts.walk_revisions() if len(r.revision) > 32]
+    assert too_long == []  # alembic_version.version_num is VARCHAR(32)

@@ -1,9 +1,9 @@
 """Tables of the back-office: operator roles, flagged payments, and the audit log.
 
-Must match migration ``0012_backoffice``. The audit log is append-only: the code only ever
-inserts into it, and on PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE. Each entry
-carries the hash of the one before it, so a change made behind the code's back shows up in
-``payez audit verify``.
+Must match migrations ``0012_backoffice`` and ``0035_flag_state_check``. The audit log is
+append-only: the code only ever inserts into it, and on PostgreSQL a trigger refuses UPDATE,
+DELETE and TRUNCATE. Each entry carries the hash of the one before it, so a change made behind
+the code's back shows up in ``payez audit verify``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ payment_flags = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("reviewed_at", Timestamp),
     sa.UniqueConstraint("payment_id", "rule"),
-    sa.CheckConstraint("state IN ('open', 'cleared', 'confirmed')", name="state_known"),
+    # ``=`` rather than ``IN (...)``, which SQLite rebuilds as a temporary table for every row
+    # it checks (migration 0035_flag_state_check).
+    sa.CheckConstraint(
+        "state = 'open' OR state = 'cleared' OR state = 'confirmed'", name="state_known"
+    ),
     sa.CheckConstraint("(state = 'open') = (reviewer_user_id IS NULL)", name="reviewed_iff_closed"),
     sa.Index("ix_payment_flags_state_id", "state", "id"),
 )
