@@ -33,7 +33,8 @@ def _insert(c: Connection, mode: str, pending_key: str | None, key: str = "bad")
     )
 
 
-# (mode, pending_key) that no version of the checks lets in; "pending" names a stored pending.
+# (mode, pending_key) that no version of the checks lets in. "p1" is a stored pending transfer,
+# so no refusal below comes from the foreign key: each comes from a check.
 REFUSED = (
     ("bogus", None),
     ("POSTED", None),
