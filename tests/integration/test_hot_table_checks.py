@@ -21,6 +21,7 @@ HOT_TABLES = (
     "outbox",
     "ledger_accounts",
     "ledger_transfers",
+    "ledger_write_stamp",
     "reply_budget_spends",
 )
 _IN_LIST = re.compile(r"\bIN\s*\(", re.IGNORECASE)

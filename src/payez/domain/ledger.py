@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from payez.domain.errors import InvalidInput, PayezError
 from payez.domain.money import Money
@@ -67,8 +68,13 @@ class Transfer:
         return Transfer(key, self.debit, self.credit, self.amount, mode, self.key, memo)
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
+class Applied(NamedTuple):
+    """A transfer the ledger holds: stored by this batch, or ``replayed`` from an earlier one.
+
+    A named tuple rather than a frozen dataclass, as is :class:`Recorded`: two are built for
+    every transfer, and a named tuple is built in half the time, just as immutable.
+    """
+
     key: str
     transfer_id: int
     replayed: bool
@@ -189,8 +195,7 @@ class AccountState:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
+class Recorded(NamedTuple):
     """A transfer as stored, with its id; ``resolved`` tells whether a pending one is settled."""
 
     transfer_id: int

@@ -5,7 +5,8 @@ A batch costs a constant number of statements whatever its size: lock the accoun
 read the stored transfers under its keys, decide every transfer in memory with
 :func:`payez.domain.ledger.plan_batch`, insert the new transfers and apply one balance delta per
 touched account. The database re-checks what it can (no-overdraft ``CHECK``, unique keys, one
-resolution per pending transfer).
+resolution per pending transfer). On SQLite a connection reads only the accounts it did not
+write last (:mod:`payez.adapters.db.ledger_cache`).
 
 Looking the keys up *after* the accounts are locked matters on PostgreSQL: a concurrent batch
 with the same key and the same content locks the same accounts, so by the time the lock is
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from payez.adapters.db.ledger_cache import cache_for, forget, new_stamp
 from payez.adapters.db.tables.ledger import ledger_account_names, ledger_accounts
 from payez.domain.ledger import (
     AccountState,
@@ -94,7 +96,12 @@ _SQLITE_STORED = (
     f"SELECT {_TRANSFER_COLUMNS} FROM ledger_transfers t "
     "WHERE t.key IN (SELECT value FROM json_each(?))"
 )
-_SQLITE_MAX_ID = "SELECT coalesce(max(id), 0) FROM ledger_transfers"
+# The highest transfer id, and the stamp of the last batch that moved money.
+_SQLITE_LEDGER_STATE = (
+    "SELECT coalesce(max(id), 0), (SELECT stamp FROM ledger_write_stamp WHERE id = 1) "
+    "FROM ledger_transfers"
+)
+_SQLITE_STAMP = "UPDATE ledger_write_stamp SET stamp = ? WHERE id = 1"
 _SQLITE_INSERT = (
     "INSERT INTO ledger_transfers (id, key, debit_account_id, credit_account_id, amount, "
     "currency, mode, pending_key, memo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -245,30 +252,44 @@ class SqlLedger:
         # to the driver, which keeps them prepared: through SQLAlchemy, result and context
         # objects cost a tenth of a batch.
         raw: sqlite3.Connection = self._connection.connection.driver_connection  # type: ignore[assignment]
-        statement = _SQLITE_READ
+        info = self._connection.info
+        statement = _SQLITE_LEDGER_STATE
         try:
-            ids = json.dumps(batch_account_ids(transfers))
-            accounts = {row[0]: _account(row) for row in raw.execute(_SQLITE_READ, (ids,))}
+            (last_id, stamp) = raw.execute(_SQLITE_LEDGER_STATE).fetchone()
+            # Only the accounts this connection did not write last are read (``ledger_cache``).
+            cache = cache_for(info, raw, stamp)
+            accounts, missing = cache.lookup(batch_account_ids(transfers))
+            if missing:
+                statement = _SQLITE_READ
+                found = raw.execute(_SQLITE_READ, (json.dumps(missing),))
+                accounts.update((row[0], _account(row)) for row in found)
             statement = _SQLITE_STORED
             keys = json.dumps(batch_lookup_keys(transfers))
             stored = {row[1]: _recorded(row) for row in raw.execute(_SQLITE_STORED, (keys,))}
-            statement = _SQLITE_MAX_ID
-            (last_id,) = raw.execute(_SQLITE_MAX_ID).fetchone()
             plan = plan_batch(transfers, accounts, stored, itertools.count(last_id + 1).__next__)
             if plan.inserts:
                 # Batch order: a pending transfer is inserted before the transfer resolving it.
                 statement = _SQLITE_INSERT
                 raw.executemany(_SQLITE_INSERT, [_insert_row(r) for r in plan.inserts])
-            if plan.deltas:
-                statement = _SQLITE_UPDATE
-                raw.executemany(
-                    _SQLITE_UPDATE, [(d[0], d[1], d[2], i) for i, d in plan.deltas.items()]
-                )
-        except sqlite3.Error as exc:
-            # Callers see the same SQLAlchemy exceptions as from any other statement.
-            raise DBAPIError.instance(
-                statement, None, exc, sqlite3.Error, dialect=self._connection.dialect
-            ) from exc
+                if plan.deltas:
+                    statement = _SQLITE_UPDATE
+                    raw.executemany(
+                        _SQLITE_UPDATE, [(d[0], d[1], d[2], i) for i, d in plan.deltas.items()]
+                    )
+                statement = _SQLITE_STAMP
+                stamp = new_stamp()
+                raw.execute(_SQLITE_STAMP, (stamp,))
+        except BaseException as exc:
+            # The accounts may hold balances the database never took.
+            forget(info)
+            if isinstance(exc, sqlite3.Error):
+                # Callers see the same SQLAlchemy exceptions as from any other statement.
+                raise DBAPIError.instance(
+                    statement, None, exc, sqlite3.Error, dialect=self._connection.dialect
+                ) from exc
+            raise
+        if plan.inserts:
+            cache.remember(accounts, stamp)
         return plan.results
 
     def _apply_postgres(self, transfers: Sequence[Transfer]) -> list[Applied | LedgerError]:

@@ -442,6 +442,7 @@ NOT_ABOUT_A_USER: Mapping[str, str] = {
     "reply_budget_spends": "how much the service account posted on each network (no person)",
     "processed_webhooks": "card processor events already applied (ids, no person)",
     "payout_batches": "bank files grouping many payouts; your payouts are exported one by one",
+    "ledger_write_stamp": "one random number the ledger changes at every write (no person)",
     "sandbox_accounts": THIRD_PARTY,
     "sandbox_apps": THIRD_PARTY,
     "sandbox_authorization_codes": THIRD_PARTY,

@@ -1,10 +1,11 @@
 """The ledger tables: accounts with their running balances, their names, and the append-only
 transfers.
 
-Must match migrations ``0002_ledger``, ``0032_ledger_account_names`` and
-``0034_ledger_checks_without_lists``. Balances are ``credits - debits`` in integer cents of the
-account's currency; the database refuses a no-overdraft account whose available balance
-(``posted - pending_out``) would go below zero, whatever code writes to it.
+Must match migrations ``0002_ledger``, ``0032_ledger_account_names``,
+``0034_ledger_checks_without_lists`` and ``0036_ledger_write_stamp``. Balances are ``credits -
+debits`` in integer cents of the account's currency; the database refuses a no-overdraft
+account whose available balance (``posted - pending_out``) would go below zero, whatever code
+writes to it.
 """
 
 from __future__ import annotations
@@ -97,4 +98,15 @@ ledger_transfers = sa.Table(
         sqlite_where=sa.text("pending_key IS NOT NULL"),
         postgresql_where=sa.text("pending_key IS NOT NULL"),
     ),
+)
+
+# One row, set to a fresh random number by every SQLite batch that moves money: a connection
+# whose last stamp is still there knows nobody changed a balance behind it
+# (``adapters/db/ledger_cache.py``). PostgreSQL leaves it alone.
+ledger_write_stamp = sa.Table(
+    "ledger_write_stamp",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("stamp", sa.BigInteger(), nullable=False),
+    sa.CheckConstraint("id = 1", name="one_row"),
 )
