@@ -3,22 +3,29 @@ that somebody else, or a rollback, changed behind it (``adapters/db/ledger_cache
 
 from __future__ import annotations
 
+import itertools
 import json
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from payez.adapters.db import ledger_cache
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.ledger import SqlLedger, apply_batch_on, check_ledger
+from payez.adapters.db.migrate import migrate
 from payez.domain.ledger import (
     AccountState,
     Applied,
     InsufficientFunds,
     LedgerError,
     Transfer,
+    TransferMode,
 )
 from payez.domain.money import Money
 
@@ -176,3 +183,89 @@ def test_the_cache_starts_afresh_past_its_bound(monkeypatch: pytest.MonkeyPatch)
     cache.remember({4: accounts[4], 5: accounts[5]}, stamp=4)
     assert sorted(cache.accounts) == [4, 5] and cache.stamp == 4
     assert cache.lookup([2, 4, 5]) == ({4: accounts[4], 5: accounts[5]}, [2])
+
+
+# -- random interleavings ---------------------------------------------------------------------
+
+WALLETS = 4
+_MOVES = st.lists(
+    st.tuples(
+        st.integers(0, WALLETS - 1),
+        st.integers(0, WALLETS - 1),
+        st.integers(1, 60),
+        st.booleans(),  # held (pending) rather than posted
+    ),
+    min_size=1,
+    max_size=4,
+)
+# (connection, how the batch ends, the moves): "commit", "rollback", or a savepoint rolled back
+# before a second batch that commits.
+_STEPS = st.lists(
+    st.tuples(st.integers(0, 1), st.sampled_from(["commit", "rollback", "savepoint"]), _MOVES),
+    min_size=1,
+    max_size=12,
+)
+
+
+def _kept_matches_the_database(c: Connection) -> None:
+    """Whatever the connection would trust now equals what the database holds."""
+    raw = c.connection.driver_connection
+    with c.begin():
+        (stamp,) = raw.execute("SELECT stamp FROM ledger_write_stamp").fetchone()  # type: ignore[union-attr]
+        kept = ledger_cache.cache_for(c.info, raw, stamp).accounts
+        stored = {
+            row[0]: (row[1], row[2], row[3])
+            for row in raw.execute(  # type: ignore[union-attr]
+                "SELECT id, posted, pending_out, pending_in FROM ledger_accounts"
+            )
+        }
+    for account_id, state in kept.items():
+        assert (state.posted, state.pending_out, state.pending_in) == stored[account_id]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=_STEPS)
+def test_two_connections_never_trust_a_balance_the_database_does_not_hold(
+    steps: list[tuple[int, str, list[tuple[int, int, int, bool]]]],
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="payez-cache-") as directory:
+        url = f"sqlite:///{Path(directory) / 'ledger.db'}"
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            funding, wallets = _open(engine, WALLETS)
+            keys = itertools.count()
+            with engine.connect() as first, engine.connect() as second:
+                _apply(first, *(Transfer(f"f{w}", funding, w, eur(100)) for w in wallets))
+                connections = (first, second)
+                for which, ending, moves in steps:
+                    c = connections[which]
+                    batch = [
+                        Transfer(
+                            f"k{next(keys)}",
+                            wallets[debit],
+                            wallets[credit],
+                            eur(cents),
+                            TransferMode.PENDING if held else TransferMode.POSTED,
+                        )
+                        for debit, credit, cents, held in moves
+                    ]
+                    # Never an IntegrityError: a stale balance would let the database refuse.
+                    if ending == "commit":
+                        _apply(c, *batch)
+                    elif ending == "rollback":
+                        transaction = c.begin()
+                        SqlLedger(c).apply(batch)
+                        transaction.rollback()
+                    else:
+                        with c.begin():
+                            savepoint = c.begin_nested()
+                            SqlLedger(c).apply(batch)
+                            savepoint.rollback()
+                            # The same keys again: stored nowhere, as the savepoint is gone.
+                            SqlLedger(c).apply(batch)
+                    for each in connections:
+                        _kept_matches_the_database(each)
+            assert check_ledger(engine).ok
+        finally:
+            engine.dispose()
