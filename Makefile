@@ -14,7 +14,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(BIN)/payez: $(UV) pyproject.toml uv.lock
+$(BIN)/payez: $(UV) pyproject.toml uv.lock $(wildcard src/payez/*/*.c)
 	$(UV) sync --frozen --quiet
 	@touch $@
 
