@@ -33,6 +33,8 @@ static inline int is_digit(Py_UCS4 c) { return c >= '0' && c <= '9'; }
 static inline int is_ascii_letter(Py_UCS4 c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
+/* The two characters outside ASCII that the expression's _LETTER takes: İ and the Kelvin sign. */
+static inline int is_letter_beyond_ascii(Py_UCS4 c) { return c == 0x130 || c == 0x212A; }
 static inline int is_ascii_alnum(Py_UCS4 c) { return is_ascii_letter(c) || is_digit(c); }
 static inline Py_UCS4 ascii_lower(Py_UCS4 c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
@@ -69,6 +71,23 @@ static int is_other_symbol(const Text *t, Py_UCS4 c) {
     if (c == END) return 0;
     return PyUnicode_FindChar(t->other_symbols, c, 0, PyUnicode_GET_LENGTH(t->other_symbols), 1) >=
            0;
+}
+
+/* {_S}(?=[0-9]{3}(?![0-9])) at i: a space that groups thousands, as in 1 000. */
+static int groups_thousands_at(const Text *t, Py_ssize_t i) {
+    return is_space(at(t, i)) && is_digit(at(t, i + 1)) && is_digit(at(t, i + 2)) &&
+           is_digit(at(t, i + 3)) && !is_digit(at(t, i + 4));
+}
+
+/* [.,][0-9] at i: a decimal point or a thousands separator, inside a number. */
+static int separates_digits_at(const Text *t, Py_ssize_t i) {
+    Py_UCS4 c = at(t, i);
+    return (c == '.' || c == ',') && is_digit(at(t, i + 1));
+}
+
+/* [,&+;/]: what may join a second recipient to the first. */
+static inline int is_joining_mark(Py_UCS4 c) {
+    return c == ',' || c == '&' || c == '+' || c == ';' || c == '/';
 }
 
 static Py_ssize_t skip_spaces(const Text *t, Py_ssize_t i) {
@@ -176,7 +195,7 @@ static int read_euro(const Text *t, Py_ssize_t i, Py_ssize_t *end) {
     Py_ssize_t stop = i;
     while (is_ascii_letter(at(t, stop))) stop++;
     Py_UCS4 next = at(t, stop);
-    if (next == 0x130 || next == 0x212A) return DECLINE; /* letters as the expression writes them */
+    if (is_letter_beyond_ascii(next)) return DECLINE;
     Py_ssize_t length = stop - i;
     if ((length == 3 && word_at(t, i, "eur")) || (length == 4 && word_at(t, i, "euro")) ||
         (length == 5 && word_at(t, i, "euros"))) {
@@ -209,16 +228,13 @@ static int read_euros(const Text *t, Py_ssize_t i, Euros *e) {
     if (j - units > 12) return DECLINE;
     e->units[0] = units;
     e->units[1] = j;
-    if ((at(t, j) == '.' || at(t, j) == ',') && is_digit(at(t, j + 1))) {
+    if (separates_digits_at(t, j)) {
         e->frac[0] = j + 1;
         j += is_digit(at(t, j + 2)) ? 3 : 2;
         e->frac[1] = j;
     }
     /* (?![0-9]|[.,][0-9]|{_S}[0-9]{3}(?![0-9])): otherwise the expression backtracks. */
-    Py_UCS4 c = at(t, j);
-    if (is_digit(c) || ((c == '.' || c == ',') && is_digit(at(t, j + 1)))) return DECLINE;
-    if (is_space(c) && is_digit(at(t, j + 1)) && is_digit(at(t, j + 2)) && is_digit(at(t, j + 3)) &&
-        !is_digit(at(t, j + 4)))
+    if (is_digit(at(t, j)) || separates_digits_at(t, j) || groups_thousands_at(t, j))
         return DECLINE;
     e->end = j;
     if (e->euro_first[0] < 0) {
@@ -276,10 +292,10 @@ static int maybe_more(const Text *t, Py_ssize_t i, Py_ssize_t *word_end) {
     Py_UCS4 c = at(t, m);
     *word_end = -1;
     if (c == END) return 0;
-    if (c == ',' || c == '&' || c == '+' || c == ';' || c == '/' || is_at(c) || is_digit(c) ||
+    if (is_joining_mark(c) || is_at(c) || is_digit(c) ||
         is_sign(c) || c == 0x20AC || is_other_symbol(t, c))
         return 1;
-    if (c == 0x130 || c == 0x212A) return DECLINE;
+    if (is_letter_beyond_ascii(c)) return DECLINE;
     if (is_a_letter(c)) {
         Py_ssize_t j = m + 1;
         while (is_combining(at(t, j))) j++;
@@ -289,7 +305,7 @@ static int maybe_more(const Text *t, Py_ssize_t i, Py_ssize_t *word_end) {
     Py_ssize_t stop = m;
     while (is_ascii_letter(at(t, stop))) stop++;
     Py_UCS4 next = at(t, stop);
-    if (next == 0x130 || next == 0x212A) return DECLINE;
+    if (is_letter_beyond_ascii(next)) return DECLINE;
     Py_ssize_t length = stop - m;
     if ((is_conjunction(t, m, length) || (length == 4 && word_at(t, m, "pour")) ||
          (length == 2 && word_at(t, m, "to"))) &&
@@ -306,7 +322,7 @@ static int maybe_more(const Text *t, Py_ssize_t i, Py_ssize_t *word_end) {
 static int read_joined(const Text *t, Py_ssize_t i, Py_ssize_t *end) {
     Py_ssize_t a = skip_spaces(t, i), mention;
     Py_UCS4 c = at(t, a);
-    if (c == ',' || c == '&' || c == '+' || c == ';' || c == '/')
+    if (is_joining_mark(c))
         return read_recipient(t, skip_spaces(t, a + 1), &mention, end);
     if (a == i) return FAIL;
     Py_ssize_t stop = a;
@@ -351,15 +367,8 @@ static int read_foreign(const Text *t, Py_ssize_t i, Py_ssize_t *end) {
     if (is_digit(at(t, j))) {
         for (;;) {
             while (is_digit(at(t, j))) j++;
-            Py_UCS4 c = at(t, j);
-            if ((c == '.' || c == ',') && is_digit(at(t, j + 1))) {
-                j++;
-            } else if (is_space(c) && is_digit(at(t, j + 1)) && is_digit(at(t, j + 2)) &&
-                       is_digit(at(t, j + 3)) && !is_digit(at(t, j + 4))) {
-                j++;
-            } else {
-                break;
-            }
+            if (!separates_digits_at(t, j) && !groups_thousands_at(t, j)) break;
+            j++;
         }
         j = skip_spaces(t, j);
         if (!is_other_symbol(t, at(t, j))) return FAIL;
@@ -517,7 +526,7 @@ static int read_command(const Text *t, const char *user, Py_ssize_t user_length,
     r->end = q;
     Py_UCS4 c = at(t, q);
     if (is_digit(c)) return OK; /* an amount starts here, unread: no group */
-    if (is_ascii_letter(c) || c == 0x130 || c == 0x212A || is_sign(c) || c == 0x20AC ||
+    if (is_ascii_letter(c) || is_letter_beyond_ascii(c) || is_sign(c) || c == 0x20AC ||
         is_other_symbol(t, c))
         return DECLINE; /* a currency or a sign could lead an amount */
     set(r, G_NO_AMOUNT, q, q); /* nothing that could start an amount, or the end */
@@ -577,7 +586,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_command_reader",
     "The whole-command expression of payez.domain.commands, compiled for common commands.", 0,
-    methods,
+    methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__command_reader(void) { return PyModuleDef_Init(&module); }
