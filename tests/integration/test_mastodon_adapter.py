@@ -319,3 +319,53 @@ def _until(predicate: Any, timeout: float = 10.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+class _ChasedByNewPosts(MastodonNetwork):
+    """Each page of notifications it asks for is answered after a page's worth of new
+    mentions: traffic that outpaces the backfill, as on a busy network after a reconnection
+    (a backfill reads until a page comes back empty)."""
+
+    def __init__(self, post: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.post_a_mention = post
+        self.pages_read = 0
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+        if method == "GET" and "/api/v1/notifications" in url:
+            self.pages_read += 1
+            for _ in range(PAGE):
+                self.post_a_mention()
+        return super()._call(method, url, **kwargs)
+
+
+PAGE = 40  # the adapter's page of notifications
+
+
+def test_a_backfill_outpaced_by_new_posts_stops_where_the_stream_began(sqlite_url: str) -> None:
+    with running_sandbox(sqlite_url) as sandbox:
+        token = sandbox.token("payez")  # the service's account, before anyone mentions it
+        alice = sandbox.client("alice")
+        earlier = [str(alice.status_post(f"@payez avant {n}").id) for n in range(3)]
+        during: list[str] = []
+        network = _ChasedByNewPosts(
+            lambda: during.append(str(alice.status_post("@payez pendant").id)),
+            sandbox.api_base_url,
+            token,
+            request_timeout=5,
+        )
+        seen: list[str] = []
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=network.stream_mentions, args=(lambda p: seen.append(p.id), stop), daemon=True
+        )
+        thread.start()
+        try:
+            # The backfill ends, and hands over the posts from before the connection, then the
+            # stream those from during the backfill, each once, in order.
+            _until(lambda: len(seen) >= len(earlier) + len(during) and network.pages_read > 0)
+            assert seen == earlier + during
+            assert network.pages_read < 10
+        finally:
+            stop.set()
+            thread.join(5)

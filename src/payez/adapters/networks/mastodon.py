@@ -73,6 +73,11 @@ def _newer(candidate: str, cursor: str | None) -> bool:
     return cursor is None or _id_key(candidate) > _id_key(cursor)
 
 
+def _reaches(page: list[Mapping[str, Any]], boundary: str | None) -> bool:
+    """The page holds the notification ``boundary`` or a newer one."""
+    return boundary is not None and any(not _newer(boundary, str(n["id"])) for n in page)
+
+
 def _aware(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -120,6 +125,9 @@ class _Listener(StreamListener):
         self.events = events
         self.connected = False
         self.closed = threading.Event()
+        # The id of the first notification this connection streamed: everything from it on
+        # comes through the stream, so a backfill need not read past it.
+        self.first_notification_id: str | None = None
 
     def _mark_connected(self) -> None:
         if not self.connected:
@@ -133,6 +141,8 @@ class _Listener(StreamListener):
 
     def on_notification(self, notification: Any) -> None:
         self._mark_connected()
+        if self.first_notification_id is None:
+            self.first_notification_id = str(notification["id"])
         if not self.closed.is_set():
             self.events.put(("notification", notification))
 
@@ -402,7 +412,17 @@ class MastodonNetwork:
 
     # -- mentions ----------------------------------------------------------------------------------
 
-    def fetch_mentions(self, cursor: str | None, limit: int = 40) -> MentionPage:
+    def fetch_mentions(
+        self,
+        cursor: str | None,
+        limit: int = 40,
+        *,
+        streamed_from: Callable[[], str | None] = lambda: None,
+    ) -> MentionPage:
+        """As the port says; and, for a stream's backfill, stops at the page that reaches
+        ``streamed_from()``, the first notification the stream delivered (None: none yet), as
+        the stream has every one from there on. Under traffic that outpaces the pages, a
+        backfill read to its end never ends, and delivers nothing meanwhile."""
         # Read as plain JSON, not through Mastodon.py: it casts every field of every notification
         # (each string tried as a date), so a backfill after a burst of posts took seconds of CPU
         # (a listener reconnecting, or the poll, held up the process meanwhile).
@@ -423,6 +443,8 @@ class MastodonNetwork:
             if not page:
                 break
             notifications.extend(page)
+            if _reaches(page, streamed_from()):
+                break
             url = response.links.get("prev", {}).get("url")
             params = None  # the link carries them
         newest = cursor
@@ -458,7 +480,7 @@ class MastodonNetwork:
             worker.start()
             try:
                 cursor, limited_until = self._consume(
-                    events, on_post, stop, cursor, on_cursor, backoff
+                    events, on_post, stop, cursor, on_cursor, backoff, listener
                 )
             finally:
                 listener.closed.set()
@@ -494,6 +516,7 @@ class MastodonNetwork:
         cursor: str | None,
         on_cursor: Callable[[str], None] | None,
         backoff: Backoff,
+        listener: _Listener,
     ) -> tuple[str | None, datetime | None]:
         """Run one connection: wait for it, backfill, then deliver live events until it ends.
         Returns the cursor reached, and when a rate limit met by the backfill resets."""
@@ -516,7 +539,9 @@ class MastodonNetwork:
                 connected = True
                 log.info("%s: stream connected", self.name)
                 try:
-                    page = self.fetch_mentions(cursor)
+                    page = self.fetch_mentions(
+                        cursor, streamed_from=lambda: listener.first_notification_id
+                    )
                 except RateLimited as exc:
                     return cursor, exc.reset_at or datetime.now(UTC)
                 except NetworkError:
