@@ -63,4 +63,5 @@ def test_e2e_answers_every_post_on_the_sandbox(sqlite_url: str) -> None:
     )  # fmt: skip
     assert row["bench"] == "e2e" and row["db"] == "sqlite"
     assert row["posts"] == row["replied"] == 10
+    assert row["bench_cpu_ms_per_post"] > 0  # the posters and the watcher, measured
     assert 0 < row["p50_ms"] <= row["p99_ms"]
