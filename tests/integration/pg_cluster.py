@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -47,11 +47,16 @@ def owned_by_postgres(path: Path) -> Path:
     return path
 
 
+# Ports a first start may try: the one chosen, then two more if it was taken meanwhile.
+_PORTS_TRIED = 3
+
+
 @dataclass
 class Cluster:
     data: Path
     port: int
     socket_dir: Path
+    started: bool = field(default=False)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -62,6 +67,29 @@ class Cluster:
             conf.write("\n".join(lines) + "\n")
 
     def start(self) -> None:
+        """Start the server, and say why in the failure if it does not.
+
+        A port is free when :func:`free_port` picks it, but any process's outgoing connection
+        may take it before the server binds it (two test processes open thousands): a first
+        start that finds it taken moves to another free port. A restart keeps its port, as
+        clients hold its address."""
+        for attempt in range(1, _PORTS_TRIED + 1):
+            try:
+                self._start()
+            except AssertionError as failure:
+                log = self.log_tail()
+                if self.started or attempt == _PORTS_TRIED or "already in use" not in log:
+                    raise AssertionError(f"{failure}\nserver log:\n{log}") from None
+                self.port = free_port()
+            else:
+                self.started = True
+                return
+
+    def log_tail(self) -> str:
+        path = self.data / "server.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else "(no log)"
+
+    def _start(self) -> None:
         as_postgres(
             pg_bin("pg_ctl"),
             "-D",
@@ -92,8 +120,7 @@ class Cluster:
                 if self.execute("SELECT pg_is_in_recovery()") == [(False,)]:
                     return
             if time.monotonic() > deadline:
-                log = (self.data / "server.log").read_text(errors="replace")[-3000:]
-                raise AssertionError(f"the cluster did not leave recovery:\n{log}")
+                raise AssertionError(f"the cluster did not leave recovery:\n{self.log_tail()}")
             time.sleep(0.2)
 
 

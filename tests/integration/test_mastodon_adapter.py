@@ -321,6 +321,9 @@ def _until(predicate: Any, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+PAGE = 40  # the adapter's page of notifications
+
+
 class _ChasedByNewPosts(MastodonNetwork):
     """Each page of notifications it asks for is answered after a page's worth of new
     mentions: traffic that outpaces the backfill, as on a busy network after a reconnection
@@ -337,9 +340,6 @@ class _ChasedByNewPosts(MastodonNetwork):
             for _ in range(PAGE):
                 self.post_a_mention()
         return super()._call(method, url, **kwargs)
-
-
-PAGE = 40  # the adapter's page of notifications
 
 
 def test_a_backfill_outpaced_by_new_posts_stops_where_the_stream_began(sqlite_url: str) -> None:
