@@ -3,8 +3,10 @@ error mapping (against small hand-built Mastodon servers), and stopping a quiet 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -294,13 +296,7 @@ def test_stream_reconnects_when_the_server_ends_streams(sqlite_url: str) -> None
         )
         alice = sandbox.client("alice")
         registry = sandbox.sandbox_app.state.sandbox.streams
-        seen: list[str] = []
-        stop = threading.Event()
-        thread = threading.Thread(
-            target=network.stream_mentions, args=(lambda p: seen.append(p.id), stop), daemon=True
-        )
-        thread.start()
-        try:
+        with _streaming(network) as seen:
             first = str(alice.status_post("@payez un").id)
             _until(lambda: seen == [first])
             registry.close_all()  # every open stream ends; the server stays up
@@ -309,9 +305,22 @@ def test_stream_reconnects_when_the_server_ends_streams(sqlite_url: str) -> None
             _until(lambda: registry.open == 1)
             third = str(alice.status_post("@payez trois").id)
             _until(lambda: seen == [first, second, third])
-        finally:
-            stop.set()
-            thread.join(5)
+
+
+@contextlib.contextmanager
+def _streaming(network: MastodonNetwork) -> Iterator[list[str]]:
+    """The ids of the posts ``network`` streams, as they come, until the block ends."""
+    seen: list[str] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=network.stream_mentions, args=(lambda p: seen.append(p.id), stop), daemon=True
+    )
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join(5)
 
 
 def _until(predicate: Any, timeout: float = 10.0) -> None:
@@ -354,18 +363,9 @@ def test_a_backfill_outpaced_by_new_posts_stops_where_the_stream_began(sqlite_ur
             token,
             request_timeout=5,
         )
-        seen: list[str] = []
-        stop = threading.Event()
-        thread = threading.Thread(
-            target=network.stream_mentions, args=(lambda p: seen.append(p.id), stop), daemon=True
-        )
-        thread.start()
-        try:
+        with _streaming(network) as seen:
             # The backfill ends, and hands over the posts from before the connection, then the
             # stream those from during the backfill, each once, in order.
             _until(lambda: len(seen) >= len(earlier) + len(during) and network.pages_read > 0)
             assert seen == earlier + during
             assert network.pages_read < 10
-        finally:
-            stop.set()
-            thread.join(5)
