@@ -369,3 +369,49 @@ def test_a_backfill_outpaced_by_new_posts_stops_where_the_stream_began(sqlite_ur
             _until(lambda: len(seen) >= len(earlier) + len(during) and network.pages_read > 0)
             assert seen == earlier + during
             assert network.pages_read < 10
+
+
+def test_mentions_come_in_bounded_chunks_each_going_on_from_the_last(sqlite_url: str) -> None:
+    with running_sandbox(sqlite_url) as sandbox:
+        network = MastodonNetwork(sandbox.api_base_url, sandbox.token("payez"), request_timeout=5)
+        alice = sandbox.client("alice")
+        posted = [str(alice.status_post(f"@payez envoie {n}€ à @bob").id) for n in range(7)]
+
+        first = network.fetch_mentions(None, limit=2, pages=3)
+        assert [p.id for p in first.posts] == posted[:6]
+        assert first.more
+        rest = network.fetch_mentions(first.cursor, limit=2, pages=3)
+        assert [p.id for p in rest.posts] == posted[6:]
+        assert not rest.more
+
+
+class _SmallChunks(MastodonNetwork):
+    """Reads its backlog two notifications at a time, and notes each cursor it hands over."""
+
+    def fetch_mentions(self, cursor: str | None, limit: int = 40, **kwargs: Any) -> Any:
+        return super().fetch_mentions(cursor, limit=1, pages=2, **kwargs)
+
+
+def test_a_backfill_hands_over_its_backlog_chunk_by_chunk(sqlite_url: str) -> None:
+    with running_sandbox(sqlite_url) as sandbox:
+        network = _SmallChunks(sandbox.api_base_url, sandbox.token("payez"), request_timeout=5)
+        alice = sandbox.client("alice")
+        backlog = [str(alice.status_post(f"@payez avant {n}").id) for n in range(5)]
+        seen: list[str] = []
+        seen_at_cursor: list[int] = []
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=network.stream_mentions,
+            args=(lambda p: seen.append(p.id), stop),
+            kwargs={"on_cursor": lambda _cursor: seen_at_cursor.append(len(seen))},
+            daemon=True,
+        )
+        thread.start()
+        try:
+            _until(lambda: len(seen) >= len(backlog))
+        finally:
+            stop.set()
+            thread.join(5)
+        assert seen == backlog
+        # Each chunk of two was handed over, with its cursor, before the next was read.
+        assert seen_at_cursor[:3] == [2, 4, 5]

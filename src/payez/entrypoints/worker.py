@@ -166,7 +166,7 @@ class Worker:
         # picks up, and the inbox's unique key makes the overlap harmless.
         while not self.stop.is_set():
             try:
-                if poll_mentions(self.ctx, network):
+                if poll_mentions(self.ctx, network, self.stop):
                     self.wake.set()
             except NetworkError as exc:
                 log.warning("polling %s failed: %s", network.name, exc)

@@ -72,6 +72,9 @@ class MentionPage:
     """Oldest first."""
     cursor: str | None
     """Pass it to the next ``fetch_mentions`` call: the newest mention seen so far."""
+    more: bool = False
+    """True when the network holds newer mentions than this page reached: a network that pages
+    forward from the cursor hands them over in bounded chunks, to be recorded one by one."""
 
 
 class SocialNetwork(Protocol):
@@ -89,7 +92,9 @@ class SocialNetwork(Protocol):
         """Mentions of the service account newer than ``cursor``, oldest first.
 
         Follows the network's pagination until it has everything newer than the cursor (at most
-        ``limit`` per request). With ``cursor=None``, returns everything the network still has.
+        ``limit`` per request), or, where the network pages forward from the cursor, a bounded
+        chunk of it with ``more`` set: nothing newer is skipped, the next call goes on from the
+        page's cursor. With ``cursor=None``, starts from everything the network still has.
         """
         ...
 

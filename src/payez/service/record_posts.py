@@ -10,6 +10,7 @@ Each post is parsed here once, and what was read is recorded with it (``parsed_c
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -112,9 +113,20 @@ def record_posts(
         return recorded
 
 
-def poll_mentions(ctx: ServiceContext, network: SocialNetwork) -> int:
-    """Fetch every mention newer than the saved cursor and record it; returns new posts."""
+def poll_mentions(
+    ctx: ServiceContext, network: SocialNetwork, stop: threading.Event | None = None
+) -> int:
+    """Fetch every mention newer than the saved cursor and record it; returns new posts.
+
+    A network that hands them over in chunks has each chunk recorded, cursor included, before
+    the next is read: a poll cut short (``stop``, a crash) keeps what it has read, and the next
+    one goes on from there."""
     with ctx.engine.connect() as conn:
         cursor = cursors.load(conn, network.name)
-    page = network.fetch_mentions(cursor)
-    return record_posts(ctx, network, page.posts, page.cursor)
+    recorded = 0
+    while True:
+        page = network.fetch_mentions(cursor)
+        recorded += record_posts(ctx, network, page.posts, page.cursor)
+        if not page.more or page.cursor == cursor or (stop is not None and stop.is_set()):
+            return recorded
+        cursor = page.cursor

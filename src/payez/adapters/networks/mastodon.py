@@ -73,6 +73,10 @@ def _newer(candidate: str, cursor: str | None) -> bool:
     return cursor is None or _id_key(candidate) > _id_key(cursor)
 
 
+# Pages of notifications one fetch reads at most (40 each) before handing them over.
+PAGES_PER_FETCH = 10
+
+
 def _reaches(page: list[Mapping[str, Any]], boundary: str | None) -> bool:
     """The page holds the notification ``boundary`` or a newer one."""
     return boundary is not None and any(not _newer(boundary, str(n["id"])) for n in page)
@@ -418,24 +422,29 @@ class MastodonNetwork:
         limit: int = 40,
         *,
         streamed_from: Callable[[], str | None] = lambda: None,
+        pages: int = PAGES_PER_FETCH,
     ) -> MentionPage:
-        """As the port says; and, for a stream's backfill, stops at the page that reaches
-        ``streamed_from()``, the first notification the stream delivered (None: none yet), as
-        the stream has every one from there on. Under traffic that outpaces the pages, a
-        backfill read to its end never ends, and delivers nothing meanwhile."""
+        """As the port says: at most ``pages`` pages, then ``more`` is set. For a stream's
+        backfill, stops at the page that reaches ``streamed_from()``, the first notification the
+        stream delivered (None: none yet), as the stream has every one from there on.
+
+        Under traffic that outpaces the pages, a read to the end never ends, and delivers
+        nothing meanwhile; after a long outage it would hold the whole backlog in memory before
+        recording any of it. Bounded chunks are recorded as they come."""
         # Read as plain JSON, not through Mastodon.py: it casts every field of every notification
         # (each string tried as a date), so a backfill after a burst of posts took seconds of CPU
         # (a listener reconnecting, or the poll, held up the process meanwhile).
         notifications: list[Mapping[str, Any]] = []
         # min_id pages forward from the cursor: each page is the next `limit` notifications
         # after it (served newest first), and the "prev" link moves on to newer ones.
-        url: str | None = f"{self._base}/api/v1/notifications"
+        url = f"{self._base}/api/v1/notifications"
         params: dict[str, str | int] | None = {
             "types[]": "mention",
             "min_id": cursor or "0",
             "limit": limit,
         }
-        while url is not None:
+        more = False
+        for _ in range(pages):
             response = self._call("GET", url, params=params)
             page = _json(response)
             if not isinstance(page, list):
@@ -445,8 +454,12 @@ class MastodonNetwork:
             notifications.extend(page)
             if _reaches(page, streamed_from()):
                 break
-            url = response.links.get("prev", {}).get("url")
-            params = None  # the link carries them
+            newer = response.links.get("prev", {}).get("url")
+            if newer is None:
+                break
+            url, params = newer, None  # the link carries the parameters
+        else:
+            more = True
         newest = cursor
         posts: list[Post] = []
         for notification in sorted(notifications, key=lambda n: _id_key(str(n["id"]))):
@@ -456,7 +469,7 @@ class MastodonNetwork:
             newest = notification_id
             if notification.get("type") == "mention" and notification.get("status"):
                 posts.append(self._post(notification["status"]))
-        return MentionPage(posts=tuple(posts), cursor=newest)
+        return MentionPage(posts=tuple(posts), cursor=newest, more=more)
 
     def stream_mentions(
         self,
@@ -538,21 +551,24 @@ class MastodonNetwork:
             if kind == "connected" and not connected:
                 connected = True
                 log.info("%s: stream connected", self.name)
-                try:
-                    page = self.fetch_mentions(
-                        cursor, streamed_from=lambda: listener.first_notification_id
-                    )
-                except RateLimited as exc:
-                    return cursor, exc.reset_at or datetime.now(UTC)
-                except NetworkError:
-                    return cursor, None
-                backoff.reset()
-                for post in page.posts:
-                    on_post(post)
-                if page.cursor is not None and page.cursor != cursor:
-                    cursor = page.cursor
-                    if on_cursor is not None:
-                        on_cursor(cursor)
+                more = True
+                while more and not stop.is_set():
+                    try:
+                        page = self.fetch_mentions(
+                            cursor, streamed_from=lambda: listener.first_notification_id
+                        )
+                    except RateLimited as exc:
+                        return cursor, exc.reset_at or datetime.now(UTC)
+                    except NetworkError:
+                        return cursor, None
+                    backoff.reset()
+                    for post in page.posts:
+                        on_post(post)
+                    more = page.more and page.cursor != cursor
+                    if page.cursor is not None and page.cursor != cursor:
+                        cursor = page.cursor
+                        if on_cursor is not None:
+                            on_cursor(cursor)  # each chunk is recorded before the next is read
             elif kind == "notification" and connected:
                 notification_id = str(payload["id"])
                 if not _newer(notification_id, cursor):

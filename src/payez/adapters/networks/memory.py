@@ -94,6 +94,9 @@ class InMemoryNetwork:
         self._subscribers: list[queue.Queue[tuple[int, str] | _Dropped]] = []
         self._backoff_initial = backoff_initial
         self._backoff_maximum = backoff_maximum
+        # Set, it hands mentions over in chunks of this many, as a network that pages forward
+        # from the cursor does (Mastodon): ``more`` then says whether newer ones remain.
+        self.mentions_per_fetch: int | None = None
         self.replies: list[RecordedReply] = []
         self.notices: list[RecordedNotice] = []
         self.publications: list[RecordedPublication] = []
@@ -250,14 +253,15 @@ class InMemoryNetwork:
         with self._lock:
             self._enter("fetch_mentions")
             after = int(cursor) if cursor else 0
-            entries = [
-                (seq, pid)
-                for seq, pid in self._mentions
-                if seq > after and pid not in self._deleted
-            ]
-            newest = max((seq for seq, _ in self._mentions if seq > after), default=None)
-            posts = tuple(self._current(self._posts[pid]) for _, pid in entries)
-            return MentionPage(posts=posts, cursor=str(newest) if newest else cursor)
+            newer = [(seq, pid) for seq, pid in self._mentions if seq > after]
+            chunk = newer[: self.mentions_per_fetch]
+            newest = max((seq for seq, _ in chunk), default=None)
+            posts = tuple(
+                self._current(self._posts[pid]) for _, pid in chunk if pid not in self._deleted
+            )
+            return MentionPage(
+                posts=posts, cursor=str(newest) if newest else cursor, more=len(chunk) < len(newer)
+            )
 
     def stream_mentions(
         self,
