@@ -13,6 +13,7 @@ from payez.adapters.db.engine import make_engine
 from payez.sandbox.network import tables
 from payez.sandbox.network.accounts import create_sandbox_user
 from payez.sandbox.network.statuses import post_status
+from tests.integration.sandbox_server import running_sandbox
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -106,3 +107,26 @@ def test_ids_become_visible_in_the_order_they_were_drawn(database_url: str) -> N
     engine.dispose()
     assert len(seen) == 300
     assert seen == sorted(seen)
+
+
+def test_the_answer_to_a_post_reads_the_accounts_once(database_url: str) -> None:
+    """The author's and the mentioned accounts' rows are read while posting, and the answer is
+    shown from them: each read is a query on every post and every reply at the network's rate."""
+    reads: list[str] = []
+
+    def note_account_reads(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "sandbox_accounts" in statement:
+            reads.append(statement)
+
+    with running_sandbox(database_url) as sandbox:
+        alice = sandbox.client("alice")
+        sandbox.client("bob")
+        sa.event.listen(sa.Engine, "before_cursor_execute", note_account_reads)
+        try:
+            shown = alice.status_post("@bob @nobody merci")
+        finally:
+            sa.event.remove(sa.Engine, "before_cursor_execute", note_account_reads)
+    assert shown.account.username == "alice"
+    assert [m.username for m in shown.mentions] == ["bob"]
+    assert '<span class="h-card"' in shown.content and "@nobody" in shown.content
+    assert len(reads) == 2  # the accounts posted with, and @nobody looked up for the links

@@ -302,7 +302,7 @@ async def create_status(request: Request) -> Json:
             with conn.begin():
                 if published.row is None:  # an earlier post with the same idempotency key
                     return _render_status(conn, ctx, published.status_id, me)
-                return Renderer(conn, ctx.urls, me).new_status(published.row, published.mentioned)
+                return Renderer(conn, ctx.urls, me).new_status(published)
 
     return await run_in_threadpool(work)
 

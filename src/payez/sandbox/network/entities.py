@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from payez.sandbox.network import tables
-from payez.sandbox.network.statuses import Urls, can_see, mentioned_usernames, render_content
+from payez.sandbox.network.statuses import (
+    Published,
+    Urls,
+    can_see,
+    mentioned_usernames,
+    render_content,
+)
 
 Json = dict[str, Any]
 
@@ -190,18 +196,21 @@ class Renderer:
             ):
                 self._accounts[int(account.id)] = account
 
-    def new_status(self, row: sa.Row[tuple[object, ...]], mentioned: Mapping[str, int]) -> Json:
-        """A status just posted, shown from what posting it read (``mentioned``: the accounts
-        it mentions, username → id) and one query for the accounts shown, where :meth:`status`
-        takes seven. Like Mastodon's answer to a post, it has no boosts or replies yet."""
+    def new_status(self, published: Published) -> Json:
+        """A status just posted, shown from what posting it read (the accounts it mentions and
+        their rows, the author's), without a query where :meth:`status` takes seven. Like
+        Mastodon's answer to a post, it has no boosts or replies yet."""
+        row = published.row
+        assert row is not None
         status_id = int(row.id)
-        self._mentioned[status_id] = sorted(set(mentioned.values()))
+        self._mentioned[status_id] = sorted(set(published.mentioned.values()))
         self._counted[status_id] = (0, 0)
         # Posting looked these names up: they exist, spelled so. Others the text names are
         # looked up as usual.
-        self._known_usernames.update({name.lower(): name for name in mentioned})
-        self._looked_up.update(name.lower() for name in mentioned)
-        self._load_accounts([int(row.account_id), *mentioned.values()])
+        self._known_usernames.update({name.lower(): name for name in published.mentioned})
+        self._looked_up.update(name.lower() for name in published.mentioned)
+        self._accounts.update(published.accounts)
+        self._load_accounts([int(row.account_id), *published.mentioned.values()])
         return self.status(row)
 
     def status(self, row: sa.Row[tuple[object, ...]], *, with_source: bool = False) -> Json:

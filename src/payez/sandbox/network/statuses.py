@@ -133,6 +133,20 @@ def _accounts_by_username(conn: sa.Connection, usernames: list[str]) -> dict[str
     return {row.username: int(row.id) for row in rows}
 
 
+def _author_and_mentioned(
+    conn: sa.Connection, author_id: int, usernames: list[str]
+) -> dict[int, sa.Row[tuple[object, ...]]]:
+    """The author's account row and those of the ``usernames`` that exist, in one query: posting
+    needs the ids, and showing the new status the rows."""
+    accounts = tables.accounts
+    rows = conn.execute(
+        sa.select(accounts).where(
+            sa.or_(accounts.c.id == author_id, accounts.c.username.in_(usernames))
+        )
+    )
+    return {int(row.id): row for row in rows}
+
+
 def live_status(conn: sa.Connection, status_id: int) -> sa.Row[tuple[object, ...]]:
     row = conn.execute(
         sa.select(tables.statuses).where(
@@ -182,6 +196,8 @@ class Published:
     status_id: int
     row: sa.Row[tuple[object, ...]] | None = None
     mentioned: Mapping[str, int] = field(default_factory=dict)
+    accounts: Mapping[int, sa.Row[tuple[object, ...]]] = field(default_factory=dict)
+    """The rows of the author and of the accounts mentioned, by id."""
 
 
 def post_status(
@@ -245,7 +261,12 @@ def publish_status(
         if quoted.reblog_of_id is not None or quoted.visibility in ("private", "direct"):
             raise SandboxInvalid("this status cannot be quoted")
         quoted_author = int(quoted.account_id)
-    mentioned = _accounts_by_username(conn, mentioned_usernames(text))
+    usernames = mentioned_usernames(text)
+    accounts = _author_and_mentioned(conn, account_id, usernames)
+    named = set(usernames)
+    mentioned = {
+        str(row.username): aid for aid, row in accounts.items() if str(row.username) in named
+    }
     notified = [(aid, "mention") for aid in mentioned.values() if aid != account_id]
     if quoted_author is not None and quoted_author not in (account_id, *mentioned.values()):
         notified.append((quoted_author, "quote"))
@@ -261,7 +282,7 @@ def publish_status(
     }
     if conn.dialect.name == "postgresql":
         row = _publish_in_one_statement(conn, status, list(mentioned.values()), notified)
-        return Published(int(row.id), row, mentioned)
+        return Published(int(row.id), row, mentioned, accounts)
     row = conn.execute(
         tables.statuses.insert().values(**status).returning(*tables.statuses.c)
     ).one()
@@ -287,7 +308,7 @@ def publish_status(
                 ]
             )
         )
-    return Published(status_id, row, mentioned)
+    return Published(status_id, row, mentioned, accounts)
 
 
 # The new status' columns, in the order of ``tables.statuses`` (which the result is read as).
