@@ -197,9 +197,10 @@ class Renderer:
                 self._accounts[int(account.id)] = account
 
     def new_status(self, published: Published) -> Json:
-        """A status just posted, shown from what posting it read (the accounts it mentions and
-        their rows, the author's), without a query where :meth:`status` takes seven. Like
-        Mastodon's answer to a post, it has no boosts or replies yet."""
+        """A status just posted, shown from what posting it read (the author's and the
+        mentioned accounts' rows): no query when every @name of the text exists, where
+        :meth:`status` takes seven. Like Mastodon's answer to a post, it has no boosts or
+        replies yet."""
         row = published.row
         assert row is not None
         status_id = int(row.id)
