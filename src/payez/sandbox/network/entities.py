@@ -211,7 +211,6 @@ class Renderer:
         self._known_usernames.update({name.lower(): name for name in published.mentioned})
         self._looked_up.update(name.lower() for name in published.mentioned)
         self._accounts.update(published.accounts)
-        self._load_accounts([int(row.account_id), *published.mentioned.values()])
         return self.status(row)
 
     def status(self, row: sa.Row[tuple[object, ...]], *, with_source: bool = False) -> Json:
