@@ -70,6 +70,9 @@ class Settings:
     # processor, and database connections each process keeps (PostgreSQL).
     inbox_batch_size: int = 200
     database_pool_size: int = 10
+    # Processes `payez serve` answers requests with, one core each (PostgreSQL only: SQLite
+    # takes one writer at a time).
+    web_processes: int = 1
     # Where the back-office writes the payout files it exports.
     payout_export_dir: str = "payout-exports"
     # Card processor: "sandbox" or "stripe".
@@ -341,6 +344,13 @@ def _check_live(settings: Settings) -> None:
         raise SettingsError("PAYEZ_LIVE_HEARTBEAT_SECONDS and PAYEZ_LIVE_STREAM_SECONDS: 1+")
 
 
+def _check_web_processes(settings: Settings) -> None:
+    if not 1 <= settings.web_processes <= 64:
+        raise SettingsError("PAYEZ_WEB_PROCESSES must be between 1 and 64")
+    if settings.web_processes > 1 and sqlite_path(settings.database_url) is not None:
+        raise SettingsError("PAYEZ_WEB_PROCESSES above 1 needs PostgreSQL")
+
+
 # Points one post spends on each network's budget (Bluesky counts a created record as 3).
 POST_COST: Mapping[str, int] = {"bluesky": 3}
 
@@ -403,6 +413,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     _check_bluesky(settings)
     _check_reply_budgets(settings)
     _check_live(settings)
+    _check_web_processes(settings)
     settings.check_production_safety()
     return settings
 

@@ -53,15 +53,22 @@ class Running:
 
 @contextlib.contextmanager
 def payez(
-    command: str, database_url: str, tmp_path: Path, *args: str, port: int | None = None
+    command: str,
+    database_url: str,
+    tmp_path: Path,
+    *args: str,
+    port: int | None = None,
+    **settings: str,
 ) -> Iterator[Running]:
-    """``payez COMMAND`` in a subprocess on ``database_url``; killed on the way out if alive."""
+    """``payez COMMAND`` in a subprocess on ``database_url``, with ``settings`` added to its
+    environment; killed on the way out if alive."""
     port = port or free_port()
     env = {
         **os.environ,
         "PAYEZ_DATABASE_URL": database_url,
         "PAYEZ_BASE_URL": f"http://127.0.0.1:{port}",
         "PAYEZ_CONFIRM": "never",
+        **settings,
     }
     log = tmp_path / f"{command}-{port}.log"
     with log.open("wb") as out:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 import payez.entrypoints.cli.pipeline_bench  # noqa: F401  (registers the commands under test)
@@ -65,3 +66,15 @@ def test_e2e_answers_every_post_on_the_sandbox(sqlite_url: str) -> None:
     assert row["posts"] == row["replied"] == 10
     assert row["bench_cpu_ms_per_post"] > 0  # the posters and the watcher, measured
     assert 0 < row["p50_ms"] <= row["p99_ms"]
+
+
+@pytest.mark.postgres
+def test_e2e_with_two_web_processes_counts_their_cpu(postgres_url: str) -> None:
+    (row,) = results(
+        ["e2e", "--db", "postgres", "--database-url", postgres_url, "--rate", "10",
+         "--seconds", "1", "--users", "4", "--web-processes", "2"]
+    )  # fmt: skip
+    assert row["web_processes"] == 2
+    assert row["posts"] == row["replied"] == 10
+    # The parent of the web processes only watches them: the CPU counted is theirs.
+    assert row["cpu_ms_per_post"] > 0

@@ -245,3 +245,17 @@ def test_the_live_dashboards_pace_is_read_and_checked() -> None:
         load_settings({"PAYEZ_LIVE_POLL_MS": "10"})
     with pytest.raises(SettingsError, match="STREAM_SECONDS"):
         load_settings({"PAYEZ_LIVE_STREAM_SECONDS": "0"})
+
+
+def test_web_processes_are_counted_and_need_postgresql() -> None:
+    postgres = "postgresql://payez@db.example/payez"
+    assert load_settings({}).web_processes == 1
+    assert (
+        load_settings({"PAYEZ_DATABASE_URL": postgres, "PAYEZ_WEB_PROCESSES": "4"}).web_processes
+        == 4
+    )
+    with pytest.raises(SettingsError, match="between 1 and 64"):
+        load_settings({"PAYEZ_DATABASE_URL": postgres, "PAYEZ_WEB_PROCESSES": "0"})
+    # SQLite takes one writer at a time: several processes would only wait on each other.
+    with pytest.raises(SettingsError, match="needs PostgreSQL"):
+        load_settings({"PAYEZ_WEB_PROCESSES": "2"})

@@ -129,6 +129,7 @@ def run_e2e_bench(
     seconds: float = 10.0,
     users: int = 200,
     workers: int = 0,
+    web_processes: int = 1,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with bench_database(db, database_url) as url:
@@ -137,7 +138,7 @@ def run_e2e_bench(
         tokens = sandbox_members(url, port, users)
         base = f"http://127.0.0.1:{port}"
         serve = ["serve"] if workers == 0 else ["serve", "--no-worker"]
-        processes = [start_payez(serve, url, port)]
+        processes = [start_payez(serve, url, port, PAYEZ_WEB_PROCESSES=str(web_processes))]
         engine = make_engine(url)
         try:
             wait_until_up(base, processes[0])
@@ -160,6 +161,7 @@ def run_e2e_bench(
             "db": db,
             "offered_per_s": rate,
             "workers": workers,
+            "web_processes": web_processes,
             "posts": len(created),
             "replied": len(latencies),
             "posts_per_s": round(len(latencies) / span, 1) if span else 0.0,
@@ -181,18 +183,27 @@ def run_e2e_bench(
 
 
 def _cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
-    """User and system CPU seconds of the running ``processes`` (Linux's /proc), else 0."""
+    """User and system CPU seconds of the running ``processes`` and of their children (the web
+    processes of a ``serve``), from Linux's /proc, else 0."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     total = 0
-    for process in processes:
+    for pid in (p for process in processes for p in _with_children(process.pid)):
         try:
-            with open(f"/proc/{process.pid}/stat") as stat:
+            with open(f"/proc/{pid}/stat") as stat:
                 # The command name in parentheses may hold spaces: count fields after it.
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
+
+
+def _with_children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [pid, *(int(child) for child in children.read().split())]
+    except OSError:
+        return [pid]
 
 
 def _drive(

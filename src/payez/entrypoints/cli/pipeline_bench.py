@@ -146,6 +146,9 @@ def bench_e2e(
     workers: Annotated[
         int, typer.Option(help="Separate payez worker processes (0: serve's own worker).")
     ] = 0,
+    web_processes: Annotated[
+        int, typer.Option(help="Processes serve answers requests with (PostgreSQL).")
+    ] = 1,
     as_json: JsonOption = False,
 ) -> None:
     """The whole loop on the sandbox network: posts created there, read by the worker's
@@ -153,7 +156,13 @@ def bench_e2e(
     from payez.bench.e2e import run_e2e_bench
 
     rows = run_e2e_bench(
-        _database(db), database_url, rate=rate, seconds=seconds, users=users, workers=workers
+        _database(db),
+        database_url,
+        rate=rate,
+        seconds=seconds,
+        users=users,
+        workers=workers,
+        web_processes=web_processes,
     )
     _emit(rows, as_json)
 

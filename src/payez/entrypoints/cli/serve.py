@@ -2,21 +2,28 @@
 
 The web stack is imported when a command runs, so that other ``payez`` commands start fast.
 Both commands stop on SIGTERM or SIGINT within seconds and exit with status 0 (see
-``entrypoints/stopping.py`` and ``entrypoints/web/server.py``).
+``entrypoints/stopping.py`` and ``entrypoints/web/server.py``); ``serve`` in several processes
+stops them all the same way (``entrypoints/web/processes.py``).
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import socket
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from payez.config import Settings
 from payez.entrypoints.cli.common import DatabaseUrlOption, app, settings_for
 from payez.entrypoints.stopping import exit_without_stragglers, stop_on_signals
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from payez.sandbox.bootstrap import SandboxWiring
 
 # After the server and the worker have stopped, what is left may run this long before it is
 # abandoned: the whole stop stays well within the 10 s a supervisor usually grants.
@@ -42,23 +49,19 @@ def serve(
     port: PortOption = None,
     worker: Annotated[bool, typer.Option(help="Run the worker in this process too.")] = True,
 ) -> None:
-    """Start the web app, the sandbox network and (by default) the worker, in one process."""
+    """Start the web app, the sandbox network and (by default) the worker, in one process, or
+    in PAYEZ_WEB_PROCESSES processes (PostgreSQL) with the worker in the first."""
     stop = threading.Event()
     with stop_on_signals(stop.set):
         _serve(database_url, port, worker, stop)
 
 
 def _serve(database_url: str | None, port: int | None, worker: bool, stop: threading.Event) -> None:
-    import uvicorn
-
     from payez.adapters.db.engine import make_engine, wait_for_database
     from payez.adapters.db.migrate import migrate
-    from payez.entrypoints.composition import oauth_clients_for, service_context_for
-    from payez.entrypoints.web.app import create_app
-    from payez.entrypoints.web.server import GRACEFUL_SECONDS, Server
-    from payez.entrypoints.worker import Worker
+    from payez.entrypoints.web.processes import listening_socket, run_processes
+    from payez.entrypoints.web.server import GRACEFUL_SECONDS
     from payez.sandbox.bootstrap import wire_sandbox
-    from payez.sandbox.network.app import create_sandbox_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = _settings(database_url, port)
@@ -67,7 +70,58 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
         engine.dispose()
         return
     migrate(settings.database_url)
+    # Once for all the processes: each would otherwise register its own OAuth client, and a
+    # sign-in begun on one process could not be finished on another.
     wiring = wire_sandbox(engine, settings)
+    if settings.web_processes == 1:
+        _serve_here(settings, engine, wiring, worker, stop)
+        exit_without_stragglers(STRAGGLER_SECONDS)
+        return
+    engine.dispose()  # the processes open their own: no connection may cross a fork
+    sock = listening_socket(settings.host, settings.port)
+    typer.echo(
+        f"Payez on {settings.base_url} (sandbox: {wiring.api_base_url}/), "
+        f"{settings.web_processes} web processes"
+    )
+    # Before the fork too: a collection in a process would otherwise write to every page of
+    # what the processes share with the parent, copying it.
+    _freeze_startup_objects()
+
+    def serve_one(index: int) -> None:
+        own = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+        _serve_here(settings, own, wiring, worker and index == 0, stop, sock=sock)
+        exit_without_stragglers(STRAGGLER_SECONDS)
+
+    with sock:
+        status = run_processes(
+            settings.web_processes,
+            serve_one,
+            stop,
+            stop_seconds=GRACEFUL_SECONDS + STRAGGLER_SECONDS + 2,
+        )
+    logging.getLogger("payez.server").info("stopped")
+    if status:
+        raise typer.Exit(status)
+
+
+def _serve_here(
+    settings: Settings,
+    engine: Engine,
+    wiring: SandboxWiring,
+    worker: bool,
+    stop: threading.Event,
+    sock: socket.socket | None = None,
+) -> None:
+    """The web app, the sandbox and (if ``worker``) the worker, in this process, on ``sock``
+    (one of several processes) or on a socket of its own; returns once stopped."""
+    import uvicorn
+
+    from payez.entrypoints.composition import oauth_clients_for, service_context_for
+    from payez.entrypoints.web.app import create_app
+    from payez.entrypoints.web.server import GRACEFUL_SECONDS, Server
+    from payez.entrypoints.worker import Worker
+    from payez.sandbox.network.app import create_sandbox_app
+
     ctx = service_context_for(settings, engine, wiring)
     clients = oauth_clients_for(settings, wiring)
     sandbox = create_sandbox_app(engine, settings)
@@ -93,11 +147,13 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
     )
     server = Server(config, stop=stop, on_listening=start_background, on_stopping=stop_background)
     if stop.is_set():  # asked to stop while starting up
+        engine.dispose()
         return
-    typer.echo(f"Payez on {settings.base_url} (sandbox: {wiring.api_base_url}/)")
+    if sock is None:
+        typer.echo(f"Payez on {settings.base_url} (sandbox: {wiring.api_base_url}/)")
     _freeze_startup_objects()
     try:
-        server.run()
+        server.run(sockets=None if sock is None else [sock])
     finally:
         if background is not None:
             # The worker was told to stop when the server began stopping: it has had the
@@ -105,7 +161,6 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
             background.shutdown(GRACEFUL_SECONDS)
         engine.dispose()
     logging.getLogger("payez.server").info("stopped")
-    exit_without_stragglers(STRAGGLER_SECONDS)
 
 
 @app.command("worker")

@@ -1,0 +1,123 @@
+"""The parent of ``payez serve``'s web processes (``entrypoints/web/processes.py``), with real
+forks running stand-ins for the server: how it stops them, and what it does when one ends."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from payez.entrypoints.web.processes import listening_socket, run_processes
+
+
+def sleeper(pids: Path) -> Callable[[int], None]:
+    """A stand-in web process: notes its pid, then waits to be signalled."""
+
+    def serve_one(index: int) -> None:
+        (pids / str(index)).write_text(str(os.getpid()))
+        time.sleep(60)
+
+    return serve_one
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def started(pids: Path, count: int) -> list[int]:
+    deadline = time.monotonic() + 10
+    while len(list(pids.iterdir())) < count or any(p.read_text() == "" for p in pids.iterdir()):
+        assert time.monotonic() < deadline, "the processes did not start"
+        time.sleep(0.02)
+    return [int((pids / str(index)).read_text()) for index in range(count)]
+
+
+def stop_later(stop: threading.Event, when: Callable[[], bool]) -> threading.Thread:
+    def wait_then_stop() -> None:
+        deadline = time.monotonic() + 10
+        while not when() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stop.set()
+
+    thread = threading.Thread(target=wait_then_stop)
+    thread.start()
+    return thread
+
+
+def test_stopping_the_parent_stops_every_process(tmp_path: Path) -> None:
+    stop = threading.Event()
+    waiter = stop_later(stop, lambda: len(list(tmp_path.iterdir())) == 3)
+    status = run_processes(3, sleeper(tmp_path), stop, stop_seconds=5)
+    waiter.join()
+    assert status == 0
+    assert not any(alive(pid) for pid in started(tmp_path, 3))
+
+
+def test_a_process_that_ends_on_its_own_stops_the_others(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def serve_one(index: int) -> None:
+        if index == 1:
+            return  # as a server that stopped by itself
+        sleeper(tmp_path)(index)
+
+    started_at = time.monotonic()
+    status = run_processes(2, serve_one, threading.Event(), stop_seconds=5)
+    assert status == 1
+    assert time.monotonic() - started_at < 5
+    assert "web process 1 ended on its own (status 0)" in caplog.text
+    assert not alive(started(tmp_path, 1)[0])
+
+
+def test_a_process_that_fails_at_start_stops_the_others(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def serve_one(index: int) -> None:
+        if index == 0:
+            raise RuntimeError("no database")
+        (tmp_path / "1").write_text(str(os.getpid()))
+        time.sleep(60)
+
+    assert run_processes(2, serve_one, threading.Event(), stop_seconds=5) == 1
+    assert "web process 0 ended on its own (status 1)" in caplog.text
+
+
+def test_a_process_deaf_to_sigterm_is_killed_at_the_deadline(tmp_path: Path) -> None:
+    def serve_one(index: int) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sleeper(tmp_path)(index)
+
+    stop = threading.Event()
+    waiter = stop_later(stop, lambda: len(list(tmp_path.iterdir())) == 1)
+    started_at = time.monotonic()
+    assert run_processes(1, serve_one, stop, stop_seconds=0.5) == 0
+    waiter.join()
+    assert time.monotonic() - started_at < 5
+    assert not alive(started(tmp_path, 1)[0])
+
+
+def test_a_stop_asked_before_the_fork_starts_nothing(tmp_path: Path) -> None:
+    stop = threading.Event()
+    stop.set()
+    assert run_processes(2, sleeper(tmp_path), stop, stop_seconds=5) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_process_accepts_on_the_one_socket() -> None:
+    with listening_socket("127.0.0.1", 0) as sock:
+        port = sock.getsockname()[1]
+        assert sock.get_inheritable()
+        with contextlib.closing(socket.create_connection(("127.0.0.1", port), timeout=2)):
+            accepted, _ = sock.accept()
+            accepted.close()
