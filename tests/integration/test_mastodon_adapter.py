@@ -3,10 +3,12 @@ error mapping (against small hand-built Mastodon servers), and stopping a quiet 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from payez.adapters.networks.html_text import html_to_text
@@ -415,3 +417,55 @@ def test_a_backfill_hands_over_its_backlog_chunk_by_chunk(sqlite_url: str) -> No
         assert seen == backlog
         # Each chunk of two was handed over, with its cursor, before the next was read.
         assert seen_at_cursor[:3] == [2, 4, 5]
+
+
+def _streaming_mastodon(asked: list[str]) -> Starlette:
+    """Streams one mention on the notification stream; the whole user stream (home timeline
+    and notifications) is not served, so a client that asks for it never sees the mention."""
+
+    def verify(_: Request) -> JSONResponse:
+        return JSONResponse(PAYEZ)
+
+    def no_notifications(_: Request) -> JSONResponse:
+        return JSONResponse([])
+
+    def account(request: Request) -> JSONResponse:
+        return JSONResponse(ACCOUNTS[request.path_params["id"]])
+
+    async def events() -> AsyncIterator[str]:
+        notification = {
+            "id": "901",
+            "type": "mention",
+            "created_at": "2026-03-01T10:00:00.000Z",
+            "account": ALICE,
+            "status": _status("41"),
+        }
+        yield f"event: notification\ndata: {json.dumps(notification)}\n\n"
+        while True:
+            await asyncio.sleep(0.2)
+            yield ":thump\n\n"
+
+    def stream(request: Request) -> Response:
+        asked.append(request.url.path)
+        if request.url.path != "/api/v1/streaming/user/notification":
+            return JSONResponse({"error": "not served here"}, status_code=404)
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return Starlette(
+        routes=[
+            Route("/api/v1/accounts/verify_credentials", verify),
+            Route("/api/v1/accounts/{id}", account),
+            Route("/api/v1/notifications", no_notifications),
+            Route("/api/v1/streaming/user", stream),
+            Route("/api/v1/streaming/user/notification", stream),
+        ]
+    )
+
+
+def test_the_stream_asks_for_notifications_only() -> None:
+    asked: list[str] = []
+    with serve(_streaming_mastodon(asked)) as server:
+        network = MastodonNetwork(server.url, "good-token", request_timeout=5)
+        with _streaming(network) as seen:
+            _until(lambda: seen == ["41"])
+    assert set(asked) == {"/api/v1/streaming/user/notification"}

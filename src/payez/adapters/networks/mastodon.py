@@ -2,8 +2,10 @@
 
 - Mentions come from notifications of type ``mention``; the cursor is the newest notification
   id seen, pages are walked forward with ``min_id``.
-- The live stream is the user stream (server-sent events). It reconnects with jittered
-  exponential backoff and backfills from its cursor after every (re)connection.
+- The live stream is the user's notification stream (server-sent events): the whole user
+  stream would also carry the home timeline, the service's own replies among it, for the
+  server to render and send and this side to skip. It reconnects with jittered exponential
+  backoff and backfills from its cursor after every (re)connection.
 - Identities: Mastodon account ids are per server, so ``NetworkAccount.id`` is the account URI;
   handles are ``acct`` lower-cased (``alice`` locally, ``alice@example.org`` remote).
 - Errors: 429 → :class:`RateLimited` (reset time from ``X-RateLimit-Reset``), connection
@@ -515,7 +517,9 @@ class MastodonNetwork:
     ) -> None:
         error: BaseException | None = None
         try:
-            self._client(session).stream_user(listener, timeout=self._stream_read_timeout)
+            self._client(session).stream_user_notifications(
+                listener, timeout=self._stream_read_timeout
+            )
         except BaseException as exc:  # the consumer decides; this thread only reports
             error = exc
         finally:
