@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from payez.adapters.db.bulk import insert_rows
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.tables.payments import network_cursors, outbox
 from payez.adapters.db.upsert import insert_ignoring_duplicates
@@ -49,3 +50,20 @@ def test_the_uncounted_form_still_skips_duplicates(database_url: str) -> None:
         )
     engine.dispose()
     assert keys == ["a", "b", "c"]
+
+
+def test_a_bulk_insert_counts_only_the_rows_that_went_in(database_url: str) -> None:
+    """``bulk.insert_rows``: one statement on PostgreSQL, one ``executemany`` on SQLite; a row
+    skipped as a duplicate, of an earlier insert or of its own batch, is not counted."""
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        assert insert_rows(conn, outbox, [message("a")], skip_duplicates=True) == 1
+        assert insert_rows(conn, outbox, [message("a"), message("b")], skip_duplicates=True) == 1
+        batch = [message("c"), message("c"), message("d")]
+        assert insert_rows(conn, outbox, batch, skip_duplicates=True) == 2
+        assert insert_rows(conn, outbox, [], skip_duplicates=True) == 0
+        keys = sorted(
+            conn.execute(outbox.select().with_only_columns(outbox.c.idempotency_key)).scalars()
+        )
+    engine.dispose()
+    assert keys == ["a", "b", "c", "d"]

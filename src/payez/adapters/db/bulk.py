@@ -48,11 +48,11 @@ def insert_rows(
     rows: Sequence[dict[str, Any]],
     *,
     skip_duplicates: bool = False,
-) -> None:
+) -> int:
     """Insert ``rows`` (dicts with the same keys); with ``skip_duplicates`` a row that would
-    break a unique key is left out, as ``ON CONFLICT DO NOTHING``."""
+    break a unique key is left out, as ``ON CONFLICT DO NOTHING``. Returns how many went in."""
     if not rows:
-        return
+        return 0
     columns = tuple(rows[0])
     sql, converters = _statement(table, columns, conn.dialect, skip_duplicates)
     values = [
@@ -60,9 +60,12 @@ def insert_rows(
         for name, convert in zip(columns, converters, strict=True)
     ]
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(sql, tuple(values))
+        result = conn.exec_driver_sql(sql, tuple(values))
     else:
-        conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+        result = conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+    # One statement on PostgreSQL; on SQLite the driver adds up the rows of each execution.
+    # Either way a row skipped as a duplicate is not counted.
+    return int(result.rowcount)
 
 
 def _converted(column: list[Any], convert: Convert) -> list[Any]:

@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 
-from payez.adapters.db.bulk import fetch_all, result_converters
+from payez.adapters.db.bulk import fetch_all, insert_rows, result_converters
 from payez.adapters.db.tables.payments import inbox
-from payez.adapters.db.upsert import insert_ignoring_duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +68,11 @@ def _converters(dialect: Dialect) -> list[tuple[int, Callable[[Any], Any]]]:
 
 
 def record(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Record posts; a post already recorded (a replay, an edit) is skipped. Returns new rows."""
-    return insert_ignoring_duplicates(conn, inbox, rows)
+    """Record posts; a post already recorded (a replay, an edit) is skipped. Returns new rows.
+
+    One statement whatever the number of posts, so it is prepared once (a many-row ``VALUES``
+    list is a new statement for every count of rows)."""
+    return insert_rows(conn, inbox, rows, skip_duplicates=True)
 
 
 def take_unprocessed(conn: Connection, limit: int) -> list[InboxRow]:
