@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +26,7 @@ from payez.adapters.db.engine import make_engine
 from payez.sandbox.network import tables as sandbox_tables
 from tests.e2e.service_world import free_port
 from tests.e2e.test_stopping import (
+    PAYEZ,
     STOP_LIMIT,
     Running,
     _wait_for,
@@ -132,3 +135,47 @@ def test_web_processes_follow_a_parent_killed_without_a_word(
         while not all(gone(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert all(gone(pid) for pid in children), "a web process outlived its parent"
+
+
+def test_a_signal_to_the_whole_group_is_a_stop(postgres_url: str, tmp_path: Path) -> None:
+    """Ctrl-C in a terminal, or a supervisor stopping a service, signals every process at once:
+    the processes end as the parent learns of the stop, and that is no failure."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*PAYEZ, "serve", "--port", str(port)],
+            env={**os.environ, "PAYEZ_DATABASE_URL": postgres_url, "PAYEZ_WEB_PROCESSES": "2"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own, as a terminal's job
+        )
+    running = Running(process, port, {}, log)
+    try:
+        _wait_for(lambda: len(web_processes(running)) == 2, timeout=60)
+        children = web_processes(running)
+        _wait_for(worker_streaming(running))
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(STOP_LIMIT) == 0, running.log_text()
+        assert all(gone(pid) for pid in children)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_a_port_taken_is_a_clear_error(postgres_url: str, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        served = subprocess.run(
+            [*PAYEZ, "serve", "--port", str(port)],
+            env={**os.environ, "PAYEZ_DATABASE_URL": postgres_url, "PAYEZ_WEB_PROCESSES": "2"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert served.returncode == 1
+    assert f"Cannot listen on 127.0.0.1:{port}: Address already in use" in served.stderr
+    assert "Traceback" not in served.stderr

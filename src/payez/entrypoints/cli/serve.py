@@ -78,7 +78,11 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
         exit_without_stragglers(STRAGGLER_SECONDS)
         return
     engine.dispose()  # the processes open their own: no connection may cross a fork
-    sock = listening_socket(settings.host, settings.port)
+    try:
+        sock = listening_socket(settings.host, settings.port)
+    except OSError as exc:
+        typer.echo(f"Cannot listen on {settings.host}:{settings.port}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(
         f"Payez on {settings.base_url} (sandbox: {wiring.api_base_url}/), "
         f"{settings.web_processes} web processes"

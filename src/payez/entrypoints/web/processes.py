@@ -37,6 +37,9 @@ log = logging.getLogger("payez.server")
 
 # uvicorn's own backlog: connections the kernel queues while every process is busy.
 BACKLOG = 2048
+# How long a process that ended waits for the parent's own stop signal before it counts as a
+# failure.
+_SIGNAL_GRACE_SECONDS = 0.5
 # Linux's prctl option asking for a signal when the parent process dies.
 _PR_SET_PDEATHSIG = 1
 
@@ -101,6 +104,10 @@ def _watch(children: dict[int, int], stop: threading.Event) -> bool:
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid in children:
             index = children.pop(pid)
+            if stop.wait(_SIGNAL_GRACE_SECONDS):
+                # A signal sent to the whole group (a terminal's Ctrl-C, a supervisor's stop)
+                # can end a process before the parent has run its own handler: a stop.
+                return False
             log.error(
                 "web process %d ended on its own (%s): stopping the others",
                 index,
