@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from payez.adapters.db.engine import make_engine
+from payez.bench import proc
 from payez.sandbox.network import tables as sandbox_tables
 from tests.e2e.service_world import free_port
 from tests.e2e.test_stopping import (
@@ -43,23 +44,11 @@ pytestmark = pytest.mark.postgres
 
 
 def web_processes(running: Running) -> list[int]:
-    with open(f"/proc/{running.process.pid}/task/{running.process.pid}/children") as children:
-        return [int(pid) for pid in children.read().split()]
-
-
-def cpu_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+    return proc.children(running.process.pid)
 
 
 def gone(pid: int) -> bool:
-    """True once ``pid`` has exited (a zombie nobody reaped yet counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
+    return not proc.is_running(pid)
 
 
 @contextlib.contextmanager
@@ -84,7 +73,7 @@ def test_two_web_processes_share_the_work_and_stop_together(
     with two_processes(postgres_url, tmp_path, port) as running:
         children = web_processes(running)
         _wait_for(worker_streaming(running))
-        before = {pid: cpu_ticks(pid) for pid in children}
+        before = {pid: proc.cpu_seconds(pid) for pid in children}
 
         def page(_: int) -> int:
             # A new connection each time: the kernel hands it to whichever process accepts.
@@ -93,7 +82,7 @@ def test_two_web_processes_share_the_work_and_stop_together(
 
         with ThreadPoolExecutor(8) as pool:
             assert set(pool.map(page, range(400))) == {200}
-        assert all(cpu_ticks(pid) > before[pid] for pid in children), "a process sat idle"
+        assert all(proc.cpu_seconds(pid) > before[pid] for pid in children), "a process sat idle"
 
         # The sandbox app and its token, registered and issued on whichever process, serve
         # the posts on any other; the worker reads them and answers each once.

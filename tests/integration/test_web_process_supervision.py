@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from payez.entrypoints.web.processes import listening_socket, run_processes
+from payez.bench import proc
+from payez.entrypoints.web.processes import _serve_child, listening_socket, run_processes
 
 
 def sleeper(pids: Path) -> Callable[[int], None]:
@@ -25,14 +26,6 @@ def sleeper(pids: Path) -> Callable[[int], None]:
         time.sleep(60)
 
     return serve_one
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def started(pids: Path, count: int) -> list[int]:
@@ -61,7 +54,7 @@ def test_stopping_the_parent_stops_every_process(tmp_path: Path) -> None:
     status = run_processes(3, sleeper(tmp_path), stop, stop_seconds=5)
     waiter.join()
     assert status == 0
-    assert not any(alive(pid) for pid in started(tmp_path, 3))
+    assert not any(proc.is_running(pid) for pid in started(tmp_path, 3))
 
 
 def test_a_process_that_ends_on_its_own_stops_the_others(
@@ -77,7 +70,7 @@ def test_a_process_that_ends_on_its_own_stops_the_others(
     assert status == 1
     assert time.monotonic() - started_at < 5
     assert "web process 1 ended on its own (status 0)" in caplog.text
-    assert not alive(started(tmp_path, 1)[0])
+    assert not proc.is_running(started(tmp_path, 1)[0])
 
 
 def test_a_process_that_fails_at_start_stops_the_others(
@@ -104,7 +97,7 @@ def test_a_process_deaf_to_sigterm_is_killed_at_the_deadline(tmp_path: Path) -> 
     assert run_processes(1, serve_one, stop, stop_seconds=0.5) == 0
     waiter.join()
     assert time.monotonic() - started_at < 5
-    assert not alive(started(tmp_path, 1)[0])
+    assert not proc.is_running(started(tmp_path, 1)[0])
 
 
 def test_a_stop_asked_before_the_fork_starts_nothing(tmp_path: Path) -> None:
@@ -121,3 +114,15 @@ def test_every_process_accepts_on_the_one_socket() -> None:
         with contextlib.closing(socket.create_connection(("127.0.0.1", port), timeout=2)):
             accepted, _ = sock.accept()
             accepted.close()
+
+
+def test_a_process_whose_parent_is_already_gone_serves_nothing_and_did_not_fail(
+    tmp_path: Path,
+) -> None:
+    pid = os.fork()
+    if pid == 0:
+        # The parent it was forked for is not its parent (pid 1 never forks web processes).
+        _serve_child(sleeper(tmp_path), 0, parent=1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert list(tmp_path.iterdir()) == [], "it served"

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from payez.adapters.db import users as users_repo
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.migrate import migrate
+from payez.bench import proc
 from payez.bench.ledger import Database, bench_database
 from payez.bench.posting import Post, post_at_rate
 from payez.config import load_settings
@@ -183,27 +184,10 @@ def run_e2e_bench(
 
 
 def _cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
-    """User and system CPU seconds of the running ``processes`` and of their children (the web
-    processes of a ``serve``), from Linux's /proc, else 0."""
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total = 0
-    for pid in (p for process in processes for p in _with_children(process.pid)):
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                # The command name in parentheses may hold spaces: count fields after it.
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def _with_children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            return [pid, *(int(child) for child in children.read().split())]
-    except OSError:
-        return [pid]
+    """CPU seconds of the running ``processes`` and of their children (the web processes of a
+    ``serve``)."""
+    pids = [p for process in processes for p in (process.pid, *proc.children(process.pid))]
+    return sum(proc.cpu_seconds(pid) for pid in pids)
 
 
 def _drive(

@@ -83,10 +83,7 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
     except OSError as exc:
         typer.echo(f"Cannot listen on {settings.host}:{settings.port}: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(
-        f"Payez on {settings.base_url} (sandbox: {wiring.api_base_url}/), "
-        f"{settings.web_processes} web processes"
-    )
+    _announce(settings, wiring)
     # Before the fork too: a collection in a process would otherwise write to every page of
     # what the processes share with the parent, copying it.
     _freeze_startup_objects()
@@ -101,11 +98,19 @@ def _serve(database_url: str | None, port: int | None, worker: bool, stop: threa
             settings.web_processes,
             serve_one,
             stop,
-            stop_seconds=GRACEFUL_SECONDS + STRAGGLER_SECONDS + 2,
+            # A process's own worst case (the server, then the worker, then stragglers), and a
+            # margin: a slow but orderly stop is never cut short.
+            stop_seconds=2 * GRACEFUL_SECONDS + STRAGGLER_SECONDS + 2,
         )
     logging.getLogger("payez.server").info("stopped")
     if status:
         raise typer.Exit(status)
+
+
+def _announce(settings: Settings, wiring: SandboxWiring) -> None:
+    processes = settings.web_processes
+    on = f", {processes} web processes" if processes > 1 else ""
+    typer.echo(f"Payez on {settings.base_url} (sandbox: {wiring.api_base_url}/){on}")
 
 
 def _serve_here(
@@ -154,7 +159,7 @@ def _serve_here(
         engine.dispose()
         return
     if sock is None:
-        typer.echo(f"Payez on {settings.base_url} (sandbox: {wiring.api_base_url}/)")
+        _announce(settings, wiring)
     _freeze_startup_objects()
     try:
         server.run(sockets=None if sock is None else [sock])

@@ -77,7 +77,8 @@ def run_processes(
 def _serve_child(serve_one: Callable[[int], None], index: int, parent: int) -> None:
     status = 0
     try:
-        _die_with(parent)
+        if not _dies_with(parent):
+            return  # the parent is gone already: nothing to serve for, and nothing failed
         serve_one(index)
     except BaseException:
         log.exception("web process %d failed", index)
@@ -90,12 +91,12 @@ def _serve_child(serve_one: Callable[[int], None], index: int, parent: int) -> N
         os._exit(status)
 
 
-def _die_with(parent: int) -> None:
+def _dies_with(parent: int) -> bool:
+    """Ask for SIGTERM when ``parent`` dies; False if it died before the request was in place."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the parent died before the request above was in place
-        raise SystemExit(0)
+    return os.getppid() == parent
 
 
 def _watch(children: dict[int, int], stop: threading.Event) -> bool:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from payez.adapters.db.upsert import insert_ignoring_duplicates
+from payez.adapters.db.bulk import insert_rows
 from payez.sandbox.network import tables
 from payez.sandbox.network.statuses import Urls
 
@@ -34,7 +34,7 @@ def instance_domain(conn: sa.Connection) -> str:
     found = _stored_domain(conn)
     if found is None:
         row = {"id": INSTANCE_ROW, "domain": new_instance_domain(), "created_at": datetime.now(UTC)}
-        insert_ignoring_duplicates(conn, tables.instance, [row])
+        insert_rows(conn, tables.instance, [row], skip_duplicates=True)
         found = _stored_domain(conn)
     assert found is not None
     return found

@@ -1,13 +1,14 @@
-"""Counting what an insert-or-ignore really inserted, on both databases."""
+"""Counting what an insert-or-ignore (``bulk.insert_rows``) really inserted, on both databases."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from payez.adapters.db.bulk import insert_rows
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.tables.payments import network_cursors, outbox
-from payez.adapters.db.upsert import insert_ignoring_duplicates
 
 
 def message(key: str) -> dict[str, object]:
@@ -25,33 +26,6 @@ def message(key: str) -> dict[str, object]:
     }
 
 
-def test_counts_only_the_rows_that_went_in(database_url: str) -> None:
-    engine = make_engine(database_url)
-    with engine.begin() as conn:
-        assert insert_ignoring_duplicates(conn, outbox, [message("a")]) == 1
-        assert insert_ignoring_duplicates(conn, outbox, [message("a")]) == 0
-        assert insert_ignoring_duplicates(conn, outbox, [message("a"), message("b")]) == 1
-        assert insert_ignoring_duplicates(conn, outbox, []) == 0
-        now = datetime.now(UTC)
-        row = {"network": "x", "cursor": "1", "updated_at": now}
-        assert (
-            insert_ignoring_duplicates(conn, network_cursors, [row, {**row, "network": "y"}]) == 2
-        )
-    engine.dispose()
-
-
-def test_the_uncounted_form_still_skips_duplicates(database_url: str) -> None:
-    engine = make_engine(database_url)
-    with engine.begin() as conn:
-        insert_ignoring_duplicates(conn, outbox, [message("a"), message("b")], count=False)
-        insert_ignoring_duplicates(conn, outbox, [message("b"), message("c")], count=False)
-        keys = sorted(
-            conn.execute(outbox.select().with_only_columns(outbox.c.idempotency_key)).scalars()
-        )
-    engine.dispose()
-    assert keys == ["a", "b", "c"]
-
-
 def test_a_bulk_insert_counts_only_the_rows_that_went_in(database_url: str) -> None:
     """``bulk.insert_rows``: one statement on PostgreSQL, one ``executemany`` on SQLite; a row
     skipped as a duplicate, of an earlier insert or of its own batch, is not counted."""
@@ -67,3 +41,18 @@ def test_a_bulk_insert_counts_only_the_rows_that_went_in(database_url: str) -> N
         )
     engine.dispose()
     assert keys == ["a", "b", "c", "d"]
+
+
+def test_a_bulk_insert_skips_duplicates_by_any_unique_key(database_url: str) -> None:
+    """A table whose key is its primary key (the network's name), not an idempotency key."""
+    engine = make_engine(database_url)
+    now = datetime.now(UTC)
+    row = {"network": "x", "cursor": "1", "updated_at": now}
+    with engine.begin() as conn:
+        assert insert_rows(conn, network_cursors, [row], skip_duplicates=True) == 1
+        twice = [{**row, "cursor": "2"}, {**row, "network": "y"}]
+        assert insert_rows(conn, network_cursors, twice, skip_duplicates=True) == 1
+        rows = conn.execute(sa.select(network_cursors.c.network, network_cursors.c.cursor))
+        cursors = {row.network: row.cursor for row in rows}
+    engine.dispose()
+    assert cursors == {"x": "1", "y": "1"}

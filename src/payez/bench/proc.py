@@ -1,0 +1,45 @@
+"""What Linux's /proc says of a process: its children, its CPU time, whether it still runs.
+
+The benchmark counts the CPU of ``payez serve`` and of the web processes it forks; the tests of
+those processes watch them start and end. Off Linux (no /proc) a process has no children here,
+no CPU time, and counts as ended.
+"""
+
+from __future__ import annotations
+
+import os
+
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` forked that still exist (its main thread's children)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listed:
+            return [int(child) for child in listed.read().split()]
+    except OSError:
+        return []
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds ``pid`` has used so far (0 once it is gone)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND  # utime, stime
+
+
+def is_running(pid: int) -> bool:
+    """False once ``pid`` has exited, including as a zombie nobody reaped yet."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name, from the state on."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # The command name, in parentheses, may hold spaces: split after it.
+            return stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
