@@ -63,11 +63,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy src/payez
 
-# Unit and integration tests on two processes (pytest-xdist; each test has its own databases
-# and ports); the end-to-end drills after them, one at a time, as they time kills and restarts.
+# Every test on two processes (pytest-xdist; each test has its own databases, ports and
+# PostgreSQL clusters). The end-to-end drills run after the rest: they time kills and restarts,
+# so they never share the cores with the quick tests' bursts.
 test: setup browser failover-tools atproto axe lint typecheck
 	$(BIN)/python -m pytest -q -n 2 --dist worksteal tests/unit tests/integration
-	$(BIN)/python -m pytest -q tests/e2e
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal tests/e2e
 
 bench: setup
 	$(BIN)/payez bench ledger --db sqlite --json

@@ -7,12 +7,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from payez.adapters.db.engine import make_engine
 from payez.sandbox.network import tables
 from payez.sandbox.network.accounts import create_sandbox_user
-from payez.sandbox.network.statuses import post_status
+from payez.sandbox.network.errors import SandboxNotFound
+from payez.sandbox.network.statuses import delete_status, post_status
 from tests.integration.sandbox_server import running_sandbox
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -130,3 +132,59 @@ def test_the_answer_to_a_post_reads_the_accounts_once(database_url: str) -> None
     assert [m.username for m in shown.mentions] == ["bob"]
     assert '<span class="h-card"' in shown.content and "@nobody" in shown.content
     assert len(reads) == 2  # the accounts posted with, and @nobody looked up for the links
+
+
+def test_a_retry_is_answered_with_the_first_status_whatever_changed_since(
+    database_url: str,
+) -> None:
+    """As Mastodon does: the key is checked before the post itself, so a reply retried after
+    its parent was deleted still gets its status back, and nothing is written twice."""
+    engine = make_engine(database_url)
+    ids = _members(engine, "alice", "bob")
+    with engine.begin() as conn:
+        parent = post_status(conn, ids["alice"], "@bob pay me", NOW)
+        reply = post_status(
+            conn, ids["bob"], "@alice done", NOW, in_reply_to_id=parent, idempotency_key="r-1"
+        )
+        delete_status(conn, parent, ids["alice"], NOW)
+        again = post_status(
+            conn, ids["bob"], "@alice done", NOW, in_reply_to_id=parent, idempotency_key="r-1"
+        )
+        with pytest.raises(SandboxNotFound):
+            post_status(
+                conn, ids["bob"], "@alice new", NOW, in_reply_to_id=parent, idempotency_key="r-2"
+            )
+        count = conn.execute(
+            sa.select(sa.func.count()).where(tables.statuses.c.account_id == ids["bob"])
+        ).scalar_one()
+        notified = conn.execute(
+            sa.select(sa.func.count()).where(tables.notifications.c.status_id == reply)
+        ).scalar_one()
+    engine.dispose()
+    assert again == reply
+    assert count == 1
+    assert notified == 1
+
+
+@pytest.mark.postgres
+def test_a_keyed_post_on_postgres_asks_for_its_key_only_when_it_was_used(
+    postgres_url: str,
+) -> None:
+    """The publishing statement skips a key used already: no round trip to look it up first."""
+    engine = make_engine(postgres_url)
+    ids = _members(engine, "alice", "bob")
+    lookups: list[str] = []
+
+    def note_key_lookups(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "idempotency_key =" in statement:
+            lookups.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note_key_lookups)
+    with engine.begin() as conn:
+        first = post_status(conn, ids["alice"], "@bob hello", NOW, idempotency_key="k")
+        fresh = len(lookups)
+        again = post_status(conn, ids["alice"], "@bob hello", NOW, idempotency_key="k")
+    engine.dispose()
+    assert fresh == 0
+    assert again == first
+    assert len(lookups) == 1

@@ -245,10 +245,80 @@ def publish_status(
     idempotency_key: str | None = None,
 ) -> Published:
     """:func:`post_status`, with the new status' row and the accounts it mentions."""
-    if idempotency_key:
+    postgres = conn.dialect.name == "postgresql"
+    if idempotency_key and not postgres:
+        # On PostgreSQL the publishing statement itself skips a key used already.
         existing = existing_for_key(conn, account_id, idempotency_key)
         if existing is not None:
             return Published(existing)
+    try:
+        draft = _draft(conn, account_id, text, now, visibility, in_reply_to_id, quote_of_id)
+    except (SandboxInvalid, SandboxNotFound):
+        # Like Mastodon, a retry is answered with the status its key made, whatever changed
+        # since (a parent deleted, say).
+        earlier = existing_for_key(conn, account_id, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return Published(earlier)
+    status = {**draft.status, "idempotency_key": idempotency_key or None}
+    mentioned, notified, accounts = draft.mentioned, draft.notified, draft.accounts
+    if postgres:
+        new = _publish_in_one_statement(conn, status, list(mentioned.values()), notified)
+        if new is None:  # the key was used already: answer with that status
+            earlier = existing_for_key(conn, account_id, idempotency_key or "")
+            assert earlier is not None
+            return Published(earlier)
+        return Published(int(new.id), new, mentioned, accounts)
+    row = conn.execute(
+        tables.statuses.insert().values(**status).returning(*tables.statuses.c)
+    ).one()
+    status_id = int(row.id)
+    if mentioned:
+        conn.execute(
+            tables.mentions.insert().values(
+                [{"status_id": status_id, "account_id": aid} for aid in mentioned.values()]
+            )
+        )
+    if notified:
+        conn.execute(
+            tables.notifications.insert().values(
+                [
+                    {
+                        "account_id": aid,
+                        "from_account_id": account_id,
+                        "type": kind,
+                        "status_id": status_id,
+                        "created_at": now,
+                    }
+                    for aid, kind in notified
+                ]
+            )
+        )
+    return Published(status_id, row, mentioned, accounts)
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A status checked and ready to insert."""
+
+    status: dict[str, object]
+    mentioned: dict[str, int]
+    """The accounts it mentions, username → id."""
+    notified: list[tuple[int, str]]
+    """Who it notifies (account id, notification type)."""
+    accounts: dict[int, sa.Row[tuple[object, ...]]]
+    """The rows of its author and of the accounts it mentions, by id."""
+
+
+def _draft(
+    conn: sa.Connection,
+    account_id: int,
+    text: str,
+    now: datetime,
+    visibility: str,
+    in_reply_to_id: int | None,
+    quote_of_id: int | None,
+) -> _Draft:
     if not text.strip():
         raise SandboxInvalid("text can't be blank")
     if len(text) > MAX_CHARACTERS:
@@ -282,38 +352,9 @@ def publish_status(
         "in_reply_to_id": in_reply_to_id,
         "in_reply_to_account_id": in_reply_to_account_id,
         "quote_of_id": quote_of_id,
-        "idempotency_key": idempotency_key or None,
         "created_at": now,
     }
-    if conn.dialect.name == "postgresql":
-        row = _publish_in_one_statement(conn, status, list(mentioned.values()), notified)
-        return Published(int(row.id), row, mentioned, accounts)
-    row = conn.execute(
-        tables.statuses.insert().values(**status).returning(*tables.statuses.c)
-    ).one()
-    status_id = int(row.id)
-    if mentioned:
-        conn.execute(
-            tables.mentions.insert().values(
-                [{"status_id": status_id, "account_id": aid} for aid in mentioned.values()]
-            )
-        )
-    if notified:
-        conn.execute(
-            tables.notifications.insert().values(
-                [
-                    {
-                        "account_id": aid,
-                        "from_account_id": account_id,
-                        "type": kind,
-                        "status_id": status_id,
-                        "created_at": now,
-                    }
-                    for aid, kind in notified
-                ]
-            )
-        )
-    return Published(status_id, row, mentioned, accounts)
+    return _Draft(status, mentioned, notified, accounts)
 
 
 # The new status' columns, in the order of ``tables.statuses`` (which the result is read as).
@@ -332,6 +373,8 @@ _PUBLISH = (
         SELECT :account_id, :text, :visibility, :in_reply_to_id, :in_reply_to_account_id,
             :quote_of_id, :idempotency_key, :created_at
         FROM locked
+        -- A key used already: no row, so no mentions and no notifications either.
+        ON CONFLICT (account_id, idempotency_key) DO NOTHING
         RETURNING {_STATUS_COLUMNS}
     ),
     mentioned AS (
@@ -366,7 +409,7 @@ def _publish_in_one_statement(
     status: dict[str, object],
     mentioned: list[int],
     notified: list[tuple[int, str]],
-) -> sa.Row[tuple[object, ...]]:
+) -> sa.Row[tuple[object, ...]] | None:
     return conn.execute(
         _PUBLISH,
         {
@@ -376,7 +419,7 @@ def _publish_in_one_statement(
             "notified": [aid for aid, _kind in notified],
             "kinds": [kind for _aid, kind in notified],
         },
-    ).one()
+    ).first()
 
 
 def existing_for_key(conn: sa.Connection, account_id: int, idempotency_key: str) -> int | None:
