@@ -188,3 +188,29 @@ def test_a_keyed_post_on_postgres_asks_for_its_key_only_when_it_was_used(
     assert fresh == 0
     assert again == first
     assert len(lookups) == 1
+
+
+def test_requests_with_one_key_at_once_make_one_status(database_url: str) -> None:
+    """The insert itself keeps one of them; every request is answered with that status."""
+    engine = make_engine(database_url)
+    ids = _members(engine, "alice", "bob")
+
+    def post(_: int) -> int:
+        with engine.begin() as conn:
+            return post_status(conn, ids["alice"], "@bob once", NOW, idempotency_key="race")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answered = set(pool.map(post, range(16)))
+    with engine.connect() as conn:
+        made = (
+            conn.execute(
+                sa.select(tables.statuses.c.id).where(tables.statuses.c.account_id == ids["alice"])
+            )
+            .scalars()
+            .all()
+        )
+        notified = conn.execute(sa.select(sa.func.count()).select_from(tables.notifications))
+        notifications = notified.scalar_one()
+    engine.dispose()
+    assert answered == set(made) and len(made) == 1
+    assert notifications == 1

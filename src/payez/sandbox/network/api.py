@@ -28,13 +28,12 @@ from payez.sandbox.network.context import (
     user_id,
 )
 from payez.sandbox.network.entities import Json, Renderer
-from payez.sandbox.network.errors import SandboxInvalid, SandboxNotFound
+from payez.sandbox.network.errors import SandboxNotFound
 from payez.sandbox.network.statuses import (
     MAX_CHARACTERS,
     Published,
     delete_status,
     edit_status,
-    existing_for_key,
     publish_status,
     reblog_status,
     unreblog_status,
@@ -262,29 +261,20 @@ async def create_status(request: Request) -> Json:
     quote_of_id = params.get_id("quoted_status_id") or params.get_id("quote_id")
 
     def post(conn: sa.Connection) -> tuple[int, Published]:
-        me = 0
-        try:
-            with conn.begin():
-                me = signed_in_user_on(conn, token)
-                return me, publish_status(
-                    conn,
-                    me,
-                    text,
-                    ctx.clock.now(),
-                    visibility=visibility,
-                    in_reply_to_id=in_reply_to_id,
-                    quote_of_id=quote_of_id,
-                    idempotency_key=key,
-                )
-        except sa.exc.IntegrityError:
-            if key is None:
-                raise
-        # A concurrent request with the same key won the race: answer with its status.
+        # Two requests with one key, at once: the insert itself keeps one, and the other is
+        # answered with it.
         with conn.begin():
-            existing = existing_for_key(conn, me, key)
-        if existing is None:
-            raise SandboxInvalid("conflicting request") from None
-        return me, Published(existing)
+            me = signed_in_user_on(conn, token)
+            return me, publish_status(
+                conn,
+                me,
+                text,
+                ctx.clock.now(),
+                visibility=visibility,
+                in_reply_to_id=in_reply_to_id,
+                quote_of_id=quote_of_id,
+                idempotency_key=key,
+            )
 
     def work() -> Json:
         # One trip to the thread pool and one pooled connection for the whole request (each trip

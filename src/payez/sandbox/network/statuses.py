@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from payez.sandbox.network import tables
 from payez.sandbox.network.errors import SandboxForbidden, SandboxInvalid, SandboxNotFound
@@ -244,13 +245,11 @@ def publish_status(
     quote_of_id: int | None = None,
     idempotency_key: str | None = None,
 ) -> Published:
-    """:func:`post_status`, with the new status' row and the accounts it mentions."""
-    postgres = conn.dialect.name == "postgresql"
-    if idempotency_key and not postgres:
-        # On PostgreSQL the publishing statement itself skips a key used already.
-        existing = existing_for_key(conn, account_id, idempotency_key)
-        if existing is not None:
-            return Published(existing)
+    """:func:`post_status`, with the new status' row and the accounts it mentions.
+
+    A key used already is skipped by the insert itself (no round trip to look it up first, and
+    no race between two requests with one key): the first status' id is then returned.
+    """
     try:
         draft = _draft(conn, account_id, text, now, visibility, in_reply_to_id, quote_of_id)
     except (SandboxInvalid, SandboxNotFound):
@@ -262,21 +261,36 @@ def publish_status(
         return Published(earlier)
     status = {**draft.status, "idempotency_key": idempotency_key or None}
     mentioned, notified, accounts = draft.mentioned, draft.notified, draft.accounts
-    if postgres:
-        new = _publish_in_one_statement(conn, status, list(mentioned.values()), notified)
-        if new is None:  # the key was used already: answer with that status
-            earlier = existing_for_key(conn, account_id, idempotency_key or "")
-            assert earlier is not None
-            return Published(earlier)
-        return Published(int(new.id), new, mentioned, accounts)
+    if conn.dialect.name == "postgresql":
+        row = _publish_in_one_statement(conn, status, list(mentioned.values()), notified)
+    else:
+        row = _publish_in_steps(conn, status, list(mentioned.values()), notified)
+    if row is None:  # the key was used already: answer with that status
+        earlier = existing_for_key(conn, account_id, idempotency_key or "")
+        assert earlier is not None
+        return Published(earlier)
+    return Published(int(row.id), row, mentioned, accounts)
+
+
+def _publish_in_steps(
+    conn: sa.Connection,
+    status: dict[str, object],
+    mentioned: list[int],
+    notified: list[tuple[int, str]],
+) -> sa.Row[tuple[object, ...]] | None:
+    """SQLite's way: a statement each (its writers are serialised by ``BEGIN IMMEDIATE``)."""
     row = conn.execute(
-        tables.statuses.insert().values(**status).returning(*tables.statuses.c)
-    ).one()
-    status_id = int(row.id)
+        sqlite.insert(tables.statuses)
+        .values(**status)
+        .on_conflict_do_nothing(index_elements=["account_id", "idempotency_key"])
+        .returning(*tables.statuses.c)
+    ).first()
+    if row is None:
+        return None
     if mentioned:
         conn.execute(
             tables.mentions.insert().values(
-                [{"status_id": status_id, "account_id": aid} for aid in mentioned.values()]
+                [{"status_id": row.id, "account_id": aid} for aid in mentioned]
             )
         )
     if notified:
@@ -285,16 +299,16 @@ def publish_status(
                 [
                     {
                         "account_id": aid,
-                        "from_account_id": account_id,
+                        "from_account_id": status["account_id"],
                         "type": kind,
-                        "status_id": status_id,
-                        "created_at": now,
+                        "status_id": row.id,
+                        "created_at": status["created_at"],
                     }
                     for aid, kind in notified
                 ]
             )
         )
-    return Published(status_id, row, mentioned, accounts)
+    return row
 
 
 @dataclass(frozen=True)
