@@ -278,8 +278,8 @@ async def create_status(request: Request) -> Json:
 
     def work() -> Json:
         # One trip to the thread pool and one pooled connection for the whole request (each trip
-        # is a hand-over between threads, each check-out a ping); rendered once committed, in a
-        # transaction of its own, as the writers' lock is held to the commit.
+        # is a hand-over between threads, each check-out after a rest a ping); rendered once
+        # committed, in a transaction of its own, as the writers' lock is held to the commit.
         with ctx.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 # There a status is published by one statement that takes the writers' lock
