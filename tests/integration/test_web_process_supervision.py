@@ -18,11 +18,23 @@ from payez.bench import proc
 from payez.entrypoints.web.processes import _serve_child, listening_socket, run_processes
 
 
+def note_pid(pids: Path, index: int) -> None:
+    # Written whole under another name, then renamed: a process stopped mid-write must not
+    # leave an empty note that looks like a process that started.
+    part = pids / f"{index}.part"
+    part.write_text(str(os.getpid()))
+    os.replace(part, pids / str(index))
+
+
+def noted(pids: Path) -> int:
+    return sum(1 for path in pids.iterdir() if path.name.isdigit())
+
+
 def sleeper(pids: Path) -> Callable[[int], None]:
     """A stand-in web process: notes its pid, then waits to be signalled."""
 
     def serve_one(index: int) -> None:
-        (pids / str(index)).write_text(str(os.getpid()))
+        note_pid(pids, index)
         time.sleep(60)
 
     return serve_one
@@ -30,7 +42,7 @@ def sleeper(pids: Path) -> Callable[[int], None]:
 
 def started(pids: Path, count: int) -> list[int]:
     deadline = time.monotonic() + 10
-    while len(list(pids.iterdir())) < count or any(p.read_text() == "" for p in pids.iterdir()):
+    while noted(pids) < count:
         assert time.monotonic() < deadline, "the processes did not start"
         time.sleep(0.02)
     return [int((pids / str(index)).read_text()) for index in range(count)]
@@ -50,7 +62,7 @@ def stop_later(stop: threading.Event, when: Callable[[], bool]) -> threading.Thr
 
 def test_stopping_the_parent_stops_every_process(tmp_path: Path) -> None:
     stop = threading.Event()
-    waiter = stop_later(stop, lambda: len(list(tmp_path.iterdir())) == 3)
+    waiter = stop_later(stop, lambda: noted(tmp_path) == 3)
     status = run_processes(3, sleeper(tmp_path), stop, stop_seconds=5)
     waiter.join()
     assert status == 0
@@ -62,6 +74,7 @@ def test_a_process_that_ends_on_its_own_stops_the_others(
 ) -> None:
     def serve_one(index: int) -> None:
         if index == 1:
+            started(tmp_path, 1)  # so that process 0 is stopped, not cut off before its note
             return  # as a server that stopped by itself
         sleeper(tmp_path)(index)
 
@@ -79,7 +92,7 @@ def test_a_process_that_fails_at_start_stops_the_others(
     def serve_one(index: int) -> None:
         if index == 0:
             raise RuntimeError("no database")
-        (tmp_path / "1").write_text(str(os.getpid()))
+        note_pid(tmp_path, 1)
         time.sleep(60)
 
     assert run_processes(2, serve_one, threading.Event(), stop_seconds=5) == 1
@@ -92,7 +105,7 @@ def test_a_process_deaf_to_sigterm_is_killed_at_the_deadline(tmp_path: Path) -> 
         sleeper(tmp_path)(index)
 
     stop = threading.Event()
-    waiter = stop_later(stop, lambda: len(list(tmp_path.iterdir())) == 1)
+    waiter = stop_later(stop, lambda: noted(tmp_path) == 1)
     started_at = time.monotonic()
     assert run_processes(1, serve_one, stop, stop_seconds=0.5) == 0
     waiter.join()
