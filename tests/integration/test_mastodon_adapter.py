@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,6 +152,8 @@ def _fake_mastodon(reset_at: datetime) -> Starlette:
         return JSONResponse({"error": "Record not found"}, status_code=404)
 
     async def post_status(request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != "Bearer good-token":
+            return JSONResponse({"error": "The access token is invalid"}, status_code=401)
         form = await request.form()
         parent = str(form.get("in_reply_to_id"))
         if parent == "500":
@@ -245,6 +248,20 @@ def test_replies_map_http_errors_like_every_other_call(fake_server: Any) -> None
         network.reply("429", "Paid", "key-4")
     assert caught.value.reset_at is not None
     assert abs((caught.value.reset_at - reset_at).total_seconds()) < 5
+
+
+def test_a_netrc_entry_for_the_host_never_replaces_the_token(
+    fake_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests would otherwise send these credentials instead of the adapter's bearer token.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login intruder password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    server, _ = fake_server
+    network = MastodonNetwork(server.url, "good-token", request_timeout=5)
+    assert network.service_account.id == PAYEZ["uri"]  # through Mastodon.py
+    assert network.reply("41", "Paid", "key-netrc") == "77"  # through the adapter's own call
 
 
 def test_bad_token_is_authentication_failed(fake_server: Any) -> None:

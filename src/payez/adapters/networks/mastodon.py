@@ -46,6 +46,7 @@ from mastodon.errors import (
 from requests.exceptions import ChunkedEncodingError, ReadTimeout
 
 from payez.adapters.networks.html_text import html_to_text
+from payez.adapters.networks.http_session import ServiceSession
 from payez.adapters.networks.reconnect import Backoff, wait_out
 from payez.ports.network import (
     AuthenticationFailed,
@@ -93,7 +94,7 @@ def _aware(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class _StreamSession(requests.Session):
+class _StreamSession(ServiceSession):
     """A session that keeps hold of its open streaming response, so it can be cut from another
     thread (a blocked read only wakes up when its socket is shut down)."""
 
@@ -224,7 +225,7 @@ class MastodonNetwork:
         self._stream_read_timeout = stream_read_timeout
         self._backoff = (backoff_initial, backoff_maximum)
         self._reply_visibility = reply_visibility
-        self._session = session or requests.Session()
+        self._session = session or ServiceSession()
         self._api = self._client(self._session)
         self._lock = threading.Lock()
         self._service_account: NetworkAccount | None = None

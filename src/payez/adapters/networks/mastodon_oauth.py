@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mastodon import Mastodon
 
+from payez.adapters.networks.http_session import ServiceSession
 from payez.ports.network import NetworkAccount, normalise_handle
 from payez.ports.sign_in import PUBLISH_SCOPES, READ_SCOPES, SignedIn
 
@@ -35,6 +36,7 @@ class OAuthClient:
             api_base_url=self.api_base_url,
             version_check_mode="none",
             request_timeout=15,
+            session=ServiceSession(),
         )
 
     def authorize_url(self, state: str, scopes: tuple[str, ...] = READ_SCOPES) -> str:

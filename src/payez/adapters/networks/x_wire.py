@@ -20,6 +20,7 @@ from typing import Any
 import requests
 import tweepy
 
+from payez.adapters.networks.http_session import ServiceSession
 from payez.domain.replies import X_MAX_WEIGHT, x_weighted_length
 from payez.ports.network import (
     AuthenticationFailed,
@@ -76,7 +77,7 @@ def with_reference(text: str, idempotency_key: str) -> str:
     return text + suffix
 
 
-class ApiSession(requests.Session):
+class ApiSession(ServiceSession):
     """tweepy's HTTP session, pointed at ``api_url`` and given a timeout (tweepy sets none).
 
     The OAuth 1.0a signature is computed when the request is prepared, after this rewrite, so

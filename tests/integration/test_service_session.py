@@ -1,0 +1,91 @@
+"""The network adapters' HTTP session (``adapters/networks/http_session.py``): the environment's
+proxies and CA bundle still apply, its ``~/.netrc`` never does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from payez.adapters.networks.http_session import ServiceSession
+from tests.integration.network_server import serve
+
+
+def _recorder(seen: list[dict[str, str]]) -> Starlette:
+    """A server that answers every request with what it was sent: as a proxy, it sees the host
+    the request was meant for."""
+
+    def record(request: Request) -> JSONResponse:
+        seen.append(
+            {
+                "host": request.headers.get("host", ""),
+                "authorization": request.headers.get("authorization", ""),
+            }
+        )
+        return JSONResponse({"ok": True})
+
+    return Starlette(routes=[Route("/{path:path}", record)])
+
+
+def test_the_authorization_header_is_sent_despite_a_netrc_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login intruder password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    seen: list[dict[str, str]] = []
+    with serve(_recorder(seen)) as server:
+        answer = ServiceSession().get(server.url + "/x", headers={"Authorization": "Bearer t"})
+        plain = requests.Session().get(server.url + "/x", headers={"Authorization": "Bearer t"})
+    assert answer.status_code == plain.status_code == 200
+    assert seen[0]["authorization"] == "Bearer t"
+    # What a default session does with the same file: the reason for ServiceSession.
+    assert seen[1]["authorization"].startswith("Basic ")
+
+
+def test_requests_go_through_the_proxy_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[dict[str, str]] = []
+    with serve(_recorder(seen)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        session = ServiceSession()
+        assert session.get("http://social.invalid/api/v1/instance", timeout=5).json() == {
+            "ok": True
+        }
+        assert session.get("http://social.invalid/api/v1/instance", timeout=5).ok
+    assert [request["host"] for request in seen] == ["social.invalid", "social.invalid"]
+
+
+def test_a_host_the_environment_exempts_is_reached_directly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen_by_proxy: list[dict[str, str]] = []
+    seen_directly: list[dict[str, str]] = []
+    with serve(_recorder(seen_by_proxy)) as proxy, serve(_recorder(seen_directly)) as server:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        assert ServiceSession().get(server.url + "/direct", timeout=5).ok
+    assert seen_by_proxy == []
+    assert len(seen_directly) == 1
+
+
+def test_the_ca_bundle_the_environment_names_is_the_one_trusted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/payez/ca.pem")
+    assert ServiceSession().verify == "/etc/payez/ca.pem"
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/payez/curl.pem")
+    assert ServiceSession().verify == "/etc/payez/curl.pem"
+    monkeypatch.delenv("CURL_CA_BUNDLE")
+    assert ServiceSession().verify is True
