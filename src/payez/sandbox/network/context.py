@@ -6,6 +6,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jinja2
 import sqlalchemy as sa
@@ -84,6 +85,9 @@ def context(request: Request) -> SandboxContext:
     return ctx
 
 
+MAX_FORM_FIELDS = 1000  # Starlette's own bound on a form
+
+
 class Params:
     """Request parameters as Mastodon clients send them: query string, form or JSON body,
     arrays as ``name[]`` (or a JSON list)."""
@@ -128,10 +132,24 @@ async def read_params(request: Request) -> Params:
                 raise SandboxInvalid("body is not JSON") from None
             if isinstance(data, dict):
                 items.extend(data.items())
-        elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
+        elif content_type.startswith("application/x-www-form-urlencoded"):
+            items.extend(url_encoded_fields(await request.body()))
+        elif content_type.startswith("multipart/form-data"):
+            form = await request.form(max_fields=MAX_FORM_FIELDS)
             items.extend((k, v) for k, v in form.multi_items() if isinstance(v, str))
     return Params(items)
+
+
+def url_encoded_fields(body: bytes) -> list[tuple[str, str]]:
+    """A form body's fields, decoded as Starlette's form parser would (``%``-escapes as UTF-8,
+    ``+`` as a space, empty values kept), without its streaming machinery: every client of the
+    network, the service's outbox included, posts its statuses this way."""
+    try:
+        return parse_qsl(
+            body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
+        )
+    except ValueError:
+        raise SandboxInvalid(f"more than {MAX_FORM_FIELDS} fields") from None
 
 
 def bearer_token(request: Request) -> str | None:
