@@ -153,12 +153,14 @@ def _author_and_mentioned(
     return {int(row.id): row for row in rows}
 
 
+# Built once, as ``_AUTHOR_AND_MENTIONED`` below: every reply reads its parent.
+_LIVE_STATUS = sa.select(tables.statuses).where(
+    tables.statuses.c.id == sa.bindparam("status_id"), tables.statuses.c.deleted_at.is_(None)
+)
+
+
 def live_status(conn: sa.Connection, status_id: int) -> sa.Row[tuple[object, ...]]:
-    row = conn.execute(
-        sa.select(tables.statuses).where(
-            tables.statuses.c.id == status_id, tables.statuses.c.deleted_at.is_(None)
-        )
-    ).first()
+    row = conn.execute(_LIVE_STATUS, {"status_id": status_id}).first()
     if row is None:
         raise SandboxNotFound(f"status {status_id}")
     return row
