@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
-import requests
 import sqlalchemy as sa
 
 from payez.adapters.db.tables.payments import payments, social_links
@@ -67,8 +68,9 @@ def _sign_in_on_x(browser: Browser, username: str, start_path: str = "/onboardin
     path (with code and state)."""
     start = browser.get(start_path)
     assert start.status_code == 303, start.text
-    answer = requests.get(
-        start.headers["location"] + f"&as_user={username}", allow_redirects=False, timeout=10
+    # A browser, which never reads ~/.netrc.
+    answer = httpx.get(
+        start.headers["location"] + f"&as_user={username}", follow_redirects=False, timeout=10
     )
     assert answer.status_code == 302, answer.text
     target = urlsplit(answer.headers["location"])
@@ -110,6 +112,22 @@ def test_linking_an_x_account_by_oauth_keeps_its_numeric_id(linking: Linking) ->
     again = browser.get(back_path)
     assert again.status_code == 400
     assert linking.links() == [("x", alice.id, "alice")]
+
+
+def test_a_netrc_entry_for_x_does_not_speak_for_payez(
+    linking: Linking, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests would send these credentials as HTTP Basic, naming another client to X.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login intruder password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    browser = linking.web.browser()
+    assert browser.sign_up("alice@example.org").status_code == 303
+    back = browser.get(_sign_in_on_x(browser, "alice"))
+    assert back.status_code == 303, back.text
+    assert back.headers["location"] == "/onboarding?done=link"
+    assert linking.links() == [("x", linking.x.fake.user("alice").id, "alice")]
 
 
 def test_a_code_cannot_be_redeemed_without_the_verifier(linking: Linking) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from payez.adapters.networks.http_session import ServiceSession
 from payez.adapters.networks.x_wire import Body, account_of, tweepy_client, x_errors
 from payez.ports.network import AuthenticationFailed, NetworkError, NetworkUnavailable
 from payez.ports.sign_in import READ_SCOPES, SignedIn
@@ -72,7 +73,7 @@ class XOAuthClient:
         self, code: str, scopes: tuple[str, ...] = READ_SCOPES, state: str = ""
     ) -> SignedIn:
         try:
-            answer = requests.post(
+            answer = ServiceSession().post(
                 f"{self.api_url.rstrip('/')}/2/oauth2/token",
                 data={
                     "code": code,
