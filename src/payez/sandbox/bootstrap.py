@@ -12,6 +12,7 @@ from payez.config import Settings
 from payez.sandbox.network import tables
 from payez.sandbox.network.accounts import create_sandbox_user, issue_token, register_app
 from payez.sandbox.network.app import MOUNT_PATH
+from payez.sandbox.network.statuses import lock_writes
 
 SANDBOX_NETWORK = "sandbox"
 
@@ -33,6 +34,9 @@ def wire_sandbox(engine: Engine, settings: Settings) -> SandboxWiring:
     """Make sure the service account exists and give this process a token and an OAuth client."""
     redirect_uri = f"{settings.base_url.rstrip('/')}/oauth/{SANDBOX_NETWORK}/callback"
     with engine.begin() as conn:
+        # `payez serve` and its workers may start together on a new database: one of them
+        # creates the service account, the others wait for it and find it.
+        lock_writes(conn)
         account_id = _service_account(conn, settings)
         token = issue_token(conn, None, account_id, "read write")
         # write:statuses: a merchant linking an account lets Payez publish their listings.
