@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +19,17 @@ from payez.sandbox.network import tables
 
 TOGETHER = 4
 MIGRATE = "import sys; from payez.adapters.db.migrate import migrate; migrate(sys.argv[1])"
+HOLD_A_WRITE = """
+import sqlite3, sys, time
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")
+connection.execute("CREATE TABLE written (x)")
+connection.execute("INSERT INTO written VALUES (1)")
+print("holding", flush=True)
+time.sleep(1)
+connection.execute("COMMIT")
+time.sleep(60)
+"""
 
 
 # PostgreSQL: there each process ran the migrations in its own transaction, side by side.
@@ -76,3 +88,23 @@ def test_processes_wiring_the_sandbox_at_once_share_one_service_account(database
         engine.dispose()
     assert len(service) == 1
     assert len({wiring.service_token for wiring in wirings}) == TOGETHER  # one token each
+
+
+def test_a_new_sqlite_file_written_by_another_process_is_waited_for(tmp_path: Path) -> None:
+    # The other process holds a write on a file not yet in WAL: switching it used to fail at once.
+    path = tmp_path / "new.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_WRITE, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("SELECT count(*) FROM written").scalar() == 1
+        finally:
+            engine.dispose()
+    finally:
+        holder.kill()
+        holder.wait()
