@@ -98,6 +98,16 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         yield make(request.param)
 
 
+@pytest.fixture
+def netrc_for_localhost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``~/.netrc`` (through ``NETRC``) with credentials for 127.0.0.1, where the test servers
+    listen: a client that read it would send them instead of its own."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login intruder password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+
 # -- no process left behind ------------------------------------------------------------------------
 
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h

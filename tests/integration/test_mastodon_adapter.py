@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -250,14 +249,9 @@ def test_replies_map_http_errors_like_every_other_call(fake_server: Any) -> None
     assert abs((caught.value.reset_at - reset_at).total_seconds()) < 5
 
 
-def test_a_netrc_entry_for_the_host_never_replaces_the_token(
-    fake_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("netrc_for_localhost")
+def test_a_netrc_entry_for_the_host_never_replaces_the_token(fake_server: Any) -> None:
     # requests would otherwise send these credentials instead of the adapter's bearer token.
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login intruder password secret\n")
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
     server, _ = fake_server
     network = MastodonNetwork(server.url, "good-token", request_timeout=5)
     assert network.service_account.id == PAYEZ["uri"]  # through Mastodon.py

@@ -3,8 +3,6 @@ proxies and CA bundle still apply, its ``~/.netrc`` never does."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
 from starlette.applications import Starlette
@@ -32,13 +30,8 @@ def _recorder(seen: list[dict[str, str]]) -> Starlette:
     return Starlette(routes=[Route("/{path:path}", record)])
 
 
-def test_the_authorization_header_is_sent_despite_a_netrc_entry(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login intruder password secret\n")
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
+@pytest.mark.usefixtures("netrc_for_localhost")
+def test_the_authorization_header_is_sent_despite_a_netrc_entry() -> None:
     seen: list[dict[str, str]] = []
     with serve(_recorder(seen)) as server:
         answer = ServiceSession().get(server.url + "/x", headers={"Authorization": "Bearer t"})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -114,14 +113,9 @@ def test_linking_an_x_account_by_oauth_keeps_its_numeric_id(linking: Linking) ->
     assert linking.links() == [("x", alice.id, "alice")]
 
 
-def test_a_netrc_entry_for_x_does_not_speak_for_payez(
-    linking: Linking, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("netrc_for_localhost")
+def test_a_netrc_entry_for_x_does_not_speak_for_payez(linking: Linking) -> None:
     # requests would send these credentials as HTTP Basic, naming another client to X.
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login intruder password secret\n")
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
     browser = linking.web.browser()
     assert browser.sign_up("alice@example.org").status_code == 303
     back = browser.get(_sign_in_on_x(browser, "alice"))
