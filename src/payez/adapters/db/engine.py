@@ -101,12 +101,9 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         pool_size=pool_size,
         max_overflow=pool_size,
         isolation_level="READ COMMITTED",
-        # Statements are prepared once (one text per query: array parameters), but planned
-        # for each execution: the hot path's best plan depends on how many ids a batch
-        # carries, and a generic plan made for "some ids" was measured three times slower.
         # A server that stopped answering (not one that refuses) fails a connection in seconds,
         # not after the system's two-minute TCP timeout.
-        connect_args={"options": "-c plan_cache_mode=force_custom_plan", "connect_timeout": 10},
+        connect_args={"connect_timeout": 10},
     )
     _ping_connections_that_rested(engine)
     return engine
