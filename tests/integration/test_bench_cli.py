@@ -66,6 +66,9 @@ def test_e2e_answers_every_post_on_the_sandbox(sqlite_url: str) -> None:
     assert row["posts"] == row["replied"] == 10
     assert row["bench_cpu_ms_per_post"] > 0  # the posters and the watcher, measured
     assert 0 < row["p50_ms"] <= row["p99_ms"]
+    # Where the time went, stage by stage, from the stored timestamps: each stage took some.
+    for stage in ("listen", "decide", "reply"):
+        assert 0 < row[f"{stage}_p50_ms"] <= row[f"{stage}_p99_ms"], stage
 
 
 @pytest.mark.postgres

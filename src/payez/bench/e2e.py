@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -27,9 +26,11 @@ import sqlalchemy as sa
 from payez.adapters.db import users as users_repo
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.migrate import migrate
+from payez.adapters.db.tables import payments as payment_tables
 from payez.bench import proc
 from payez.bench.ledger import Database, bench_database
 from payez.bench.posting import Post, post_at_rate
+from payez.bench.stats import p50_p99
 from payez.config import load_settings
 from payez.domain.money import Money
 from payez.sandbox.bootstrap import SANDBOX_NETWORK, sandbox_base_url
@@ -153,6 +154,9 @@ def run_e2e_bench(
         finally:
             for process in processes:
                 stop_process(process)
+        try:
+            stages = post_stages(engine, list(created))
+        finally:
             engine.dispose()
     latencies = [(replied[s] - created[s]) * 1000 for s in created if s in replied]
     span = max(replied.values()) - min(created.values()) if replied else 0.0
@@ -166,10 +170,7 @@ def run_e2e_bench(
             "posts": len(created),
             "replied": len(latencies),
             "posts_per_s": round(len(latencies) / span, 1) if span else 0.0,
-            "p50_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
-            "p99_ms": round(sorted(latencies)[int(0.99 * (len(latencies) - 1))], 1)
-            if latencies
-            else 0.0,
+            **p50_p99(latencies),
             # The CPU Payez's processes (web app, sandbox, worker) spent while the posts were
             # sent and answered, per post answered: far less sensitive to a busy machine than
             # the latencies. Zero where /proc is not there to tell.
@@ -178,9 +179,63 @@ def run_e2e_bench(
             "bench_cpu_ms_per_post": round(own_cpu * 1000 / len(latencies), 2)
             if latencies
             else 0.0,
+            **stages,
         }
     )
     return rows
+
+
+# Where a post's time goes, as the stored timestamps tell it: from its creation on the sandbox
+# to its record in the inbox (the listener), then to its reply queued in the outbox (the
+# processor's batch), then to that reply stored on the sandbox (the outbox sender). The three
+# add up to the server's side of the latency; the one whose p99 grows is where posts queue.
+STAGES = ("listen", "decide", "reply")
+
+
+def post_stages(engine: sa.Engine, status_ids: list[int]) -> dict[str, float]:
+    """``<stage>_p50_ms`` and ``<stage>_p99_ms`` of each of :data:`STAGES`, over the posts
+    ``status_ids`` that were answered."""
+    statuses, inbox, outbox = tables.statuses, payment_tables.inbox, payment_tables.outbox
+    wanted = set(status_ids)
+    with engine.connect() as conn:
+        created: dict[int, datetime] = {}
+        answered: dict[int, datetime] = {}
+        for status_id, parent, at in conn.execute(
+            sa.select(statuses.c.id, statuses.c.in_reply_to_id, statuses.c.created_at)
+        ):
+            if status_id in wanted:
+                created[status_id] = at
+            elif parent in wanted:
+                answered[parent] = min(at, answered.get(parent, at))
+        seen = {
+            int(original): (post, at)
+            for original, post, at in conn.execute(
+                sa.select(inbox.c.original_id, inbox.c.post_id, inbox.c.seen_at).where(
+                    inbox.c.network == SANDBOX_NETWORK
+                )
+            )
+        }
+        queued = dict(
+            conn.execute(
+                sa.select(outbox.c.in_reply_to, outbox.c.created_at).where(
+                    outbox.c.kind == "reply", outbox.c.network == SANDBOX_NETWORK
+                )
+            ).all()
+        )
+    spans: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    for status_id, at in created.items():
+        if status_id not in answered or status_id not in seen:
+            continue
+        post, seen_at = seen[status_id]
+        if post not in queued:
+            continue
+        steps = (at, seen_at, queued[post], answered[status_id])
+        for stage, start, end in zip(STAGES, steps, steps[1:], strict=False):
+            spans[stage].append((end - start).total_seconds() * 1000)
+    figures: dict[str, float] = {}
+    for stage, values in spans.items():
+        figures.update(p50_p99(values, prefix=f"{stage}_"))
+    return figures
 
 
 def _cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:

@@ -61,3 +61,14 @@ def with_ratio(rows: list[Row], baseline: list[Row], main: str) -> list[Row]:
             row["baseline_per_s"] = limit
             row["ratio_to_baseline"] = round(row[main] / limit, 3)
     return rows
+
+
+def p50_p99(values_ms: Sequence[float], prefix: str = "") -> Row:
+    """``<prefix>p50_ms`` and ``<prefix>p99_ms`` of latencies in milliseconds (0 for none)."""
+    ordered = sorted(values_ms)
+    if not ordered:
+        return {f"{prefix}p50_ms": 0.0, f"{prefix}p99_ms": 0.0}
+    return {
+        f"{prefix}p50_ms": round(statistics.median(ordered), 1),
+        f"{prefix}p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 1),
+    }
