@@ -19,14 +19,19 @@ def _mode(conn: sa.Connection) -> str:
     return str(conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one())
 
 
-@pytest.mark.postgres
-def test_a_batch_taken_is_planned_for_each_execution_and_nothing_else(postgres_url: str) -> None:
-    world = World.create(postgres_url)
+def _world_with_one_post(database_url: str) -> World:
+    """A world whose inbox holds one send, recorded and not yet decided."""
+    world = World.create(database_url)
     world.join("alice")
     world.join("bob")
     world.post("alice", "@payez envoie 5€ à @bob")
     poll_mentions(world.ctx, world.network)
-    engine = world.ctx.engine
+    return world
+
+
+@pytest.mark.postgres
+def test_a_batch_taken_is_planned_for_each_execution_and_nothing_else(postgres_url: str) -> None:
+    engine = _world_with_one_post(postgres_url).ctx.engine
 
     with engine.connect() as conn:
         assert _mode(conn) == "auto"
@@ -51,11 +56,6 @@ def test_an_empty_inbox_changes_no_setting(postgres_url: str) -> None:
 
 
 def test_sqlite_takes_a_batch_as_before(sqlite_url: str) -> None:
-    world = World.create(sqlite_url)
-    world.join("alice")
-    world.join("bob")
-    world.post("alice", "@payez envoie 5€ à @bob")
-    poll_mentions(world.ctx, world.network)
-    with world.ctx.engine.begin() as conn:
+    with _world_with_one_post(sqlite_url).ctx.engine.begin() as conn:
         taken = inbox_repo.take_unprocessed(conn, 10)
     assert [row.text for row in taken] == ["@payez envoie 5€ à @bob"]
