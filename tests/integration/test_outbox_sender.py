@@ -183,3 +183,57 @@ def test_a_sender_claims_only_the_networks_it_serves(database_url: str) -> None:
     assert send_outbox(elsewhere) == 0
     assert send_outbox(ctx) == 2  # not held back by a claim from the other sender
     assert _states(ctx) == dict.fromkeys(keys, ("sent", 1))
+
+
+def test_a_batch_is_marked_sent_with_each_network_id_and_first_records_kept(
+    database_url: str,
+) -> None:
+    clock = ManualClock()
+    inner = InMemoryNetwork(name="memory", clock=clock)
+    ctx = _context(database_url, clock, SlowNetwork(inner))
+    keys = _queue(ctx, inner, 4)
+    with ctx.engine.connect() as conn:
+        ids = dict(conn.execute(sa.select(outbox.c.idempotency_key, outbox.c.id)).all())
+    first_at, later = ctx.now(), ctx.now() + timedelta(minutes=5)
+    with ctx.engine.begin() as conn:
+        outbox_repo.mark_all_sent(conn, [(ids[keys[0]], "net-0")], first_at)
+    statements: list[tuple[str, bool]] = []
+
+    def note(
+        _c: object, _cur: object, statement: str, _p: object, _ctx: object, many: bool
+    ) -> None:
+        if statement.startswith("UPDATE outbox"):
+            statements.append((statement, many))
+
+    sa.event.listen(ctx.engine, "before_cursor_execute", note)
+    try:
+        with ctx.engine.begin() as conn:
+            # keys[0] again, as a second sender that sent it too would: its first record stays.
+            # keys[3] as a private notice, for which the network gives no id.
+            given = ["again-0", "net-1", "net-2", None]
+            outbox_repo.mark_all_sent(
+                conn, [(ids[key], remote) for key, remote in zip(keys, given, strict=True)], later
+            )
+    finally:
+        sa.event.remove(ctx.engine, "before_cursor_execute", note)
+    with ctx.engine.connect() as conn:
+        rows = {
+            key: (state, attempts, remote_id, sent_at)
+            for key, state, attempts, remote_id, sent_at in conn.execute(
+                sa.select(
+                    outbox.c.idempotency_key,
+                    outbox.c.state,
+                    outbox.c.attempts,
+                    outbox.c.remote_id,
+                    outbox.c.sent_at,
+                )
+            )
+        }
+    ctx.engine.dispose()
+    assert rows[keys[0]] == ("sent", 1, "net-0", first_at)
+    assert rows[keys[1]] == ("sent", 1, "net-1", later)
+    assert rows[keys[2]] == ("sent", 1, "net-2", later)
+    assert rows[keys[3]] == ("sent", 1, None, later)
+    assert len(statements) == 1
+    if database_url.startswith("postgresql"):
+        assert statements[0][1] is False  # one statement for the batch, not one per message

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql
 
 from payez.adapters.db import bulk
 from payez.adapters.db.tables.payments import outbox
@@ -167,23 +168,60 @@ def mark_sent(conn: Connection, message_id: int, remote_id: str | None, now: dat
     mark_all_sent(conn, [(message_id, remote_id)], now)
 
 
-def mark_all_sent(conn: Connection, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
-    """Mark messages sent, with the id the network gave each, in one round of statements.
+# The batch's ids and the networks' ids for them, as a table of two columns (PostgreSQL).
+_SENT = (
+    sa.func.unnest(
+        sa.bindparam("message_ids", type_=postgresql.ARRAY(sa.BigInteger())),
+        sa.bindparam("remote_ids", type_=postgresql.ARRAY(sa.String())),
+    )
+    .table_valued(sa.column("id", sa.BigInteger()), sa.column("remote_id", sa.String()))
+    .render_derived(name="sent")
+)
+_MARK_SENT_FROM_ARRAYS = (
+    outbox.update()
+    .where(outbox.c.id == _SENT.c.id, outbox.c.state != "sent")
+    .values(
+        state="sent",
+        sent_at=sa.bindparam("now", type_=outbox.c.sent_at.type),
+        remote_id=_SENT.c.remote_id,
+        attempts=outbox.c.attempts + 1,
+    )
+)
+_MARK_SENT_ONE_BY_ONE = (
+    outbox.update()
+    .where(outbox.c.id == sa.bindparam("message_id"), outbox.c.state != "sent")
+    .values(
+        state="sent",
+        sent_at=sa.bindparam("now", type_=outbox.c.sent_at.type),
+        remote_id=sa.bindparam("sent_remote_id"),
+        attempts=outbox.c.attempts + 1,
+    )
+)
 
-    A message another sender already marked sent keeps that first record.
+
+def mark_all_sent(conn: Connection, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+    """Mark messages sent, with the id the network gave each.
+
+    On PostgreSQL the batch is one statement, its ids in two arrays: an ``executemany`` runs
+    one per message, and a busy outbox marks one batch after another. SQLite, in-process,
+    runs the same update once per message. A message another sender already marked sent
+    keeps that first record.
     """
     if not sent:
         return
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            _MARK_SENT_FROM_ARRAYS,
+            {
+                "message_ids": [message_id for message_id, _ in sent],
+                "remote_ids": [remote_id for _, remote_id in sent],
+                "now": now,
+            },
+        )
+        return
     conn.execute(
-        outbox.update()
-        .where(outbox.c.id == sa.bindparam("message_id"), outbox.c.state != "sent")
-        .values(
-            state="sent",
-            sent_at=now,
-            remote_id=sa.bindparam("sent_remote_id"),
-            attempts=outbox.c.attempts + 1,
-        ),
-        [{"message_id": m, "sent_remote_id": r} for m, r in sent],
+        _MARK_SENT_ONE_BY_ONE,
+        [{"message_id": m, "sent_remote_id": r, "now": now} for m, r in sent],
     )
 
 

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from payez.sandbox.network import tables
-from payez.sandbox.network.errors import SandboxInvalid
+from payez.sandbox.network.errors import SandboxInvalid, SandboxUnauthorized
 
 USERNAME = re.compile(r"^[a-z0-9_]{1,30}$")
 
@@ -176,6 +176,15 @@ def token_owner(conn: sa.Connection, token: str) -> TokenOwner | None:
     if row is None:
         return None
     return TokenOwner(row.account_id, row.app_id, row.scopes)
+
+
+def signed_in_account(owner: TokenOwner | None) -> int:
+    """The account a token signs in; an unknown token, or an application's, signs in none."""
+    if owner is None:
+        raise SandboxUnauthorized()
+    if owner.account_id is None:
+        raise SandboxUnauthorized("this method requires an authenticated user")
+    return owner.account_id
 
 
 def revoke_token(conn: sa.Connection, token: str) -> None:

@@ -24,7 +24,6 @@ from payez.sandbox.network.context import (
     context,
     path_id,
     read_params,
-    signed_in_user_on,
     user_id,
 )
 from payez.sandbox.network.entities import Json, Renderer
@@ -35,6 +34,7 @@ from payez.sandbox.network.statuses import (
     delete_status,
     edit_status,
     publish_status,
+    read_for_posting,
     reblog_status,
     unreblog_status,
     visible_status,
@@ -264,16 +264,17 @@ async def create_status(request: Request) -> Json:
         # Two requests with one key, at once: the insert itself keeps one, and the other is
         # answered with it.
         with conn.begin():
-            me = signed_in_user_on(conn, token)
-            return me, publish_status(
+            reads = read_for_posting(conn, token, text, in_reply_to_id)
+            return reads.poster_id, publish_status(
                 conn,
-                me,
+                reads.poster_id,
                 text,
                 ctx.clock.now(),
                 visibility=visibility,
                 in_reply_to_id=in_reply_to_id,
                 quote_of_id=quote_of_id,
                 idempotency_key=key,
+                reads=reads,
             )
 
     def work() -> Json:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from payez.config import Settings
 from payez.ports.clock import Clock
-from payez.sandbox.network.accounts import TokenOwner, token_owner
+from payez.sandbox.network.accounts import TokenOwner, signed_in_account, token_owner
 from payez.sandbox.network.errors import SandboxInvalid, SandboxNotFound, SandboxUnauthorized
 from payez.sandbox.network.statuses import Urls
 
@@ -182,20 +182,7 @@ async def user_id(request: Request) -> int:
 
 def signed_in_user(ctx: SandboxContext, token: str | None) -> int:
     """:func:`user_id`, for code already off the event loop."""
-    return _signed_in(_owner(ctx, token))
-
-
-def signed_in_user_on(conn: sa.Connection, token: str | None) -> int:
-    """:func:`signed_in_user`, on a connection the caller already holds."""
-    return _signed_in(token_owner(conn, token) if token is not None else None)
-
-
-def _signed_in(owner: TokenOwner | None) -> int:
-    if owner is None:
-        raise SandboxUnauthorized()
-    if owner.account_id is None:
-        raise SandboxUnauthorized("this method requires an authenticated user")
-    return owner.account_id
+    return signed_in_account(_owner(ctx, token))
 
 
 def path_id(raw: str) -> int:
