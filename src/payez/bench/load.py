@@ -54,6 +54,7 @@ from payez.bench.e2e import (
     wait_until_up,
 )
 from payez.bench.ledger import Database, bench_database
+from payez.bench.stats import percentile
 from payez.config import load_settings
 from payez.domain.payments import PaymentState
 from payez.sandbox.cards import SandboxCardProcessor
@@ -235,7 +236,7 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
 
     def at(share: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+        return round(percentile(ordered, share), 1)
 
     return {"requests": len(ordered), "p50_ms": at(0.5), "p95_ms": at(0.95), "p99_ms": at(0.99)}
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import multiprocessing
 import random
-import statistics
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from payez.adapters.db import users as users_repo
 from payez.adapters.db.engine import make_engine
 from payez.adapters.db.migrate import migrate
 from payez.bench.ledger import bench_database
+from payez.bench.stats import p50_p99
 from payez.config import Settings, load_settings
 from payez.domain.money import Money
 from payez.ports.clock import ManualClock, SystemClock
@@ -219,11 +219,6 @@ def _feed(ctx: ServiceContext, rows: list[dict[str, Any]], rate: float | None) -
     return arrived
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def run_open_loop(
     db: Database,
     database_url: str | None = None,
@@ -304,8 +299,7 @@ def _open_loop_row(
         "workers": workers,
         "commands": len(latencies),
         "commands_per_s": round(len(latencies) / span, 1) if span else 0.0,
-        "p50_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
-        "p99_ms": round(_percentile(latencies, 0.99), 1) if latencies else 0.0,
+        **p50_p99(latencies),
     }
 
 

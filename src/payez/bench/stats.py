@@ -63,6 +63,11 @@ def with_ratio(rows: list[Row], baseline: list[Row], main: str) -> list[Row]:
     return rows
 
 
+def percentile(ordered: Sequence[float], share: float) -> float:
+    """The value below which ``share`` of the sorted ``ordered`` values fall (nearest rank)."""
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
 def p50_p99(values_ms: Sequence[float], prefix: str = "") -> Row:
     """``<prefix>p50_ms`` and ``<prefix>p99_ms`` of latencies in milliseconds (0 for none)."""
     ordered = sorted(values_ms)
@@ -70,5 +75,5 @@ def p50_p99(values_ms: Sequence[float], prefix: str = "") -> Row:
         return {f"{prefix}p50_ms": 0.0, f"{prefix}p99_ms": 0.0}
     return {
         f"{prefix}p50_ms": round(statistics.median(ordered), 1),
-        f"{prefix}p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 1),
+        f"{prefix}p99_ms": round(percentile(ordered, 0.99), 1),
     }

@@ -177,25 +177,26 @@ _SENT = (
     .table_valued(sa.column("id", sa.BigInteger()), sa.column("remote_id", sa.String()))
     .render_derived(name="sent")
 )
-_MARK_SENT_FROM_ARRAYS = (
-    outbox.update()
-    .where(outbox.c.id == _SENT.c.id, outbox.c.state != "sent")
-    .values(
-        state="sent",
-        sent_at=sa.bindparam("now", type_=outbox.c.sent_at.type),
-        remote_id=_SENT.c.remote_id,
-        attempts=outbox.c.attempts + 1,
+
+
+def _mark_sent(message: sa.ColumnElement[bool], remote_id: Any) -> sa.Update:
+    """Messages that match ``message`` marked sent at ``:now`` with ``remote_id``, unless
+    another sender marked them first."""
+    return (
+        outbox.update()
+        .where(message, outbox.c.state != "sent")
+        .values(
+            state="sent",
+            sent_at=sa.bindparam("now", type_=outbox.c.sent_at.type),
+            remote_id=remote_id,
+            attempts=outbox.c.attempts + 1,
+        )
     )
-)
-_MARK_SENT_ONE_BY_ONE = (
-    outbox.update()
-    .where(outbox.c.id == sa.bindparam("message_id"), outbox.c.state != "sent")
-    .values(
-        state="sent",
-        sent_at=sa.bindparam("now", type_=outbox.c.sent_at.type),
-        remote_id=sa.bindparam("sent_remote_id"),
-        attempts=outbox.c.attempts + 1,
-    )
+
+
+_MARK_SENT_FROM_ARRAYS = _mark_sent(outbox.c.id == _SENT.c.id, _SENT.c.remote_id)
+_MARK_SENT_ONE_BY_ONE = _mark_sent(
+    outbox.c.id == sa.bindparam("message_id"), sa.bindparam("sent_remote_id")
 )
 
 
