@@ -71,6 +71,9 @@ def test_no_sequence_of_merchant_calls_ends_in_a_server_error(web: WebWorld) -> 
             stateful_step_count=STEPS,
             deadline=None,
             database=None,
+            # The same sequences on every run: drawn afresh, now and then none of 25 reached an
+            # edit of the listing, and the assertion below failed with nothing wrong.
+            derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
     )
