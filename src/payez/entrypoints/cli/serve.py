@@ -129,6 +129,7 @@ def _serve_here(
     from payez.entrypoints.web.app import create_app
     from payez.entrypoints.web.server import GRACEFUL_SECONDS, Server
     from payez.entrypoints.worker import Worker
+    from payez.sandbox.network import threads as sandbox_threads
     from payez.sandbox.network.app import create_sandbox_app
 
     ctx = service_context_for(settings, engine, wiring)
@@ -164,6 +165,8 @@ def _serve_here(
     try:
         server.run(sockets=None if sock is None else [sock])
     finally:
+        # Idle, the sandbox's threads would otherwise count as stragglers and hold the exit.
+        sandbox_threads.shut_down()
         if background is not None:
             # The worker was told to stop when the server began stopping: it has had the
             # same time as the requests in flight, and gets no more.

@@ -13,11 +13,11 @@ import re
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
-from starlette.concurrency import run_in_threadpool
 
 from payez.sandbox.mail import mailbox
 from payez.sandbox.network.context import SandboxContext, context, path_id
 from payez.sandbox.network.errors import SandboxNotFound
+from payez.sandbox.network.threads import off_loop
 from payez.sandbox.network.timeline import language_of, render_page
 
 router = APIRouter()
@@ -56,7 +56,7 @@ async def mail_list(request: Request) -> Response:
         with ctx.engine.connect() as conn:
             return mailbox.received(conn, to=to)
 
-    mails = await run_in_threadpool(read)
+    mails = await off_loop(read)
     lang = language_of(request)
     return render_page(request, ctx, "mailbox.html", lang, mails=mails, to=to, linked=linked)
 
@@ -71,7 +71,7 @@ async def mail_page(request: Request, mail_id: str) -> Response:
         with ctx.engine.connect() as conn:
             return mailbox.one(conn, wanted)
 
-    found = await run_in_threadpool(read)
+    found = await off_loop(read)
     if found is None:
         raise SandboxNotFound(mail_id)
     lang = language_of(request)

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from payez.sandbox.network import tables
 from payez.sandbox.network.context import (
@@ -39,6 +38,7 @@ from payez.sandbox.network.statuses import (
     unreblog_status,
     visible_status,
 )
+from payez.sandbox.network.threads import off_loop
 
 router = APIRouter()
 T = TypeVar("T")
@@ -53,7 +53,7 @@ async def in_transaction(ctx: SandboxContext, work: Callable[[sa.Connection], T]
         with ctx.engine.begin() as conn:
             return work(conn)
 
-    return await run_in_threadpool(run)
+    return await off_loop(run)
 
 
 # -- instance ------------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ async def create_status(request: Request) -> Json:
                     return _render_status(conn, ctx, published.status_id, me)
                 return Renderer(conn, ctx.urls, me).new_status(published)
 
-    return await run_in_threadpool(work)
+    return await off_loop(work)
 
 
 def _render_status(

@@ -10,7 +10,6 @@ from urllib.parse import parse_qsl
 
 import jinja2
 import sqlalchemy as sa
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from payez.config import Settings
@@ -18,6 +17,7 @@ from payez.ports.clock import Clock
 from payez.sandbox.network.accounts import TokenOwner, signed_in_account, token_owner
 from payez.sandbox.network.errors import SandboxInvalid, SandboxNotFound, SandboxUnauthorized
 from payez.sandbox.network.statuses import Urls
+from payez.sandbox.network.threads import off_loop
 
 
 class StreamRegistry:
@@ -169,7 +169,7 @@ def _owner(ctx: SandboxContext, token: str | None) -> TokenOwner | None:
 async def caller(request: Request, *, required: bool = True) -> TokenOwner | None:
     """Who the bearer token belongs to; 401 when ``required`` and there is no valid token."""
     token = bearer_token(request)
-    owner = await run_in_threadpool(_owner, context(request), token)
+    owner = await off_loop(_owner, context(request), token)
     if owner is None and (required or token is not None):
         raise SandboxUnauthorized()
     return owner
@@ -177,7 +177,7 @@ async def caller(request: Request, *, required: bool = True) -> TokenOwner | Non
 
 async def user_id(request: Request) -> int:
     """The account behind the bearer token (an app-only token is not enough)."""
-    return await run_in_threadpool(signed_in_user, context(request), bearer_token(request))
+    return await off_loop(signed_in_user, context(request), bearer_token(request))
 
 
 def signed_in_user(ctx: SandboxContext, token: str | None) -> int:

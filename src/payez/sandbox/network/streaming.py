@@ -20,13 +20,13 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from payez.sandbox.network import tables
 from payez.sandbox.network.api import notifications_query
 from payez.sandbox.network.context import SandboxContext, caller, context, user_id
 from payez.sandbox.network.entities import Renderer
 from payez.sandbox.network.errors import SandboxInvalid
+from payez.sandbox.network.threads import off_loop
 
 router = APIRouter()
 
@@ -89,13 +89,13 @@ async def _events(
     registry = ctx.streams
     generation = registry.opened()
     try:
-        cursor = await run_in_threadpool(_start, ctx)
+        cursor = await off_loop(_start, ctx)
         yield ":)\n\n"
         started = last_write = time.monotonic()
         while registry.serving(generation):
             if time.monotonic() - started > ctx.max_stream_seconds:
                 break
-            for name, payload in await run_in_threadpool(_poll, ctx, stream, account_id, cursor):
+            for name, payload in await off_loop(_poll, ctx, stream, account_id, cursor):
                 yield f"event: {name}\ndata: {payload}\n\n"
                 last_write = time.monotonic()
             if time.monotonic() - last_write >= ctx.heartbeat_interval:

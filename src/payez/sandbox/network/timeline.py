@@ -15,7 +15,6 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from payez.domain.errors import PayezError
 from payez.sandbox.network import tables
@@ -23,6 +22,7 @@ from payez.sandbox.network.context import SandboxContext, context, path_id, read
 from payez.sandbox.network.entities import Json, Renderer
 from payez.sandbox.network.errors import SandboxInvalid, SandboxNotFound
 from payez.sandbox.network.statuses import VISIBILITIES, post_status
+from payez.sandbox.network.threads import off_loop
 from payez.service.time_zones import DEFAULT_TIME_ZONE, zone_label, zone_of
 
 router = APIRouter()
@@ -228,7 +228,7 @@ async def _show(
     draft: str = "",
 ) -> Response:
     ctx = context(request)
-    users, statuses, focus = await run_in_threadpool(_page_data, ctx, author, status_id)
+    users, statuses, focus = await off_loop(_page_data, ctx, author, status_id)
     lang = language_of(request)
     reply_to = focus or None
     if reply_to and not draft:
@@ -296,7 +296,7 @@ async def publish(request: Request) -> Response:
             return account, str(username)
 
     try:
-        account_id, _ = await run_in_threadpool(work)
+        account_id, _ = await off_loop(work)
     except PayezError as exc:
         lang = language_of(request)
         message = exc.message(lang) + (f" ({exc.detail})" if exc.detail else "")
