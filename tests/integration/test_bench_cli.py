@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 import payez.entrypoints.cli.pipeline_bench  # noqa: F401  (registers the commands under test)
+from payez.bench import e2e
 from payez.entrypoints.cli.common import app
 
 runner = CliRunner()
@@ -65,6 +67,7 @@ def test_e2e_answers_every_post_on_the_sandbox(sqlite_url: str) -> None:
     assert row["bench"] == "e2e" and row["db"] == "sqlite"
     assert row["posts"] == row["replied"] == 10
     assert row["bench_cpu_ms_per_post"] > 0  # the posters and the watcher, measured
+    assert row["db_cpu_ms_per_post"] == 0.0  # SQLite's work is in Payez's processes
     assert 0 < row["p50_ms"] <= row["p99_ms"]
     # Where the time went, stage by stage, from the stored timestamps: each stage took some.
     for stage in ("listen", "decide", "reply"):
@@ -81,3 +84,14 @@ def test_e2e_with_two_web_processes_counts_their_cpu(postgres_url: str) -> None:
     assert row["posts"] == row["replied"] == 10
     # The parent of the web processes only watches them: the CPU counted is theirs.
     assert row["cpu_ms_per_post"] > 0
+    # The server runs on this machine: its backends' CPU is read too.
+    assert row["db_cpu_ms_per_post"] > 0
+
+
+def test_a_database_server_elsewhere_has_no_backends_read_here() -> None:
+    # Its pids are another machine's: nothing is asked of it, nothing read from /proc.
+    engine = sa.create_engine("postgresql+psycopg://payez@db.example.org/payez")
+    try:
+        assert e2e._database_cpu(engine) == {}
+    finally:
+        engine.dispose()

@@ -148,7 +148,9 @@ def run_e2e_bench(
             time.sleep(3)  # the workers connect their streams
             cpu_before = _cpu_seconds(processes)
             own_cpu_before = time.process_time()
+            database_cpu_before = _database_cpu(engine)
             created, replied = _drive(port, engine, tokens, rate, seconds)
+            database_cpu = _database_cpu(engine)
             cpu = _cpu_seconds(processes) - cpu_before
             own_cpu = time.process_time() - own_cpu_before
         finally:
@@ -177,6 +179,12 @@ def run_e2e_bench(
             "cpu_ms_per_post": round(cpu * 1000 / len(latencies), 2) if latencies else 0.0,
             # What the benchmark's own posters and watcher took from the same cores.
             "bench_cpu_ms_per_post": round(own_cpu * 1000 / len(latencies), 2)
+            if latencies
+            else 0.0,
+            # And what PostgreSQL's backends serving the database took, when they run here.
+            "db_cpu_ms_per_post": round(
+                _grown(database_cpu_before, database_cpu) * 1000 / len(latencies), 2
+            )
             if latencies
             else 0.0,
             **stages,
@@ -243,6 +251,35 @@ def _cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
     ``serve``)."""
     pids = [p for process in processes for p in (process.pid, *proc.children(process.pid))]
     return sum(proc.cpu_seconds(pid) for pid in pids)
+
+
+# Where the database server runs on this machine, its backends' CPU can be read from /proc.
+_LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
+
+
+def _database_cpu(engine: sa.Engine) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the benchmark's database (the
+    service's connections and the watcher's), by pid; none on SQLite, or where the server is
+    another machine's (its pids are not ours to read)."""
+    if engine.dialect.name != "postgresql" or engine.url.host not in _LOCAL_HOSTS:
+        return {}
+    with engine.connect() as conn:
+        pids = conn.execute(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        # A server in a container of its own has pids of its own: a local pid of that number
+        # is someone else's.
+        return {
+            int(pid): proc.cpu_seconds(int(pid))
+            for pid in pids
+            if proc.command_line(int(pid)).startswith("postgres")
+        }
+
+
+def _grown(before: dict[int, float], after: dict[int, float]) -> float:
+    """The CPU the backends of ``after`` used since ``before``; those that connected meanwhile
+    count whole. A backend that closed meanwhile is missed: the service's pools keep theirs."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def _drive(

@@ -1,4 +1,5 @@
-"""What Linux's /proc says of a process: its children, its CPU time, whether it still runs.
+"""What Linux's /proc says of a process: its children, its CPU time, what it runs, whether it
+still runs.
 
 The benchmark counts the CPU of ``payez serve`` and of the web processes it forks; the tests of
 those processes watch them start and end. Off Linux (no /proc) a process has no children here,
@@ -27,6 +28,16 @@ def cpu_seconds(pid: int) -> float:
     if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND  # utime, stime
+
+
+def command_line(pid: int) -> str:
+    """What ``pid`` runs, as ``ps`` shows it ("" once it is gone). PostgreSQL's backends
+    rewrite theirs: ``postgres: <user> <database> ...``."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as listed:
+            return listed.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def is_running(pid: int) -> bool:
