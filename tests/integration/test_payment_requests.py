@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -24,6 +23,7 @@ from payez.service.time_zones import zone_of
 from tests.integration.merchants_world import member
 from tests.integration.pipeline_world import World
 from tests.integration.sandbox_server import running_sandbox
+from tests.integration.statements import statements_sent
 from tests.integration.web_world import Browser, WebWorld, web_world
 
 _REQUEST = re.compile(r"^/dashboard/requests/(\d+)$")
@@ -37,21 +37,6 @@ _ACCOUNT = re.compile(r'<option value="(\d+)"[^>]*>@([a-z0-9_]+) ')
 def web(database_url: str) -> Iterator[WebWorld]:
     with web_world(database_url) as world:
         yield world
-
-
-@contextmanager
-def statements_sent(engine: sa.Engine) -> Iterator[list[str]]:
-    """Every SQL statement the engine sends inside the block, in order."""
-    statements: list[str] = []
-
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
 
 
 def _create(browser: Browser, **fields: str) -> str:

@@ -13,20 +13,14 @@ import sqlalchemy as sa
 from mastodon import MastodonNotFoundError, MastodonUnauthorizedError
 
 from tests.integration.sandbox_server import running_sandbox
+from tests.integration.statements import statements_sent
 
 
 def _reads_before_the_status_is_written(post: Callable[[], None]) -> list[str]:
     """The statements a post ran before it wrote its status; ``post`` makes the post."""
-    seen: list[str] = []
-
-    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        seen.append(" ".join(statement.split()))
-
-    sa.event.listen(sa.Engine, "before_cursor_execute", note)
-    try:
+    with statements_sent() as sent:
         post()
-    finally:
-        sa.event.remove(sa.Engine, "before_cursor_execute", note)
+    seen = [" ".join(statement.split()) for statement in sent]
     writes = [n for n, s in enumerate(seen) if "INSERT INTO sandbox_statuses" in s]
     assert writes, seen
     return [s for s in seen[: writes[0]] if s.upper().startswith("SELECT")]

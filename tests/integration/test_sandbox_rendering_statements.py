@@ -7,24 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from mastodon import Mastodon
 
 from tests.integration.sandbox_server import running_sandbox
+from tests.integration.statements import statements_sent
 
 
 def _statements_of(read: Callable[[], Any]) -> tuple[Any, list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    sa.event.listen(sa.Engine, "before_cursor_execute", note)
-    try:
-        return read(), seen
-    finally:
-        sa.event.remove(sa.Engine, "before_cursor_execute", note)
+    with statements_sent() as sent:
+        answer = read()
+    return answer, [s for s in sent if s.lstrip().upper().startswith("SELECT")]
 
 
 def test_notifications_ask_the_same_statements_for_one_status_or_several(
