@@ -4,14 +4,18 @@ list whose rows name their bench and database, with medians over runs and their 
 from __future__ import annotations
 
 import json
+import os
+import time
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 import payez.entrypoints.cli.pipeline_bench  # noqa: F401  (registers the commands under test)
-from payez.bench import e2e
+from payez.adapters.db.engine import make_engine
+from payez.bench import e2e, proc
 from payez.entrypoints.cli.common import app
 
 runner = CliRunner()
@@ -95,3 +99,48 @@ def test_a_database_server_elsewhere_has_no_backends_read_here() -> None:
         assert e2e._database_cpu(engine) == {}
     finally:
         engine.dispose()
+
+
+def test_a_process_holds_the_cpu_of_the_children_it_reaped() -> None:
+    before = proc.reaped_children_cpu_seconds(os.getpid())
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's own exit ends it)
+        deadline = time.process_time() + 0.3
+        while time.process_time() < deadline:
+            pass
+        os._exit(0)
+    assert proc.parent(child) == os.getpid()
+    os.waitpid(child, 0)
+    assert proc.parent(child) is None
+    assert proc.reaped_children_cpu_seconds(os.getpid()) - before >= 0.2
+
+
+def test_what_a_closed_backend_used_during_the_run_is_counted_once() -> None:
+    server = 1
+    before = {10: 2.0, 11: 3.0, server: 50.0}
+    # Backend 11 used 0.4 s more, then closed: its whole 3.4 s moved to the server's reaped
+    # children. Backend 10 used 0.5 s more; backend 12 connected and used 0.5 s.
+    after = {10: 2.5, 12: 0.5, server: 53.4}
+    assert e2e._grown(before, after) == pytest.approx(1.4)
+
+
+@pytest.mark.postgres
+def test_the_database_cpu_counts_a_backend_that_closed_during_the_run(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        before = e2e._database_cpu(engine)
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            pid = conn.info.backend_pid
+            conn.execute("SELECT count(*) FROM generate_series(1, 5000000)")
+        # Closed, then reaped by the server: gone from /proc.
+        deadline = time.monotonic() + 10
+        while proc.is_running(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not proc.is_running(pid)
+        after = e2e._database_cpu(engine)
+    finally:
+        engine.dispose()
+    assert pid not in before and pid not in after
+    # Counting five million rows takes a backend well over a tenth of a second; without the
+    # server's reaped children, what the closed backend used would count for nothing.
+    assert e2e._grown(before, after) >= 0.1

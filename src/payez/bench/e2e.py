@@ -259,8 +259,9 @@ _LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
 
 def _database_cpu(engine: sa.Engine) -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL backend connected to the benchmark's database (the
-    service's connections and the watcher's), by pid; none on SQLite, or where the server is
-    another machine's (its pids are not ours to read)."""
+    service's connections and the watcher's), by pid, and under the server's own pid those of
+    the backends it has reaped; none on SQLite, or where the server is another machine's (its
+    pids are not ours to read)."""
     if engine.dialect.name != "postgresql" or engine.url.host not in _LOCAL_HOSTS:
         return {}
     with engine.connect() as conn:
@@ -269,17 +270,22 @@ def _database_cpu(engine: sa.Engine) -> dict[int, float]:
         ).scalars()
         # A server in a container of its own has pids of its own: a local pid of that number
         # is someone else's.
-        return {
-            int(pid): proc.cpu_seconds(int(pid))
-            for pid in pids
-            if proc.command_line(int(pid)).startswith("postgres")
-        }
+        backends = [int(pid) for pid in pids if proc.command_line(int(pid)).startswith("postgres")]
+    found = {pid: proc.cpu_seconds(pid) for pid in backends}
+    # A pool closes a connection it has no room for once a burst is over: its backend's CPU
+    # then moves to the server's main process, which reaps it (as it reaps any other child that
+    # ends meanwhile, autovacuum's workers among them: on a quiet machine, the benchmark's).
+    server = proc.parent(backends[0]) if backends else None
+    if server is not None:
+        found[server] = proc.reaped_children_cpu_seconds(server)
+    return found
 
 
 def _grown(before: dict[int, float], after: dict[int, float]) -> float:
-    """The CPU the backends of ``after`` used since ``before``; those that connected meanwhile
-    count whole. A backend that closed meanwhile is missed: the service's pools keep theirs."""
-    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    """The CPU used since ``before``: by the backends of ``after`` (those that connected
+    meanwhile count whole), and by those reaped meanwhile, less what they had used before."""
+    gone = sum(seconds for pid, seconds in before.items() if pid not in after)
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items()) - gone
 
 
 def _drive(

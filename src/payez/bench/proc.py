@@ -1,5 +1,5 @@
-"""What Linux's /proc says of a process: its children, its CPU time, what it runs, whether it
-still runs.
+"""What Linux's /proc says of a process: its parent and children, its CPU time and that of its
+ended children, what it runs, whether it still runs.
 
 The benchmark counts the CPU of ``payez serve`` and of the web processes it forks; the tests of
 those processes watch them start and end. Off Linux (no /proc) a process has no children here,
@@ -28,6 +28,21 @@ def cpu_seconds(pid: int) -> float:
     if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND  # utime, stime
+
+
+def parent(pid: int) -> int | None:
+    """The pid of the process that forked ``pid`` (None once it is gone)."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[1])
+
+
+def reaped_children_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of the children ``pid`` has waited for once they ended: a
+    child's time moves there as its parent reaps it (0 once ``pid`` is gone)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / _TICKS_PER_SECOND  # cutime, cstime
 
 
 def command_line(pid: int) -> str:
