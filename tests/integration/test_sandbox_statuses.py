@@ -16,6 +16,7 @@ from payez.sandbox.network.accounts import create_sandbox_user
 from payez.sandbox.network.errors import SandboxNotFound
 from payez.sandbox.network.statuses import delete_status, post_status
 from tests.integration.sandbox_server import running_sandbox
+from tests.integration.statements import statements_sent
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -114,20 +115,12 @@ def test_ids_become_visible_in_the_order_they_were_drawn(database_url: str) -> N
 def test_the_answer_to_a_post_reads_the_accounts_once(database_url: str) -> None:
     """The author's and the mentioned accounts' rows are read while posting, and the answer is
     shown from them: each read is a query on every post and every reply at the network's rate."""
-    reads: list[str] = []
-
-    def note_account_reads(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "sandbox_accounts" in statement:
-            reads.append(statement)
-
     with running_sandbox(database_url) as sandbox:
         alice = sandbox.client("alice")
         sandbox.client("bob")
-        sa.event.listen(sa.Engine, "before_cursor_execute", note_account_reads)
-        try:
+        with statements_sent() as sent:
             shown = alice.status_post("@bob @nobody merci")
-        finally:
-            sa.event.remove(sa.Engine, "before_cursor_execute", note_account_reads)
+    reads = [s for s in sent if _is_select(s) and "sandbox_accounts" in s]
     assert shown.account.username == "alice"
     assert [m.username for m in shown.mentions] == ["bob"]
     assert '<span class="h-card"' in shown.content and "@nobody" in shown.content
@@ -173,21 +166,23 @@ def test_a_keyed_post_on_postgres_asks_for_its_key_only_when_it_was_used(
     """The publishing statement skips a key used already: no round trip to look it up first."""
     engine = make_engine(postgres_url)
     ids = _members(engine, "alice", "bob")
-    lookups: list[str] = []
-
-    def note_key_lookups(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "idempotency_key =" in statement:
-            lookups.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", note_key_lookups)
     with engine.begin() as conn:
-        first = post_status(conn, ids["alice"], "@bob hello", NOW, idempotency_key="k")
-        fresh = len(lookups)
-        again = post_status(conn, ids["alice"], "@bob hello", NOW, idempotency_key="k")
+        with statements_sent(engine) as fresh:
+            first = post_status(conn, ids["alice"], "@bob hello", NOW, idempotency_key="k")
+        with statements_sent(engine) as retried:
+            again = post_status(conn, ids["alice"], "@bob hello", NOW, idempotency_key="k")
     engine.dispose()
-    assert fresh == 0
+    assert [s for s in fresh if _is_key_lookup(s)] == []
     assert again == first
-    assert len(lookups) == 1
+    assert len([s for s in retried if _is_key_lookup(s)]) == 1
+
+
+def _is_select(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("SELECT")
+
+
+def _is_key_lookup(statement: str) -> bool:
+    return _is_select(statement) and "idempotency_key =" in statement
 
 
 def test_requests_with_one_key_at_once_make_one_status(database_url: str) -> None:
