@@ -5,7 +5,6 @@ token, and an answer to a status its poster cannot see."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,14 +12,8 @@ import pytest
 import sqlalchemy as sa
 from mastodon import MastodonNotFoundError, MastodonUnauthorizedError
 
-from payez.adapters.db.engine import make_engine
-from payez.sandbox.network import tables
-from payez.sandbox.network.accounts import create_sandbox_user
-from payez.sandbox.network.statuses import post_status
 from tests.integration.sandbox_server import running_sandbox
 from tests.integration.statements import statements_sent
-
-NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 def _reads_before_the_status_is_written(post: Callable[[], None]) -> list[str]:
@@ -111,52 +104,3 @@ def test_posting_needs_a_token_that_signs_a_user_in(database_url: str) -> None:
     assert unknown.status_code == 401
     assert anonymous.status_code == 401
     assert written == 0
-
-
-def test_a_post_reads_with_one_statement_whatever_the_names_it_holds(database_url: str) -> None:
-    """The names a post holds are one bound list: the posting read's text is the same for none,
-    one or three, so it is prepared once, and no list is written into it at each post."""
-    with running_sandbox(database_url) as sandbox:
-        alice = sandbox.client("alice")
-        for name in ("bob", "carol", "dave"):
-            sandbox.client(name)
-        texts = ["no one named", "@bob hi", "@bob @carol @dave @nobody all of you"]
-        shown: list[Any] = []
-        reads = [
-            _reads_before_the_status_is_written(
-                lambda text=text: shown.append(alice.status_post(text))
-            )
-            for text in texts
-        ]
-    assert [len(r) for r in reads] == [1, 1, 1], reads
-    assert reads[0] == reads[1] == reads[2]
-    assert [sorted(m.username for m in s.mentions) for s in shown] == [
-        [],
-        ["bob"],
-        ["bob", "carol", "dave"],
-    ]
-
-
-def test_posting_without_the_api_reads_the_names_with_one_statement(database_url: str) -> None:
-    engine = make_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            alice = create_sandbox_user(conn, "alice", "pw-alice-1", "Alice")
-            bob = create_sandbox_user(conn, "bob", "pw-bob-1", "Bob")
-            carol = create_sandbox_user(conn, "carol", "pw-carol-1", "Carol")
-        texts = ["no one named", "@bob hi", "@bob @carol @nobody both"]
-        reads = []
-        for text in texts:
-            with statements_sent(engine) as sent, engine.begin() as conn:
-                post_status(conn, alice, text, NOW)
-            reads.append([s for s in sent if "FROM sandbox_accounts" in " ".join(s.split())])
-        with engine.connect() as conn:
-            mentioned = conn.execute(
-                sa.select(tables.mentions.c.account_id).order_by(tables.mentions.c.account_id)
-            ).scalars()
-            notified = list(mentioned)
-    finally:
-        engine.dispose()
-    assert [len(r) for r in reads] == [1, 1, 1], reads
-    assert reads[0] == reads[1] == reads[2]
-    assert notified == sorted([bob, bob, carol])

@@ -15,12 +15,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from payez.adapters.db.sets import listed, one_of_named
 from payez.sandbox.network import tables
 from payez.sandbox.network.accounts import TokenOwner, hash_secret, signed_in_account
 from payez.sandbox.network.errors import SandboxForbidden, SandboxInvalid, SandboxNotFound
@@ -137,17 +135,14 @@ def _accounts_by_username(conn: sa.Connection, usernames: list[str]) -> dict[str
     return {row.username: int(row.id) for row in rows}
 
 
-# Built once for each dialect, as it runs for every status: building the statement, and its
-# cache key, cost more Python than running it. The names are one bound list, so the text stays
-# the same whatever their number, and no list is written into it at each run.
-@cache
-def _author_and_mentioned_query(dialect: str) -> sa.Select[tuple[object, ...]]:
-    return sa.select(tables.accounts).where(
-        sa.or_(
-            tables.accounts.c.id == sa.bindparam("author_id"),
-            one_of_named(dialect, tables.accounts.c.username, "usernames"),
-        )
+# Built once, as it runs for every status: building the statement, and its cache key, cost
+# more Python than running it.
+_AUTHOR_AND_MENTIONED = sa.select(tables.accounts).where(
+    sa.or_(
+        tables.accounts.c.id == sa.bindparam("author_id"),
+        tables.accounts.c.username.in_(sa.bindparam("usernames", expanding=True)),
     )
+)
 
 
 def _author_and_mentioned(
@@ -155,15 +150,11 @@ def _author_and_mentioned(
 ) -> dict[int, sa.Row[tuple[object, ...]]]:
     """The author's account row and those of the ``usernames`` that exist, in one query: posting
     needs the ids, and showing the new status the rows."""
-    dialect = conn.dialect.name
-    rows = conn.execute(
-        _author_and_mentioned_query(dialect),
-        {"author_id": author_id, "usernames": listed(dialect, usernames)},
-    )
+    rows = conn.execute(_AUTHOR_AND_MENTIONED, {"author_id": author_id, "usernames": usernames})
     return {int(row.id): row for row in rows}
 
 
-# Built once, as ``_author_and_mentioned_query`` above: every reply reads its parent.
+# Built once, as ``_AUTHOR_AND_MENTIONED`` below: every reply reads its parent.
 _LIVE_STATUS = sa.select(tables.statuses).where(
     tables.statuses.c.id == sa.bindparam("status_id"), tables.statuses.c.deleted_at.is_(None)
 )
@@ -234,43 +225,38 @@ class PostingReads:
 
 
 _parent = tables.statuses.alias("parent")
-
-
 # Who the token signs in, the accounts the post names and the status it answers, in one round
 # trip: a post through the API read them in three, each costing more in the client than in the
 # database. One row per account found, each carrying the token's and the parent's columns.
-# Built once for each dialect, as ``_author_and_mentioned_query``.
-@cache
-def _posting_reads_query(dialect: str) -> sa.Select[tuple[object, ...]]:
-    return (
-        sa.select(
-            tables.tokens.c.account_id.label("poster_id"),
-            tables.tokens.c.app_id,
-            tables.tokens.c.scopes,
-            _parent.c.account_id.label("parent_account_id"),
-            _parent.c.visibility.label("parent_visibility"),
-            sa.exists()
-            .where(
-                tables.mentions.c.status_id == _parent.c.id,
-                tables.mentions.c.account_id == tables.tokens.c.account_id,
-            )
-            .label("parent_mentions_poster"),
-            *tables.accounts.c,
+_POSTING_READS = (
+    sa.select(
+        tables.tokens.c.account_id.label("poster_id"),
+        tables.tokens.c.app_id,
+        tables.tokens.c.scopes,
+        _parent.c.account_id.label("parent_account_id"),
+        _parent.c.visibility.label("parent_visibility"),
+        sa.exists()
+        .where(
+            tables.mentions.c.status_id == _parent.c.id,
+            tables.mentions.c.account_id == tables.tokens.c.account_id,
         )
-        .select_from(
-            tables.tokens.outerjoin(
-                tables.accounts,
-                sa.or_(
-                    tables.accounts.c.id == tables.tokens.c.account_id,
-                    one_of_named(dialect, tables.accounts.c.username, "usernames"),
-                ),
-            ).outerjoin(
-                _parent,
-                sa.and_(_parent.c.id == sa.bindparam("parent_id"), _parent.c.deleted_at.is_(None)),
-            )
-        )
-        .where(tables.tokens.c.token_hash == sa.bindparam("token_hash"))
+        .label("parent_mentions_poster"),
+        *tables.accounts.c,
     )
+    .select_from(
+        tables.tokens.outerjoin(
+            tables.accounts,
+            sa.or_(
+                tables.accounts.c.id == tables.tokens.c.account_id,
+                tables.accounts.c.username.in_(sa.bindparam("usernames", expanding=True)),
+            ),
+        ).outerjoin(
+            _parent,
+            sa.and_(_parent.c.id == sa.bindparam("parent_id"), _parent.c.deleted_at.is_(None)),
+        )
+    )
+    .where(tables.tokens.c.token_hash == sa.bindparam("token_hash"))
+)
 
 
 def read_for_posting(
@@ -284,10 +270,10 @@ def read_for_posting(
         []
         if token is None
         else conn.execute(
-            _posting_reads_query(conn.dialect.name),
+            _POSTING_READS,
             {
                 "token_hash": hash_secret(token),
-                "usernames": listed(conn.dialect.name, mentioned_usernames(text)),
+                "usernames": mentioned_usernames(text),
                 "parent_id": in_reply_to_id,
             },
         ).all()
