@@ -22,3 +22,8 @@ def statements_sent(engine: sa.Engine | type[sa.Engine] = sa.Engine) -> Iterator
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
+
+
+def is_read(statement: str) -> bool:
+    """``statement`` is a ``SELECT``."""
+    return statement.lstrip().upper().startswith("SELECT")

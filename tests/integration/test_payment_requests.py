@@ -23,7 +23,7 @@ from payez.service.time_zones import zone_of
 from tests.integration.merchants_world import member
 from tests.integration.pipeline_world import World
 from tests.integration.sandbox_server import running_sandbox
-from tests.integration.statements import statements_sent
+from tests.integration.statements import is_read, statements_sent
 from tests.integration.web_world import Browser, WebWorld, web_world
 
 _REQUEST = re.compile(r"^/dashboard/requests/(\d+)$")
@@ -163,7 +163,7 @@ def test_paid_many_times_only_by_its_reference_then_cancelled(web: WebWorld) -> 
     # Deciding the batch reads the requests its memos name once, and never writes to them:
     # the links are read when a page is shown.
     touching = [q for q in statements if "payment_requests" in q]
-    assert len(touching) == 1 and touching[0].lstrip().upper().startswith("SELECT"), touching
+    assert len(touching) == 1 and is_read(touching[0]), touching
 
     listing = html.unescape(alice.get("/dashboard/requests").text)
     assert "Ouverte · 2 paiement(s) · 12,00" in listing

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from mastodon import MastodonNotFoundError, MastodonUnauthorizedError
 
 from tests.integration.sandbox_server import running_sandbox
-from tests.integration.statements import statements_sent
+from tests.integration.statements import is_read, statements_sent
 
 
 def _reads_before_the_status_is_written(post: Callable[[], None]) -> list[str]:
@@ -23,7 +23,7 @@ def _reads_before_the_status_is_written(post: Callable[[], None]) -> list[str]:
     seen = [" ".join(statement.split()) for statement in sent]
     writes = [n for n, s in enumerate(seen) if "INSERT INTO sandbox_statuses" in s]
     assert writes, seen
-    return [s for s in seen[: writes[0]] if s.upper().startswith("SELECT")]
+    return [s for s in seen[: writes[0]] if is_read(s)]
 
 
 def test_a_reply_reads_what_it_needs_in_one_query(database_url: str) -> None:

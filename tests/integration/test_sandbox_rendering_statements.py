@@ -10,13 +10,13 @@ from typing import Any
 from mastodon import Mastodon
 
 from tests.integration.sandbox_server import running_sandbox
-from tests.integration.statements import statements_sent
+from tests.integration.statements import is_read, statements_sent
 
 
 def _statements_of(read: Callable[[], Any]) -> tuple[Any, list[str]]:
     with statements_sent() as sent:
         answer = read()
-    return answer, [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+    return answer, [s for s in sent if is_read(s)]
 
 
 def test_notifications_ask_the_same_statements_for_one_status_or_several(

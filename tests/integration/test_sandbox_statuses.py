@@ -16,7 +16,7 @@ from payez.sandbox.network.accounts import create_sandbox_user
 from payez.sandbox.network.errors import SandboxNotFound
 from payez.sandbox.network.statuses import delete_status, post_status
 from tests.integration.sandbox_server import running_sandbox
-from tests.integration.statements import statements_sent
+from tests.integration.statements import is_read, statements_sent
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -120,7 +120,7 @@ def test_the_answer_to_a_post_reads_the_accounts_once(database_url: str) -> None
         sandbox.client("bob")
         with statements_sent() as sent:
             shown = alice.status_post("@bob @nobody merci")
-    reads = [s for s in sent if _is_select(s) and "sandbox_accounts" in s]
+    reads = [s for s in sent if is_read(s) and "sandbox_accounts" in s]
     assert shown.account.username == "alice"
     assert [m.username for m in shown.mentions] == ["bob"]
     assert '<span class="h-card"' in shown.content and "@nobody" in shown.content
@@ -177,12 +177,8 @@ def test_a_keyed_post_on_postgres_asks_for_its_key_only_when_it_was_used(
     assert len([s for s in retried if _is_key_lookup(s)]) == 1
 
 
-def _is_select(statement: str) -> bool:
-    return statement.lstrip().upper().startswith("SELECT")
-
-
 def _is_key_lookup(statement: str) -> bool:
-    return _is_select(statement) and "idempotency_key =" in statement
+    return is_read(statement) and "idempotency_key =" in statement
 
 
 def test_requests_with_one_key_at_once_make_one_status(database_url: str) -> None:
