@@ -1,5 +1,6 @@
-"""The network adapters' HTTP session (``adapters/networks/http_session.py``): the environment's
-proxies and CA bundle still apply, its ``~/.netrc`` never does."""
+"""The network adapters' HTTP clients (``adapters/networks/http_session.py``), the session and
+the direct client alike: the environment's proxies and CA bundle still apply, its ``~/.netrc``
+never does."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from payez.adapters.networks.http_session import ServiceSession
+from payez.adapters.networks.http_session import DirectClient, RequestFailed, ServiceSession
 from tests.integration.network_server import serve
 
 
@@ -23,6 +24,7 @@ def _recorder(seen: list[dict[str, str]]) -> Starlette:
             {
                 "host": request.headers.get("host", ""),
                 "authorization": request.headers.get("authorization", ""),
+                "proxy-authorization": request.headers.get("proxy-authorization", ""),
             }
         )
         return JSONResponse({"ok": True})
@@ -82,3 +84,67 @@ def test_the_ca_bundle_the_environment_names_is_the_one_trusted(
     assert ServiceSession().verify == "/etc/payez/curl.pem"
     monkeypatch.delenv("CURL_CA_BUNDLE")
     assert ServiceSession().verify is True
+
+
+def _get(client: DirectClient, url: str, **headers: str) -> int:
+    return client.request("GET", url, headers=headers, timeout=5).status_code
+
+
+@pytest.mark.usefixtures("netrc_for_localhost")
+def test_the_direct_client_sends_its_own_authorization_and_reads_the_answer_whole() -> None:
+    seen: list[dict[str, str]] = []
+    with serve(_recorder(seen)) as server:
+        answer = DirectClient().request(
+            "GET", server.url + "/x", headers={"Authorization": "Bearer t"}, timeout=5
+        )
+    assert answer.status_code == 200
+    assert answer.json() == {"ok": True}
+    assert answer.headers["CONTENT-TYPE"] == answer.headers["content-type"] == "application/json"
+    assert seen[0]["authorization"] == "Bearer t"
+
+
+def test_the_direct_client_goes_through_the_proxy_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[dict[str, str]] = []
+    with serve(_recorder(seen)) as proxy:
+        host_and_port = proxy.url.removeprefix("http://")
+        monkeypatch.setenv("HTTP_PROXY", f"http://payez:s%40cret@{host_and_port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        client = DirectClient()
+        assert _get(client, "http://social.invalid/api/v1/instance") == 200
+        assert _get(client, "http://social.invalid/api/v1/instance") == 200
+    assert [request["host"] for request in seen] == ["social.invalid", "social.invalid"]
+    # The proxy's credentials, from its URL, as requests sends them.
+    assert seen[0]["proxy-authorization"] == requests.auth._basic_auth_str("payez", "s@cret")
+
+
+def test_the_direct_client_reaches_a_host_the_environment_exempts_directly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen_by_proxy: list[dict[str, str]] = []
+    seen_directly: list[dict[str, str]] = []
+    with serve(_recorder(seen_by_proxy)) as proxy, serve(_recorder(seen_directly)) as server:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        assert _get(DirectClient(), server.url + "/direct") == 200
+    assert seen_by_proxy == []
+    assert len(seen_directly) == 1
+
+
+def test_the_direct_client_trusts_the_ca_bundle_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/payez/ca.pem")
+    assert DirectClient().ca_certs == "/etc/payez/ca.pem"
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    assert DirectClient().ca_certs == requests.utils.DEFAULT_CA_BUNDLE_PATH
+
+
+def test_the_direct_client_tells_a_server_it_cannot_reach() -> None:
+    with serve(Starlette()) as server:
+        url = server.url
+    with pytest.raises(RequestFailed):
+        _get(DirectClient(), url + "/gone")
