@@ -14,7 +14,7 @@ from payez.adapters.db.engine import make_engine
 from payez.sandbox.network import tables
 from payez.sandbox.network.accounts import create_sandbox_user
 from payez.sandbox.network.errors import SandboxNotFound
-from payez.sandbox.network.statuses import delete_status, post_status, publish_status
+from payez.sandbox.network.statuses import delete_status, post_status
 from tests.integration.sandbox_server import running_sandbox
 from tests.integration.statements import is_read, statements_sent
 
@@ -205,29 +205,3 @@ def test_requests_with_one_key_at_once_make_one_status(database_url: str) -> Non
     engine.dispose()
     assert answered == set(made) and len(made) == 1
     assert notifications == 1
-
-
-@pytest.mark.postgres
-def test_only_a_post_alone_in_its_transaction_commits_without_waiting_for_the_disk(
-    postgres_url: str,
-) -> None:
-    """The relaxed commit is the API's, whose post is a transaction of its own; a caller's
-    transaction keeps the server's setting, and nothing carries over to the next one on the
-    same connection (Payez's own writes)."""
-    engine = make_engine(postgres_url)
-    ids = _members(engine, "alice", "bob")
-    show = sa.text("SHOW synchronous_commit")
-    with engine.connect() as conn:
-        server_setting = conn.execute(show).scalar_one()
-        conn.rollback()
-        assert server_setting != "off"
-        with conn.begin():
-            publish_status(conn, ids["alice"], "@bob one", NOW)
-            kept = conn.execute(show).scalar_one()
-        with conn.begin():
-            publish_status(conn, ids["alice"], "@bob two", NOW, alone_in_its_transaction=True)
-            relaxed = conn.execute(show).scalar_one()
-        with conn.begin():
-            after = conn.execute(show).scalar_one()
-    engine.dispose()
-    assert (kept, relaxed, after) == (server_setting, "off", server_setting)

@@ -260,7 +260,7 @@ async def create_status(request: Request) -> Json:
     in_reply_to_id = params.get_id("in_reply_to_id")
     quote_of_id = params.get_id("quoted_status_id") or params.get_id("quote_id")
 
-    def post(conn: sa.Connection, alone: bool) -> tuple[int, Published]:
+    def post(conn: sa.Connection) -> tuple[int, Published]:
         # Two requests with one key, at once: the insert itself keeps one, and the other is
         # answered with it.
         with conn.begin():
@@ -275,7 +275,6 @@ async def create_status(request: Request) -> Json:
                 quote_of_id=quote_of_id,
                 idempotency_key=key,
                 reads=reads,
-                alone_in_its_transaction=alone,
             )
 
     def work() -> Json:
@@ -283,17 +282,14 @@ async def create_status(request: Request) -> Json:
         # is a hand-over between threads, each check-out after a rest a ping); rendered once
         # committed, in a transaction of its own, as the writers' lock is held to the commit.
         with ctx.engine.connect() as conn:
-            alone = conn.dialect.name == "postgresql"
-            if alone:
+            if conn.dialect.name == "postgresql":
                 # There a status is published by one statement that takes the writers' lock
                 # (see ``post_status``): in autocommit it commits as it ends, inside the
                 # database, so the lock is never held across a round trip to this process. On a
                 # busy process that trip includes waiting for the GIL, and every writer of the
-                # network queued behind it: the lock's time bounded the sandbox's posts/s. Alone
-                # in its transaction, it also commits without waiting for the disk (``statuses``
-                # says why that is safe for Payez's rows).
+                # network queued behind it: the lock's time bounded the sandbox's posts/s.
                 conn.execution_options(isolation_level="AUTOCOMMIT")
-            me, published = post(conn, alone)
+            me, published = post(conn)
             with conn.begin():
                 if published.row is None:  # an earlier post with the same idempotency key
                     return _render_status(conn, ctx, published.status_id, me)

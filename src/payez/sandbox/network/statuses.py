@@ -6,18 +6,6 @@ reader that polls "id greater than the last one I saw" — the streaming API, or
 with ``since_id`` — never skips a row committed late with a smaller id. On PostgreSQL a post is
 published in one statement, lock included, so the lock is held for that statement and the
 commit only (none at all in autocommit, as the API posts).
-
-The API's posts also commit without waiting for the disk (``synchronous_commit`` off, for that
-one statement's transaction): otherwise the lock is held through each commit's flush of the
-write-ahead log, and every writer of the network queues behind it. At 400 posts and replies a
-second, a publish took 1.1-1.3 ms in the database, against 0.3-0.4 ms without the wait
-(``pg_stat_statements``). What it risks is the network's own rows only: a crash of the database
-server may lose its last fraction of a second of posts, as a real network may. Payez's rows
-keep their durability: they commit synchronously, in their own transactions, and a flush goes
-up to a point of the log, so it makes every sandbox write before it durable too. A reply lost
-that way was not yet marked sent, and is sent again under its idempotency key. A caller that
-publishes inside a transaction of its own (the demo, a test) keeps the server's setting: the
-relaxed commit would cover everything else that transaction writes.
 """
 
 from __future__ import annotations
@@ -357,13 +345,8 @@ def publish_status(
     quote_of_id: int | None = None,
     idempotency_key: str | None = None,
     reads: PostingReads | None = None,
-    alone_in_its_transaction: bool = False,
 ) -> Published:
     """:func:`post_status`, with the new status' row and the accounts it mentions.
-
-    ``alone_in_its_transaction``: the caller runs in autocommit, so on PostgreSQL the publishing
-    statement is its own transaction, which then commits without waiting for the disk (see the
-    module's docstring). Never set it inside a transaction that writes anything else.
 
     A key used already is skipped by the insert itself (no round trip to look it up first, and
     no race between two requests with one key): the first status' id is then returned.
@@ -382,9 +365,7 @@ def publish_status(
     status = {**draft.status, "idempotency_key": idempotency_key or None}
     mentioned, notified, accounts = draft.mentioned, draft.notified, draft.accounts
     if conn.dialect.name == "postgresql":
-        row = _publish_in_one_statement(
-            conn, status, list(mentioned.values()), notified, alone_in_its_transaction
-        )
+        row = _publish_in_one_statement(conn, status, list(mentioned.values()), notified)
     else:
         row = _publish_in_steps(conn, status, list(mentioned.values()), notified)
     if row is None:  # the key was used already: answer with that status
@@ -517,13 +498,7 @@ _STATUS_COLUMNS = ", ".join(column.name for column in tables.statuses.c)
 _PUBLISH = (
     sa.text(
         f"""
-    WITH locked AS (
-        SELECT pg_advisory_xact_lock(:lock_key),
-            -- Local to this transaction; NULL keeps the server's setting.
-            set_config('synchronous_commit',
-                coalesce(CAST(:synchronous_commit AS text), current_setting('synchronous_commit')),
-                true)
-    ),
+    WITH locked AS (SELECT pg_advisory_xact_lock(:lock_key)),
     status AS (
         INSERT INTO sandbox_statuses (account_id, text, visibility, in_reply_to_id,
             in_reply_to_account_id, quote_of_id, idempotency_key, created_at)
@@ -566,14 +541,12 @@ def _publish_in_one_statement(
     status: dict[str, object],
     mentioned: list[int],
     notified: list[tuple[int, str]],
-    alone_in_its_transaction: bool,
 ) -> sa.Row[tuple[object, ...]] | None:
     return conn.execute(
         _PUBLISH,
         {
             **status,
             "lock_key": _WRITE_LOCK_KEY,
-            "synchronous_commit": "off" if alone_in_its_transaction else None,
             "mentioned": mentioned,
             "notified": [aid for aid, _kind in notified],
             "kinds": [kind for _aid, kind in notified],
