@@ -376,18 +376,17 @@ class MastodonNetwork:
                 "POST", url, data=body, headers=headers
             )
         else:
-            response = self._call_directly("POST", url, body, headers)
+            response = self._post_directly(self._direct, url, body, headers)
         status: Mapping[str, Any] = _json(response)
         return status
 
-    def _call_directly(
-        self, method: str, url: str, body: bytes, headers: Mapping[str, str]
+    def _post_directly(
+        self, client: DirectClient, url: str, body: bytes, headers: Mapping[str, str]
     ) -> Answer:
-        """:meth:`_call`, through the direct client."""
-        assert self._direct is not None
+        """:meth:`_call` for a POST, through the direct client."""
         try:
-            answer = self._direct.request(
-                method,
+            answer = client.request(
+                "POST",
                 url,
                 headers={"Authorization": f"Bearer {self._token}", **headers},
                 body=body,
